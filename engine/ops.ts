@@ -1,0 +1,215 @@
+/**
+ * @file The op table: for every op, its shape rule, its CPU reference and the WGSL kernel family
+ * that runs it. One entry per op, typed so that adding an op without all three fails `tsc`.
+ * (Gradient rules live in autograd/rules.ts, in a table of the same shape.)
+ */
+import { type Shape, ShapeError, broadcastShapes, broadcastStrides, fmtShape, sameShape, sizeOf, asMatrix } from './shape.js';
+
+/** The attributes each op carries besides its inputs. */
+export interface OpAttrs {
+  input: { name: string };
+  param: { name: string };
+  constant: { value: number };
+  matmul: { transA: boolean; transB: boolean };
+  transpose: Record<string, never>;
+  reshape: Record<string, never>;
+  broadcastTo: Record<string, never>;
+  add: Record<string, never>;
+  sub: Record<string, never>;
+  mul: Record<string, never>;
+  squaredError: Record<string, never>;
+  scale: { factor: number };
+  sum: { axis: number | null };
+  mean: { axis: number | null };
+}
+
+export type OpKind = keyof OpAttrs;
+
+/**
+ * How the WebGPU backend runs a node: `leaf` nodes own a buffer written from outside, `view` nodes
+ * alias their input's buffer, the rest are WGSL kernel families in wgsl/.
+ */
+export type KernelFamily = 'leaf' | 'view' | 'map' | 'zip' | 'matmul' | 'reduce';
+
+/** Float arrays a backend computes in: float64 for the reference, float32 to match the GPU. */
+export type FloatArray = Float64Array | Float32Array;
+
+export interface Operand {
+  readonly data: FloatArray;
+  readonly shape: Shape;
+}
+
+export interface OpDef<K extends OpKind> {
+  /** Number of tensor inputs. */
+  arity: number;
+  /** Output shape from input shapes; throws ShapeError naming the op and the rule. `shape` is the requested shape for ops that take one. */
+  shape(attrs: OpAttrs[K], inputs: Shape[], requested: Shape | undefined): Shape;
+  /** Reference evaluation into `out` (length = size of the output shape), arithmetic in float64. */
+  cpu(attrs: OpAttrs[K], inputs: Operand[], out: FloatArray, outShape: Shape): void;
+  kernel: KernelFamily;
+}
+
+/** Elementwise combination of two broadcast operands, for add, sub, mul, squaredError. */
+function zip(f: (a: number, b: number) => number) {
+  return (_: unknown, [a, b]: Operand[], out: FloatArray, outShape: Shape) => {
+    const sa = broadcastStrides(a!.shape, outShape);
+    const sb = broadcastStrides(b!.shape, outShape);
+    for (let r = 0; r < sa.rows; r++) {
+      for (let c = 0; c < sa.cols; c++) {
+        out[r * sa.cols + c] = f(a!.data[r * sa.rowStride + c * sa.colStride]!, b!.data[r * sb.rowStride + c * sb.colStride]!);
+      }
+    }
+  };
+}
+
+const zipDef = <K extends 'add' | 'sub' | 'mul' | 'squaredError'>(name: K, f: (a: number, b: number) => number): OpDef<K> => ({
+  arity: 2,
+  shape: (_, [a, b]) => broadcastShapes(name, a!, b!),
+  cpu: zip(f),
+  kernel: 'zip',
+});
+
+/** Output shape of a reduction over `axis` (null: every element). */
+function reducedShape(op: string, shape: Shape, axis: number | null): Shape {
+  if (axis === null) return [];
+  if (!Number.isInteger(axis) || axis < 0 || axis >= shape.length) {
+    throw new ShapeError(`${op}: axis ${axis} is out of range for shape ${fmtShape(shape)} (rank ${shape.length})`);
+  }
+  return shape.filter((_, i) => i !== axis);
+}
+
+/**
+ * A reduction seen as `outCount` sums of `count` elements each, where element r of output o sits
+ * at o * outStride + r * stride. The CPU loop and the WGSL reduce kernel both use this view.
+ */
+export function reductionLayout(shape: Shape, axis: number | null) {
+  if (axis === null) return { outCount: 1, count: sizeOf(shape), outStride: 0, stride: 1 };
+  const [rows, cols] = asMatrix(shape);
+  if (shape.length === 1) return { outCount: 1, count: cols, outStride: 0, stride: 1 };
+  return axis === 0 ? { outCount: cols, count: rows, outStride: 1, stride: cols } : { outCount: rows, count: cols, outStride: cols, stride: 1 };
+}
+
+function reduceCpu(divide: boolean) {
+  return ({ axis }: { axis: number | null }, [a]: Operand[], out: FloatArray) => {
+    const { outCount, count, outStride, stride } = reductionLayout(a!.shape, axis);
+    for (let o = 0; o < outCount; o++) {
+      let s = 0;
+      for (let r = 0; r < count; r++) s += a!.data[o * outStride + r * stride]!;
+      out[o] = divide ? s / count : s;
+    }
+  };
+}
+
+const leaf = <K extends 'input' | 'param'>(): OpDef<K> => ({
+  arity: 0,
+  shape: (_, __, requested) => requested!,
+  cpu: () => {
+    throw new Error('leaf nodes are written, not computed');
+  },
+  kernel: 'leaf',
+});
+
+export const OPS: { [K in OpKind]: OpDef<K> } = {
+  input: leaf<'input'>(),
+  param: leaf<'param'>(),
+  constant: {
+    arity: 0,
+    shape: (_, __, requested) => requested!,
+    cpu: ({ value }, _, out) => out.fill(value),
+    kernel: 'leaf',
+  },
+  matmul: {
+    arity: 2,
+    shape: ({ transA, transB }, [a, b]) => {
+      if (a!.length !== 2 || b!.length !== 2) {
+        throw new ShapeError(`matmul: operands must be matrices, got ${fmtShape(a!)} and ${fmtShape(b!)}`);
+      }
+      const [m, ka] = transA ? [a![1]!, a![0]!] : [a![0]!, a![1]!];
+      const [kb, n] = transB ? [b![1]!, b![0]!] : [b![0]!, b![1]!];
+      if (ka !== kb) {
+        const ta = transA ? 'ᵀ' : '';
+        const tb = transB ? 'ᵀ' : '';
+        throw new ShapeError(
+          `matmul: inner dimensions differ: A${ta} is [${m},${ka}] (A is ${fmtShape(a!)}), B${tb} is [${kb},${n}] (B is ${fmtShape(b!)}); ` +
+            `columns of the left operand must equal rows of the right`,
+        );
+      }
+      return [m, n];
+    },
+    cpu: ({ transA, transB }, [a, b], out, [m, n]) => {
+      const k = transA ? a!.shape[0]! : a!.shape[1]!;
+      const [aI, aK] = transA ? [1, m!] : [k, 1];
+      const [bK, bJ] = transB ? [1, k] : [n!, 1];
+      for (let i = 0; i < m!; i++) {
+        for (let j = 0; j < n!; j++) {
+          let s = 0;
+          for (let p = 0; p < k; p++) s += a!.data[i * aI + p * aK]! * b!.data[p * bK + j * bJ]!;
+          out[i * n! + j] = s;
+        }
+      }
+    },
+    kernel: 'matmul',
+  },
+  transpose: {
+    arity: 1,
+    shape: (_, [a]) => {
+      if (a!.length !== 2) throw new ShapeError(`transpose: operand must be a matrix, got ${fmtShape(a!)}`);
+      return [a![1]!, a![0]!];
+    },
+    cpu: (_, [a], out) => {
+      const [r, c] = a!.shape as [number, number];
+      for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = a!.data[i * c + j]!;
+    },
+    kernel: 'map',
+  },
+  reshape: {
+    arity: 1,
+    shape: (_, [a], requested) => {
+      if (sizeOf(a!) !== sizeOf(requested!)) {
+        throw new ShapeError(`reshape: cannot reshape ${fmtShape(a!)} (${sizeOf(a!)} elements) to ${fmtShape(requested!)} (${sizeOf(requested!)} elements)`);
+      }
+      return requested!;
+    },
+    cpu: (_, [a], out) => out.set(a!.data),
+    kernel: 'view',
+  },
+  broadcastTo: {
+    arity: 1,
+    shape: (_, [a], requested) => {
+      const out = broadcastShapes('broadcastTo', a!, requested!);
+      if (!sameShape(out, requested!)) {
+        throw new ShapeError(`broadcastTo: ${fmtShape(a!)} broadcasts to ${fmtShape(out)}, not to the requested ${fmtShape(requested!)}`);
+      }
+      return out;
+    },
+    cpu: (_, [a], out, outShape) => {
+      const s = broadcastStrides(a!.shape, outShape);
+      for (let r = 0; r < s.rows; r++) for (let c = 0; c < s.cols; c++) out[r * s.cols + c] = a!.data[r * s.rowStride + c * s.colStride]!;
+    },
+    kernel: 'map',
+  },
+  add: zipDef('add', (a, b) => a + b),
+  sub: zipDef('sub', (a, b) => a - b),
+  mul: zipDef('mul', (a, b) => a * b),
+  squaredError: zipDef('squaredError', (a, b) => (a - b) * (a - b)),
+  scale: {
+    arity: 1,
+    shape: (_, [a]) => a!,
+    cpu: ({ factor }, [a], out) => {
+      for (let i = 0; i < out.length; i++) out[i] = a!.data[i]! * factor;
+    },
+    kernel: 'map',
+  },
+  sum: {
+    arity: 1,
+    shape: ({ axis }, [a]) => reducedShape('sum', a!, axis),
+    cpu: reduceCpu(false),
+    kernel: 'reduce',
+  },
+  mean: {
+    arity: 1,
+    shape: ({ axis }, [a]) => reducedShape('mean', a!, axis),
+    cpu: reduceCpu(true),
+    kernel: 'reduce',
+  },
+};

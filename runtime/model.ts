@@ -1,0 +1,214 @@
+/**
+ * @file compile() and Model: the user's entry point. compile adds the backward graph, hands the
+ * program to a backend once, and Model checks every value a user writes before it reaches a device.
+ */
+import { backward } from '../autograd/backward.js';
+import { type Graph, Tensor } from '../engine/graph.js';
+import type { FloatArray } from '../engine/ops.js';
+import { fmtShape, sizeOf } from '../engine/shape.js';
+import { type Optimizer, hyperValues } from '../optim/optimizer.js';
+import { requestBackend } from './device.js';
+import type { Backend, Executable, Program, Stats } from './program.js';
+
+/** Values a user may write: a number, nested arrays matching the shape, or a flat typed array. */
+export type TensorData = number | readonly number[] | readonly (readonly number[])[] | Float32Array | Float64Array;
+
+export interface CompileOptions {
+  /** The scalar to minimize; with `optimizer`, compile adds its backward graph. */
+  loss?: Tensor;
+  optimizer?: Optimizer;
+  /** Defaults to `await requestBackend()`: WebGPU when there is an adapter, else CPU. */
+  backend?: Backend;
+}
+
+export interface TrainOptions {
+  epochs: number;
+}
+
+export interface TrainResult {
+  /** The loss at every epoch, computed with the parameters that epoch started from. */
+  loss: FloatArray;
+  epochs: number;
+}
+
+/** Bad values written to a model: names the tensor, the shape and the offending row or index. */
+export class DataError extends Error {
+  override name = 'DataError';
+}
+
+const backwardCache = new WeakMap<Graph, Map<string, Tensor[]>>();
+
+/**
+ * Compiles a graph for a backend: adds the backward pass when given a loss and an optimizer, then
+ * creates every buffer and pipeline once.
+ *
+ * @example
+ * const model = await compile(g, { loss, optimizer: sgd({ lr: 1e-5 }), backend });
+ * model.write({ X: inputs, Y: targets });
+ * const run = await model.train({ epochs: 100 }); // one submission, one read
+ */
+export async function compile(g: Graph, options: CompileOptions = {}): Promise<Model> {
+  const { loss, optimizer = null } = options;
+  const params = g.leaves('param');
+  let grads: (Tensor | null)[] = params.map(() => null);
+  if (loss && loss.graph !== g) throw new Error('compile: the loss is not a tensor of this graph');
+  if (loss && optimizer) {
+    const key = `${loss.id}`;
+    const cache = backwardCache.get(g) ?? new Map<string, Tensor[]>();
+    backwardCache.set(g, cache);
+    const wrt = params.map((p) => g.byName(p.attrs.name)!);
+    grads = cache.get(key) ?? backward(g, loss, wrt);
+    cache.set(key, grads as Tensor[]);
+  }
+  const program: Program = {
+    graph: g,
+    loss: loss?.id ?? null,
+    inputs: g.leaves('input').map((n) => ({ name: n.attrs.name, id: n.id })),
+    params: params.map((n, i) => ({ name: n.attrs.name, id: n.id, grad: grads[i]?.id ?? null })),
+    optimizer,
+  };
+  const backend = options.backend ?? (await requestBackend());
+  return new Model(program, backend, await backend.compile(program));
+}
+
+export class Model {
+  private readonly written = new Set<number>();
+
+  constructor(
+    readonly program: Program,
+    readonly backend: Backend,
+    private readonly exe: Executable,
+  ) {}
+
+  get graph(): Graph {
+    return this.program.graph;
+  }
+
+  /** Dispatches, submits and readbacks so far. */
+  get stats(): Stats {
+    return this.exe.stats;
+  }
+
+  /** The gradient tensor of each parameter, by name (empty when compiled without training). */
+  get gradients(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const p of this.program.params) if (p.grad !== null) out.set(p.name, this.tensor(p.grad));
+    return out;
+  }
+
+  /**
+   * Writes inputs and parameters by name. Every value is checked (length, shape, finiteness)
+   * before anything is written, so a bad entry leaves the model as it was.
+   */
+  write(values: Record<string, TensorData>): void {
+    const checked = Object.entries(values).map(([name, data]) => {
+      const leaf = this.program.inputs.find((l) => l.name === name) ?? this.program.params.find((l) => l.name === name);
+      if (!leaf) {
+        const names = [...this.program.inputs, ...this.program.params].map((l) => l.name).join(', ');
+        throw new DataError(`write: the graph has no input or parameter "${name}" (it has ${names})`);
+      }
+      return { id: leaf.id, flat: flatten(name, data, this.graph.nodes[leaf.id]!.shape) };
+    });
+    for (const { id, flat } of checked) {
+      this.exe.write(id, flat);
+      this.written.add(id);
+    }
+  }
+
+  /** Writes optimizer hyperparameters (e.g. `{ lr: 0.01 }`) into the device buffer; recompiles nothing. */
+  setHyper(values: Record<string, number>): void {
+    const opt = this.requireOptimizer('setHyper');
+    this.exe.setHyper(hyperValues(opt, values));
+  }
+
+  /** Trains `epochs` full-batch epochs: one submission, one read (the loss history). */
+  async train({ epochs }: TrainOptions): Promise<TrainResult> {
+    this.requireOptimizer('train');
+    if (!Number.isInteger(epochs) || epochs < 1) throw new DataError(`train: epochs must be a positive integer, got ${epochs}`);
+    this.requireInputs('train');
+    return { loss: await this.exe.train(epochs), epochs };
+  }
+
+  /** Runs forward and backward once without updating, and reads the given tensors (one read). */
+  async evaluate(tensors: readonly (Tensor | string)[]): Promise<FloatArray[]> {
+    this.requireInputs('evaluate');
+    return this.exe.evaluate(tensors.map((t) => this.idOf(t)));
+  }
+
+  /** Reads the current value of a parameter, input or computed tensor. */
+  async read(tensor: Tensor | string): Promise<FloatArray> {
+    const [value] = await this.exe.read([this.idOf(tensor)]);
+    return value!;
+  }
+
+  /** The kernel plan: which kernel computes which nodes. */
+  plan(): string {
+    return this.exe.plan();
+  }
+
+  dispose(): void {
+    this.exe.dispose();
+  }
+
+  private tensor(id: number): Tensor {
+    return new Tensor(this.graph, id);
+  }
+
+  private idOf(t: Tensor | string): number {
+    if (typeof t !== 'string') {
+      if (t.graph !== this.graph) throw new DataError('read: the tensor belongs to another graph');
+      return t.id;
+    }
+    const found = this.graph.byName(t);
+    if (!found) throw new DataError(`read: the graph has no input or parameter "${t}"`);
+    return found.id;
+  }
+
+  private requireOptimizer(what: string): Optimizer {
+    if (!this.program.optimizer || this.program.loss === null) {
+      throw new Error(`${what}: compile the model with a loss and an optimizer first`);
+    }
+    return this.program.optimizer;
+  }
+
+  private requireInputs(what: string): void {
+    const missing = this.program.inputs.filter((i) => !this.written.has(i.id)).map((i) => i.name);
+    if (missing.length) throw new DataError(`${what}: input${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not written yet (model.write({ ${missing[0]}: ... }))`);
+  }
+}
+
+/** Checks data against a shape and returns it flat, as float64 so the CPU reference loses nothing. */
+function flatten(name: string, data: TensorData, shape: readonly number[]): Float64Array {
+  const expected = sizeOf(shape);
+  let flat: Float64Array;
+  if (typeof data === 'number') {
+    flat = Float64Array.of(data);
+  } else if (data instanceof Float32Array || data instanceof Float64Array) {
+    flat = Float64Array.from(data);
+  } else if (Array.isArray(data) && data.length && Array.isArray(data[0])) {
+    const rows = data as readonly (readonly number[])[];
+    const cols = shape.length === 2 ? shape[1]! : 1;
+    if (shape.length !== 2 || rows.length !== shape[0]) {
+      throw new DataError(`write ${name}: got ${rows.length} rows, shape ${fmtShape(shape)} needs ${shape.length === 2 ? shape[0] : 'a flat array'}`);
+    }
+    flat = new Float64Array(expected);
+    rows.forEach((row, r) => {
+      if (!Array.isArray(row) || row.length !== cols) {
+        throw new DataError(`write ${name}: row ${r} has ${Array.isArray(row) ? row.length : 'no'} values, shape ${fmtShape(shape)} needs ${cols}`);
+      }
+      flat.set(row, r * cols);
+    });
+  } else {
+    flat = Float64Array.from(data as readonly number[]);
+  }
+  if (flat.length !== expected) {
+    throw new DataError(`write ${name}: got ${flat.length} values, shape ${fmtShape(shape)} needs ${expected}`);
+  }
+  const bad = flat.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    const cols = shape.length === 2 ? shape[1]! : 0;
+    const where = cols ? `row ${Math.floor(bad / cols)}, column ${bad % cols}` : `index ${bad}`;
+    throw new DataError(`write ${name}: the value at ${where} is ${flat[bad]}; fusegrad needs finite numbers (drop or fill missing values first)`);
+  }
+  return flat;
+}

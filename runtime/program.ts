@@ -1,0 +1,52 @@
+/**
+ * @file What compile() hands a backend: the graph with its backward nodes, which nodes are the
+ * inputs, parameters, gradients and loss, and the optimizer. Backends turn it into an Executable.
+ */
+import type { Graph } from '../engine/graph.js';
+import type { FloatArray } from '../engine/ops.js';
+import type { Optimizer } from '../optim/optimizer.js';
+
+export interface Program {
+  readonly graph: Graph;
+  /** Node id of the scalar loss, when the program trains. */
+  readonly loss: number | null;
+  readonly inputs: readonly { name: string; id: number }[];
+  /** Parameters, each with the node id of its gradient when the program trains. */
+  readonly params: readonly { name: string; id: number; grad: number | null }[];
+  readonly optimizer: Optimizer | null;
+}
+
+/** Work counters, so a test can assert "100 epochs = 1 submit, 1 readback". */
+export interface Stats {
+  dispatches: number;
+  submits: number;
+  readbacks: number;
+}
+
+export const zeroStats = (): Stats => ({ dispatches: 0, submits: 0, readbacks: 0 });
+
+/** A program compiled for one backend. Node ids refer to the program's graph. */
+export interface Executable {
+  readonly stats: Stats;
+  /** Replaces the value of a leaf node (input or parameter). */
+  write(id: number, data: FloatArray): void;
+  /** Writes the optimizer's hyperparameters, in the optimizer's order. */
+  setHyper(values: readonly number[]): void;
+  /** Runs `epochs` training steps and returns the loss of each, computed before its update. */
+  train(epochs: number): Promise<FloatArray>;
+  /** Runs forward and backward once without updating, then reads the given nodes. */
+  evaluate(ids: readonly number[]): Promise<FloatArray[]>;
+  /** Reads the current values of the given nodes. */
+  read(ids: readonly number[]): Promise<FloatArray[]>;
+  /** Human-readable plan: which nodes run in which kernel. */
+  plan(): string;
+  dispose(): void;
+}
+
+export interface Backend {
+  readonly kind: 'webgpu' | 'cpu';
+  /** The adapter, or the CPU precision. */
+  readonly description: string;
+  compile(program: Program): Promise<Executable>;
+  dispose(): void;
+}

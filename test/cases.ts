@@ -1,0 +1,52 @@
+/**
+ * @file One small graph per op and broadcast pattern, shared by the autograd and backend tests.
+ * Each case builds `out = op(params...)`; the tests wrap it as loss = sum(out * R) with a random R,
+ * so every element of the output reaches the loss with its own weight.
+ */
+import type { Graph, Tensor } from '../engine/graph.js';
+import type { OpKind } from '../engine/ops.js';
+import type { Shape } from '../engine/shape.js';
+
+export interface OpCase {
+  name: string;
+  /** Ops this case exercises (coverage is checked against the op table). */
+  ops: OpKind[];
+  params: Shape[];
+  build(g: Graph, p: Tensor[]): Tensor;
+}
+
+export const CASES: OpCase[] = [
+  { name: 'matmul', ops: ['matmul'], params: [[5, 3], [3, 2]], build: (g, [a, b]) => g.matmul(a!, b!) },
+  { name: 'matmul transA', ops: ['matmul'], params: [[3, 5], [3, 2]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true }) },
+  { name: 'matmul transB', ops: ['matmul'], params: [[5, 3], [2, 3]], build: (g, [a, b]) => g.matmul(a!, b!, { transB: true }) },
+  { name: 'matmul transA transB', ops: ['matmul'], params: [[3, 5], [2, 3]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true, transB: true }) },
+  { name: 'matmul long inner (split-K)', ops: ['matmul'], params: [[3, 700], [700, 2]], build: (g, [a, b]) => g.matmul(a!, b!) },
+  { name: 'transpose', ops: ['transpose'], params: [[5, 3]], build: (g, [a]) => g.transpose(a!) },
+  { name: 'reshape', ops: ['reshape'], params: [[6, 2]], build: (g, [a]) => g.reshape(a!, [3, 4]) },
+  { name: 'broadcastTo [3]->[4,3]', ops: ['broadcastTo'], params: [[3]], build: (g, [a]) => g.broadcastTo(a!, [4, 3]) },
+  { name: 'broadcastTo [4,1]->[4,3]', ops: ['broadcastTo'], params: [[4, 1]], build: (g, [a]) => g.broadcastTo(a!, [4, 3]) },
+  { name: 'broadcastTo []->[2,3]', ops: ['broadcastTo'], params: [[]], build: (g, [a]) => g.broadcastTo(a!, [2, 3]) },
+  { name: 'add [n,k]+[n,k]', ops: ['add'], params: [[7, 3], [7, 3]], build: (g, [a, b]) => g.add(a!, b!) },
+  { name: 'add [n,k]+[k]', ops: ['add'], params: [[7, 3], [3]], build: (g, [a, b]) => g.add(a!, b!) },
+  { name: 'add [n,1]+[1,k]', ops: ['add'], params: [[7, 1], [1, 3]], build: (g, [a, b]) => g.add(a!, b!) },
+  { name: 'add [n,k]+[] scalar', ops: ['add'], params: [[7, 3], []], build: (g, [a, b]) => g.add(a!, b!) },
+  { name: 'sub [k]-[n,k]', ops: ['sub'], params: [[3], [7, 3]], build: (g, [a, b]) => g.sub(a!, b!) },
+  { name: 'mul [n,k]*[n,1]', ops: ['mul'], params: [[7, 3], [7, 1]], build: (g, [a, b]) => g.mul(a!, b!) },
+  { name: 'squaredError [n,k],[n,k]', ops: ['squaredError'], params: [[7, 2], [7, 2]], build: (g, [a, b]) => g.squaredError(a!, b!) },
+  { name: 'squaredError [n,k],[k]', ops: ['squaredError'], params: [[7, 2], [2]], build: (g, [a, b]) => g.squaredError(a!, b!) },
+  { name: 'scale', ops: ['scale'], params: [[4, 3]], build: (g, [a]) => g.scale(a!, -2.5) },
+  { name: 'sum all', ops: ['sum'], params: [[9, 5]], build: (g, [a]) => g.sum(a!) },
+  { name: 'sum axis 0', ops: ['sum'], params: [[9, 5]], build: (g, [a]) => g.sum(a!, 0) },
+  { name: 'sum axis 1', ops: ['sum'], params: [[9, 5]], build: (g, [a]) => g.sum(a!, 1) },
+  { name: 'sum of a vector', ops: ['sum'], params: [[11]], build: (g, [a]) => g.sum(a!, 0) },
+  { name: 'mean all, long (two-pass)', ops: ['mean'], params: [[1000, 3]], build: (g, [a]) => g.mean(a!) },
+  { name: 'mean axis 0', ops: ['mean'], params: [[9, 5]], build: (g, [a]) => g.mean(a!, 0) },
+  { name: 'mean axis 1', ops: ['mean'], params: [[9, 5]], build: (g, [a]) => g.mean(a!, 1) },
+  { name: 'constant', ops: ['constant', 'mul'], params: [[2, 3]], build: (g, [a]) => g.mul(a!, g.constant(1.5, [3])) },
+  {
+    name: 'linear regression loss',
+    ops: ['matmul', 'transpose', 'add', 'squaredError', 'mean', 'input', 'param'],
+    params: [[5, 3], [2, 3], [2], [5, 2]],
+    build: (g, [X, W, b, Y]) => g.mean(g.squaredError(g.add(g.matmul(X!, g.transpose(W!)), b!), Y!)),
+  },
+];
