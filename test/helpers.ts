@@ -62,3 +62,17 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
  * (a margin of ~30 over the rounding bound, for the few ops stacked on each sum).
  */
 export const f32Tol = (n: number): number => 2e-6 * (1 + Math.log2(Math.max(1, n)));
+
+/** The error a promise rejects with, or null if it resolves. */
+export const caught = (p: Promise<unknown>): Promise<Error | null> =>
+  p.then(
+    () => null,
+    (e: Error) => e,
+  );
+
+/** Asserts that `fn` rejects with a message matching `re`. */
+export async function rejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
+  const err = await caught(fn());
+  if (!err) assert.unreachable(`expected a rejection matching ${re}, but it resolved`);
+  assert.match(err!.message, re);
+}
