@@ -8,11 +8,13 @@ export { OPS, type OpKind, type OpAttrs, type FloatArray } from './engine/ops.js
 export { ShapeError, type Shape, fmtShape, sizeOf } from './engine/shape.js';
 export { backward } from './autograd/backward.js';
 export { sgd, type SgdOptions } from './optim/sgd.js';
+export { adam, adamw, type AdamOptions } from './optim/adam.js';
 export type { Optimizer } from './optim/optimizer.js';
-export { KERNELS, KernelError, type KernelName } from './wgsl/kernels.js';
+export { KERNELS, RULES, KernelError, type KernelName } from './wgsl/kernels.js';
 export { CpuBackend, type Precision } from './runtime/cpu.js';
 export { WebGpuBackend } from './runtime/webgpu.js';
 export { requestBackend, NoAdapterError, DRIVER_ADVICE, type BackendOptions, type DeviceKind } from './runtime/device.js';
 export { compile, Model, DataError, type CompileOptions, type TensorData, type TrainOptions, type TrainResult } from './runtime/model.js';
-export type { Backend, Executable, Program, Stats } from './runtime/program.js';
-export { planProgram, formatPlan, type Plan, type Step, type Layout } from './runtime/plan.js';
+export type { Backend, Executable, PlanOptions, Program, Stats } from './runtime/program.js';
+export { planPerNode, formatPlan, type Plan, type Step, type Layout } from './runtime/plan.js';
+export { matchLinearMse, planFused } from './runtime/fuse.js';

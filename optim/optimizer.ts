@@ -1,21 +1,25 @@
 /**
- * @file What an optimizer is to fusegrad: an update rule that runs as a device kernel, reading
- * its hyperparameters from a device buffer and keeping any per-parameter state (momentum, moments)
- * in device buffers, plus the same rule on the CPU for the CPU backend and the tests.
+ * @file What an optimizer is to fusegrad: an update rule written once in WGSL (wgsl/optim/) and
+ * spliced into whichever kernel applies it, reading its hyperparameters from the device's control
+ * buffer and keeping per-parameter state (momentum, moments) in a device buffer; plus the same
+ * rule on the CPU, for the CPU backend and the tests.
  */
 import type { FloatArray } from '../engine/ops.js';
-import type { KernelName } from '../wgsl/kernels.js';
+import type { RuleName } from '../wgsl/kernels.js';
 
 export interface Optimizer {
   readonly name: string;
-  /** Hyperparameters, in the order they sit in the device's `hyper` buffer. */
+  /** Hyperparameters, in the order they sit in the device's control buffer (flags as 0 or 1). */
   readonly hyper: Readonly<Record<string, number>>;
   /** Per-parameter state arrays the rule keeps, each shaped like the parameter. */
   readonly slots: number;
-  /** The WGSL kernel that applies one step to one parameter in place. */
-  readonly kernel: KernelName;
-  /** The same step on the CPU, arithmetic in float64, stored at the array's precision. */
-  step(param: FloatArray, grad: FloatArray, state: FloatArray[], hyper: readonly number[]): void;
+  /** The WGSL update rule in wgsl/optim/. */
+  readonly rule: RuleName;
+  /**
+   * The same step on the CPU, arithmetic in float64, stored at the arrays' precision. `state` is
+   * `slots` arrays shaped like the parameter; `t` is the step number, 1 on the first step.
+   */
+  step(param: FloatArray, grad: FloatArray, state: FloatArray[], hyper: readonly number[], t: number): void;
 }
 
 /** Hyperparameter values in buffer order, with overrides checked against the optimizer's names. */
@@ -25,4 +29,12 @@ export function hyperValues(opt: Optimizer, overrides: Record<string, number> = 
     if (!Number.isFinite(v)) throw new Error(`${opt.name}: hyperparameter ${k} = ${v} is not a finite number`);
   }
   return Object.keys(opt.hyper).map((k) => overrides[k] ?? opt.hyper[k]!);
+}
+
+/** Throws unless `value` is finite and within [min, max] (open at the ends marked so). */
+export function checkRange(opt: string, name: string, value: number, min: number, max: number, openMin = false, openMax = false): void {
+  const ok = Number.isFinite(value) && (openMin ? value > min : value >= min) && (openMax ? value < max : value <= max);
+  if (!ok) {
+    throw new Error(`${opt}: ${name} must be in ${openMin ? '(' : '['}${min}, ${max}${openMax ? ')' : ']'}, got ${value}`);
+  }
 }

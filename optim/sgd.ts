@@ -1,24 +1,43 @@
-/** @file Plain stochastic gradient descent: p -= lr * grad. */
-import type { Optimizer } from './optimizer.js';
+/** @file Stochastic gradient descent with PyTorch's equations and defaults (torch.optim.SGD). */
+import { type Optimizer, checkRange } from './optimizer.js';
 
 export interface SgdOptions {
-  /** Learning rate (PyTorch's default for SGD is required too; we pick 1e-3 as a safe start). */
+  /** Learning rate; PyTorch's default is 1e-3. */
   lr?: number;
+  momentum?: number;
+  dampening?: number;
+  nesterov?: boolean;
+  /** L2 penalty added to the gradient: g + weightDecay * p. */
+  weightDecay?: number;
 }
 
 /**
  * @example
  * const model = await compile(g, { loss, optimizer: sgd({ lr: 1e-5 }), backend });
+ * sgd({ lr: 0.01, momentum: 0.9, nesterov: true });
  */
-export function sgd({ lr = 1e-3 }: SgdOptions = {}): Optimizer {
-  if (!(lr > 0) || !Number.isFinite(lr)) throw new Error(`sgd: learning rate must be a positive finite number, got ${lr}`);
+export function sgd({ lr = 1e-3, momentum = 0, dampening = 0, nesterov = false, weightDecay = 0 }: SgdOptions = {}): Optimizer {
+  checkRange('sgd', 'lr', lr, 0, Infinity, true, true);
+  checkRange('sgd', 'momentum', momentum, 0, Infinity, false, true);
+  checkRange('sgd', 'dampening', dampening, 0, 1);
+  checkRange('sgd', 'weightDecay', weightDecay, 0, Infinity, false, true);
+  if (nesterov && (momentum <= 0 || dampening !== 0)) throw new Error('sgd: Nesterov momentum needs momentum > 0 and dampening 0 (as in PyTorch)');
   return {
     name: 'sgd',
-    hyper: { lr },
-    slots: 0,
-    kernel: 'sgd',
-    step(param, grad, _state, [rate]) {
-      for (let i = 0; i < param.length; i++) param[i] = param[i]! - rate! * grad[i]!;
+    hyper: { lr, momentum, dampening, nesterov: nesterov ? 1 : 0, weightDecay },
+    slots: momentum > 0 ? 1 : 0,
+    rule: 'sgd',
+    step(param, grad, state, [rate, mu, damp, nest, wd], t) {
+      const buf = state[0];
+      for (let i = 0; i < param.length; i++) {
+        let g = grad[i]! + wd! * param[i]!;
+        if (mu !== 0) {
+          const b = t > 1 ? mu! * buf![i]! + (1 - damp!) * g : g;
+          buf![i] = b;
+          g = nest ? g + mu! * b : b;
+        }
+        param[i] = param[i]! - rate! * g;
+      }
     },
   };
 }

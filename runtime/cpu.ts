@@ -29,6 +29,8 @@ class CpuExecutable implements Executable {
   private readonly values: FloatArray[];
   private readonly state: FloatArray[][];
   private hyper: number[];
+  /** Optimizer steps taken so far (PyTorch's `step`), kept across runs. */
+  private steps = 0;
 
   constructor(
     private readonly program: Program,
@@ -59,8 +61,9 @@ class CpuExecutable implements Executable {
     for (let e = 0; e < epochs; e++) {
       this.forwardBackward();
       history[e] = this.values[loss]![0]!;
+      this.steps++;
       params.forEach((p, i) => {
-        if (p.grad !== null) optimizer.step(this.values[p.id]!, this.values[p.grad]!, this.state[i]!, this.hyper);
+        if (p.grad !== null) optimizer.step(this.values[p.id]!, this.values[p.grad]!, this.state[i]!, this.hyper, this.steps);
       });
     }
     return history;

@@ -8,12 +8,12 @@ import type { FloatArray } from '../engine/ops.js';
 import { fmtShape, sizeOf } from '../engine/shape.js';
 import { type Optimizer, hyperValues } from '../optim/optimizer.js';
 import { requestBackend } from './device.js';
-import type { Backend, Executable, Program, Stats } from './program.js';
+import type { Backend, Executable, PlanOptions, Program, Stats } from './program.js';
 
 /** Values a user may write: a number, nested arrays matching the shape, or a flat typed array. */
 export type TensorData = number | readonly number[] | readonly (readonly number[])[] | Float32Array | Float64Array;
 
-export interface CompileOptions {
+export interface CompileOptions extends PlanOptions {
   /** The scalar to minimize; with `optimizer`, compile adds its backward graph. */
   loss?: Tensor;
   optimizer?: Optimizer;
@@ -48,7 +48,7 @@ const backwardCache = new WeakMap<Graph, Map<string, Tensor[]>>();
  * const run = await model.train({ epochs: 100 }); // one submission, one read
  */
 export async function compile(g: Graph, options: CompileOptions = {}): Promise<Model> {
-  const { loss, optimizer = null } = options;
+  const { loss, optimizer = null, plan, layout } = options;
   const params = g.leaves('param');
   let grads: (Tensor | null)[] = params.map(() => null);
   if (loss && loss.graph !== g) throw new Error('compile: the loss is not a tensor of this graph');
@@ -68,7 +68,7 @@ export async function compile(g: Graph, options: CompileOptions = {}): Promise<M
     optimizer,
   };
   const backend = options.backend ?? (await requestBackend());
-  return new Model(program, backend, await backend.compile(program));
+  return new Model(program, backend, await backend.compile(program, { plan, layout }));
 }
 
 export class Model {

@@ -1,56 +1,108 @@
 /**
- * @file The kernel plan for the WebGPU backend: which WGSL kernel runs each node, with which
- * buffers bound and how many workgroups. This first planner maps one node to one kernel (two for
- * long reductions); fusion builds on the same Step records.
+ * @file Kernel plans for the WebGPU backend. A plan says which buffers exist, where each stored
+ * node lives in them, and which kernels run in what order, with which bindings and how many
+ * workgroups. This file holds the plan's types and the one-kernel-per-node planner, which runs
+ * any graph; runtime/fuse.ts holds the fused planner for the regression graph.
  */
 import type { Node } from '../engine/graph.js';
 import { OPS, reductionLayout } from '../engine/ops.js';
 import { asMatrix, broadcastStrides, fmtShape, sizeOf } from '../engine/shape.js';
-import type { KernelSpec } from '../wgsl/kernels.js';
+import type { Access, KernelSpec } from '../wgsl/kernels.js';
+import { RULES } from '../wgsl/kernels.js';
 import type { Program } from './program.js';
 
-/** A buffer a step binds: a node's value, a planner scratch buffer, or the training state. */
-export type BufferRef =
-  | { kind: 'node'; id: number }
-  | { kind: 'scratch'; index: number }
-  | { kind: 'hyper' }
-  | { kind: 'history' }
-  | { kind: 'epoch' };
+export interface BufferDecl {
+  label: string;
+  /** Size in 4-byte words. */
+  words: number;
+  /** A constant's value, written once when the buffer is made. */
+  fill?: number;
+}
+
+/** A run of `words` consecutive values of a node, at `offset` words into buffer `buffer`. */
+export interface Segment {
+  buffer: number;
+  offset: number;
+  words: number;
+}
+
+export interface Binding {
+  buffer: number;
+  access: Access;
+}
 
 export interface Step {
   /** What the step computes, for the printed plan. */
   label: string;
-  /** The graph nodes this step computes. */
+  /** The graph nodes whose work happens in this step. */
   nodes: number[];
   spec: KernelSpec;
-  bindings: BufferRef[];
+  bindings: Binding[];
   groups: [number, number];
+  /** Bytes the step must read and write, for the printed plan and the benchmark's GB/s. */
+  bytes: { read: number; written: number };
 }
+
+/**
+ * The order of work in a training run: `per-epoch` dispatches its steps once per epoch; `block`
+ * dispatches its one step once per `epochsPerDispatch` epochs (the kernel loops over epochs).
+ */
+export type Schedule = { kind: 'per-epoch'; steps: Step[] } | { kind: 'block'; steps: Step[]; epochsPerDispatch: number };
 
 export interface Plan {
-  /** Forward and backward, in order. */
-  compute: Step[];
-  /** Appends the loss to the history (when training). */
-  record: Step[];
-  /** The optimizer's updates (when training). */
-  update: Step[];
-  /** Sizes, in floats, of scratch buffers (reduction partials). */
-  scratch: number[];
-  /** Nodes whose value is another node's buffer (reshape is a view). */
-  aliases: Map<number, number>;
+  name: 'per-node' | 'fused' | 'tiny';
+  buffers: BufferDecl[];
+  /** Where each stored node lives; nodes absent here were fused away and never stored. */
+  places: Map<number, Segment[]>;
+  /** Forward and backward once, without an update (empty when the plan cannot stop there). */
+  evaluate: Step[];
+  train: Schedule;
+  /** Buffer indices of the training state. */
+  history: number;
+  control: number;
+  /** Decisions the planner made (splits, chunks, layout), for `explain`. */
+  notes: string[];
 }
 
-/** How kernels are laid out on this adapter. */
+/** How kernels are laid out on this adapter, and the limits the planner plans within. */
 export interface Layout {
-  /** Invocations per workgroup (a power of two). */
+  /** Invocations per workgroup for the one-kernel-per-node plan (a power of two). */
   workgroupSize: number;
   /** Most workgroups a grid-stride kernel launches along x. */
   maxGroups: number;
-  /** The device's limit on workgroups per dimension. */
+  /** Workgroups per dimension the device allows. */
   maxGroupsPerDim: number;
+  /** Storage buffers one kernel may bind. */
+  maxStorageBuffers: number;
+  /** Largest storage binding, in bytes. */
+  maxBindingBytes: number;
+  /** Workgroup shared memory, in bytes. */
+  maxWorkgroupBytes: number;
+  /** Rows layout of the fused row kernel: `contiguous` runs per invocation (CPU adapters) or `strided`. */
+  rows: 'contiguous' | 'strided';
+  /** Workgroups of the fused row kernel with the contiguous layout. */
+  contiguousGroups: number;
+  /** Largest rows x (parameters + 1) solved by the single-dispatch kernel. */
+  tinyMaxWork: number;
+  /** Epochs one dispatch of the single-dispatch kernel runs at most (keeps a dispatch short). */
+  epochsPerDispatch: number;
 }
 
-export const DEFAULT_LAYOUT: Layout = { workgroupSize: 64, maxGroups: 256, maxGroupsPerDim: 65535 };
+export const DEFAULT_LAYOUT: Layout = {
+  workgroupSize: 64,
+  maxGroups: 256,
+  maxGroupsPerDim: 65535,
+  maxStorageBuffers: 8,
+  maxBindingBytes: 128 * 1024 * 1024,
+  maxWorkgroupBytes: 16384,
+  rows: 'strided',
+  contiguousGroups: 32,
+  tinyMaxWork: 1 << 16,
+  epochsPerDispatch: 5000,
+};
+
+/** Words of the control buffer before the hyperparameters: history index, epochs this run, step count, spare. */
+export const CONTROL_HEADER = 4;
 
 /** Inner dimensions above this run as split-K (a tree over K) instead of one loop per output. */
 export const SPLIT_K_ABOVE = 256;
@@ -66,46 +118,60 @@ const COMBINE: Record<string, string> = {
   squaredError: '(x - y) * (x - y)',
 };
 
-export function planProgram(program: Program, layout: Layout = DEFAULT_LAYOUT): Plan {
-  const plan: Plan = { compute: [], record: [], update: [], scratch: [], aliases: new Map() };
+/** Declares the buffers every training plan has; returns their indices. */
+export function trainingBuffers(program: Program, buffers: BufferDecl[]) {
+  const hyper = Object.keys(program.optimizer?.hyper ?? {}).length;
+  const history = buffers.push({ label: 'loss history', words: 1024 }) - 1;
+  const control = buffers.push({ label: 'control (epoch, run length, step, hyperparameters)', words: CONTROL_HEADER + Math.max(1, hyper) }) - 1;
+  return { history, control };
+}
+
+export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): Plan {
+  const buffers: BufferDecl[] = [];
+  const places = new Map<number, Segment[]>();
+  const evaluate: Step[] = [];
   const nodes = program.graph.nodes;
   const WG = layout.workgroupSize;
   const stride = (count: number): [number, number] => [Math.max(1, Math.min(Math.ceil(count / WG), layout.maxGroups)), 1];
-  const ref = (id: number): BufferRef => ({ kind: 'node', id: plan.aliases.get(id) ?? id });
-  const describe = (n: Node) => `%${n.id} ${n.op}${fmtShape(n.shape)}`;
 
-  /** Sums `count` elements for each of `outCount` outputs into `out`, in one or two dispatches. */
-  const reduceInto = (label: string, nodeIds: number[], source: BufferRef, out: BufferRef, l: ReturnType<typeof reductionLayout>, scale: number) => {
-    const groups = Math.min(Math.ceil(l.count / (WG * ITEMS_PER_INVOCATION)), MAX_PARTIALS);
-    const ys = Math.min(l.outCount, layout.maxGroupsPerDim);
-    const base = { WG, OUT_COUNT: l.outCount, COUNT: l.count, OUT_STRIDE: l.outStride, STRIDE: l.stride };
-    if (groups <= 1) {
-      plan.compute.push({ label, nodes: nodeIds, spec: { kernel: 'reduce', constants: { ...base, GROUPS: 1, SCALE: scale } }, bindings: [source, out], groups: [1, ys] });
-      return;
+  for (const n of nodes) {
+    if (OPS[n.op].kernel === 'view') {
+      places.set(n.id, places.get(n.inputs[0]!)!);
+      continue;
     }
-    const partials: BufferRef = { kind: 'scratch', index: plan.scratch.push(l.outCount * groups) - 1 };
-    plan.compute.push({ label: `${label} (partials)`, nodes: nodeIds, spec: { kernel: 'reduce', constants: { ...base, GROUPS: groups, SCALE: 1 } }, bindings: [source, partials], groups: [groups, ys] });
-    reduceFinal(label, nodeIds, partials, out, l.outCount, groups, scale);
-  };
-  const reduceFinal = (label: string, nodeIds: number[], partials: BufferRef, out: BufferRef, outCount: number, groups: number, scale: number) => {
-    plan.compute.push({
-      label: `${label} (sum partials)`,
-      nodes: nodeIds,
-      spec: { kernel: 'reduce', constants: { WG, OUT_COUNT: outCount, COUNT: groups, OUT_STRIDE: groups, STRIDE: 1, GROUPS: 1, SCALE: scale } },
-      bindings: [partials, out],
-      groups: [1, Math.min(outCount, layout.maxGroupsPerDim)],
-    });
-  };
+    const words = sizeOf(n.shape);
+    const label = n.op === 'input' || n.op === 'param' ? `${n.op} ${(n.attrs as { name: string }).name}` : `%${n.id}`;
+    const decl: BufferDecl = { label, words };
+    if (n.op === 'constant') decl.fill = (n.attrs as { value: number }).value;
+    places.set(n.id, [{ buffer: buffers.push(decl) - 1, offset: 0, words }]);
+  }
+  const buf = (id: number) => places.get(id)![0]!.buffer;
+  const read = (id: number): Binding => ({ buffer: buf(id), access: 'read' });
+  const write = (id: number): Binding => ({ buffer: buf(id), access: 'rw' });
+  const bytesOf = (ids: number[]) => ids.reduce((s, i) => s + 4 * sizeOf(nodes[i]!.shape), 0);
+  const push = (n: Node, label: string, spec: Omit<KernelSpec, 'access'>, bindings: Binding[], groups: [number, number], bytes: Step['bytes']) =>
+    evaluate.push({ label, nodes: [n.id], spec: { ...spec, access: bindings.map((b) => b.access) }, bindings, groups, bytes });
+  const scratch = (label: string, words: number): Binding => ({ buffer: buffers.push({ label, words }) - 1, access: 'rw' });
+
+  /** Second pass of a two-pass sum: adds the `groups` partials of each of `outCount` outputs. */
+  const sumPartials = (n: Node, partials: Binding, outCount: number, groups: number, scale: number) =>
+    push(
+      n,
+      `%${n.id} ${n.op}${fmtShape(n.shape)} (sum partials)`,
+      { kernel: 'reduce', constants: { WG, OUT_COUNT: outCount, COUNT: groups, OUT_STRIDE: groups, STRIDE: 1, GROUPS: 1, SCALE: scale } },
+      [{ ...partials, access: 'read' }, write(n.id)],
+      [1, Math.min(outCount, layout.maxGroupsPerDim)],
+      { read: 4 * outCount * groups, written: 4 * outCount },
+    );
 
   for (const n of nodes) {
     const family = OPS[n.op].kernel;
     const ins = n.inputs.map((i) => nodes[i]!);
-    const label = describe(n);
+    const label = `%${n.id} ${n.op}${fmtShape(n.shape)}`;
+    const bytes = { read: bytesOf(n.inputs as number[]), written: 4 * sizeOf(n.shape) };
     switch (family) {
       case 'leaf':
-        break;
       case 'view':
-        plan.aliases.set(n.id, plan.aliases.get(n.inputs[0]!) ?? n.inputs[0]!);
         break;
       case 'map': {
         const [rows, cols] = asMatrix(n.shape);
@@ -117,20 +183,15 @@ export function planProgram(program: Program, layout: Layout = DEFAULT_LAYOUT): 
         } else strides = [cols, 1];
         const factor = n.op === 'scale' ? (n.attrs as { factor: number }).factor : 1;
         const constants = { WG, ROWS: rows, COLS: cols, A_ROW_STRIDE: strides[0], A_COL_STRIDE: strides[1], FACTOR: factor };
-        plan.compute.push({ label, nodes: [n.id], spec: { kernel: 'map', constants }, bindings: [ref(n.inputs[0]!), ref(n.id)], groups: stride(rows * cols) });
+        push(n, label, { kernel: 'map', constants }, [read(n.inputs[0]!), write(n.id)], stride(rows * cols), bytes);
         break;
       }
       case 'zip': {
         const sa = broadcastStrides(ins[0]!.shape, n.shape);
         const sb = broadcastStrides(ins[1]!.shape, n.shape);
         const constants = { WG, ROWS: sa.rows, COLS: sa.cols, A_ROW_STRIDE: sa.rowStride, A_COL_STRIDE: sa.colStride, B_ROW_STRIDE: sb.rowStride, B_COL_STRIDE: sb.colStride };
-        plan.compute.push({
-          label,
-          nodes: [n.id],
-          spec: { kernel: 'zip', holes: { COMBINE: COMBINE[n.op]! }, constants },
-          bindings: [ref(n.inputs[0]!), ref(n.inputs[1]!), ref(n.id)],
-          groups: stride(sa.rows * sa.cols),
-        });
+        const spec = { kernel: 'zip' as const, holes: { COMBINE: COMBINE[n.op]! }, constants };
+        push(n, label, spec, [read(n.inputs[0]!), read(n.inputs[1]!), write(n.id)], stride(sa.rows * sa.cols), bytes);
         break;
       }
       case 'matmul': {
@@ -139,32 +200,32 @@ export function planProgram(program: Program, layout: Layout = DEFAULT_LAYOUT): 
         const [M, N] = n.shape as [number, number];
         const K = transA ? a.shape[0]! : a.shape[1]!;
         // A(i, p) = a[i * A_I + p * A_K], B(p, j) = b[p * B_K + j * B_J].
-        const strides = {
-          A_I: transA ? 1 : a.shape[1]!,
-          A_K: transA ? a.shape[1]! : 1,
-          B_K: transB ? 1 : b.shape[1]!,
-          B_J: transB ? b.shape[1]! : 1,
-        };
-        const operands = [ref(a.id), ref(b.id)];
+        const strides = { A_I: transA ? 1 : a.shape[1]!, A_K: transA ? a.shape[1]! : 1, B_K: transB ? 1 : b.shape[1]!, B_J: transB ? b.shape[1]! : 1 };
+        const operands = [read(a.id), read(b.id)];
         if (K <= SPLIT_K_ABOVE) {
-          plan.compute.push({ label, nodes: [n.id], spec: { kernel: 'matmul', constants: { WG, M, N, K, ...strides } }, bindings: [...operands, ref(n.id)], groups: stride(M * N) });
+          push(n, label, { kernel: 'matmul', constants: { WG, M, N, K, ...strides } }, [...operands, write(n.id)], stride(M * N), bytes);
           break;
         }
         const groups = Math.min(Math.ceil(K / (WG * ITEMS_PER_INVOCATION)), MAX_PARTIALS);
-        const partials: BufferRef = { kind: 'scratch', index: plan.scratch.push(M * N * groups) - 1 };
-        plan.compute.push({
-          label: `${label} (split-K partials)`,
-          nodes: [n.id],
-          spec: { kernel: 'matmul_splitk', constants: { WG, M, N, K, ...strides, GROUPS: groups } },
-          bindings: [...operands, partials],
-          groups: [groups, Math.min(M * N, layout.maxGroupsPerDim)],
-        });
-        reduceFinal(label, [n.id], partials, ref(n.id), M * N, groups, 1);
+        const partials = scratch(`%${n.id} split-K partials`, M * N * groups);
+        const spec = { kernel: 'matmul_splitk' as const, constants: { WG, M, N, K, ...strides, GROUPS: groups } };
+        push(n, `${label} (split-K partials)`, spec, [...operands, partials], [groups, Math.min(M * N, layout.maxGroupsPerDim)], { read: bytes.read, written: 4 * M * N * groups });
+        sumPartials(n, partials, M * N, groups, 1);
         break;
       }
       case 'reduce': {
         const l = reductionLayout(ins[0]!.shape, (n.attrs as { axis: number | null }).axis);
-        reduceInto(label, [n.id], ref(n.inputs[0]!), ref(n.id), l, n.op === 'mean' ? 1 / l.count : 1);
+        const scale = n.op === 'mean' ? 1 / l.count : 1;
+        const groups = Math.min(Math.ceil(l.count / (WG * ITEMS_PER_INVOCATION)), MAX_PARTIALS);
+        const ys = Math.min(l.outCount, layout.maxGroupsPerDim);
+        const base = { WG, OUT_COUNT: l.outCount, COUNT: l.count, OUT_STRIDE: l.outStride, STRIDE: l.stride };
+        if (groups <= 1) {
+          push(n, label, { kernel: 'reduce', constants: { ...base, GROUPS: 1, SCALE: scale } }, [read(n.inputs[0]!), write(n.id)], [1, ys], bytes);
+          break;
+        }
+        const partials = scratch(`%${n.id} partials`, l.outCount * groups);
+        push(n, `${label} (partials)`, { kernel: 'reduce', constants: { ...base, GROUPS: groups, SCALE: 1 } }, [read(n.inputs[0]!), partials], [groups, ys], { read: bytes.read, written: 4 * l.outCount * groups });
+        sumPartials(n, partials, l.outCount, groups, scale);
         break;
       }
       default: {
@@ -174,32 +235,43 @@ export function planProgram(program: Program, layout: Layout = DEFAULT_LAYOUT): 
     }
   }
 
-  if (program.loss !== null && program.optimizer) {
-    plan.record.push({
-      label: `record loss %${program.loss}`,
-      nodes: [],
-      spec: { kernel: 'record', constants: {} },
-      bindings: [ref(program.loss), { kind: 'history' }, { kind: 'epoch' }],
-      groups: [1, 1],
-    });
+  const { history, control } = trainingBuffers(program, buffers);
+  const steps: Step[] = [...evaluate];
+  const { loss, optimizer } = program;
+  if (loss !== null && optimizer) {
+    const bindings: Binding[] = [read(loss), { buffer: history, access: 'rw' }, { buffer: control, access: 'rw' }];
+    steps.push({ label: `record loss %${loss}`, nodes: [], spec: { kernel: 'record', constants: {}, access: bindings.map((b) => b.access) }, bindings, groups: [1, 1], bytes: { read: 4, written: 4 } });
     for (const p of program.params) {
       if (p.grad === null) continue;
       const count = sizeOf(nodes[p.id]!.shape);
-      plan.update.push({
-        label: `${program.optimizer.name} ${p.name} -= f(d${p.name})`,
+      const state = buffers.push({ label: `${optimizer.name} state of ${p.name}`, words: Math.max(1, optimizer.slots * count) }) - 1;
+      const update: Binding[] = [write(p.id), read(p.grad), { buffer: state, access: 'rw' }, { buffer: control, access: 'read' }];
+      steps.push({
+        label: `${optimizer.name}: ${p.name} -= f(d${p.name})`,
         nodes: [],
-        spec: { kernel: program.optimizer.kernel, constants: { WG, COUNT: count } },
-        bindings: [ref(p.id), ref(p.grad), { kind: 'hyper' }],
+        spec: { kernel: 'update', holes: { OPTIMIZER: RULES[optimizer.rule] }, constants: { WG, COUNT: count }, access: update.map((b) => b.access) },
+        bindings: update,
         groups: stride(count),
+        bytes: { read: 4 * count * (2 + optimizer.slots), written: 4 * count * (1 + optimizer.slots) },
       });
     }
   }
-  return plan;
+  return { name: 'per-node', buffers, places, evaluate, train: { kind: 'per-epoch', steps }, history, control, notes: ['one kernel per graph node (reductions over long axes take two)'] };
 }
 
-/** The plan as text: one line per dispatch with its kernel, nodes and workgroup grid. */
+/** The plan as text: its buffers, then one line per dispatch with kernel, grid, bytes and what it computes. */
 export function formatPlan(plan: Plan): string {
-  const line = (s: Step, i: number) => `${String(i).padStart(3)}  ${s.spec.kernel.padEnd(14)} ${`${s.groups[0]}x${s.groups[1]}`.padEnd(9)} ${s.label}`;
-  const all = [...plan.compute, ...plan.record, ...plan.update];
-  return [`  #  kernel         groups    computes`, ...all.map(line)].join('\n');
+  const steps = plan.train.steps.length ? plan.train.steps : plan.evaluate;
+  const per = plan.train.kind === 'block' ? `one dispatch per ${plan.train.epochsPerDispatch} epochs` : `${steps.length} dispatches per epoch`;
+  const kib = (b: number) => (b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`);
+  const lines = [`plan: ${plan.name} (${per})`, ...plan.notes.map((n) => `  note: ${n}`), 'buffers:'];
+  plan.buffers.forEach((b, i) => lines.push(`  b${i}  ${kib(4 * b.words).padStart(10)}  ${b.label}`));
+  lines.push('dispatches:');
+  steps.forEach((s, i) => {
+    const binds = s.bindings.map((b) => `b${b.buffer}${b.access === 'rw' ? '*' : ''}`).join(' ');
+    lines.push(`  ${String(i).padStart(2)}  ${s.spec.kernel.padEnd(20)} ${`${s.groups[0]}x${s.groups[1]}`.padEnd(8)} reads ${kib(s.bytes.read).padStart(10)}  writes ${kib(s.bytes.written).padStart(10)}  [${binds}]`);
+    lines.push(`      ${s.label}${s.nodes.length ? `  {${s.nodes.map((id) => `%${id}`).join(' ')}}` : ''}`);
+  });
+  lines.push('(* = bound read-write)');
+  return lines.join('\n');
 }

@@ -5,6 +5,7 @@
 import type { Graph } from '../engine/graph.js';
 import type { FloatArray } from '../engine/ops.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import type { Layout } from './plan.js';
 
 export interface Program {
   readonly graph: Graph;
@@ -43,10 +44,22 @@ export interface Executable {
   dispose(): void;
 }
 
+/** How a backend should plan a program (the CPU backend has one way and ignores these). */
+export interface PlanOptions {
+  /**
+   * `auto` (default): the fused plan for the regression graph (the single-dispatch one when the
+   * problem is tiny), one kernel per node otherwise. `fused` and `tiny` insist (an error if the
+   * graph does not fit); `per-node` runs every node as its own kernel.
+   */
+  plan?: 'auto' | 'fused' | 'tiny' | 'per-node';
+  /** Overrides of the adapter's layout and limits, e.g. a lowered binding size to test chunking. */
+  layout?: Partial<Layout>;
+}
+
 export interface Backend {
   readonly kind: 'webgpu' | 'cpu';
   /** The adapter, or the CPU precision. */
   readonly description: string;
-  compile(program: Program): Promise<Executable>;
+  compile(program: Program, options?: PlanOptions): Promise<Executable>;
   dispose(): void;
 }

@@ -1,34 +1,65 @@
 /**
- * @file The WebGPU backend: turns a plan into buffers, pipelines and bind groups once, at compile
- * time, then encodes a whole training run (every epoch's forward, backward, loss record and
- * update) into one command buffer and one submit, and reads back once.
+ * @file The WebGPU backend: picks a plan, turns it into buffers, pipelines and bind groups once at
+ * compile time, then encodes a whole training run into one command buffer, one submit and one
+ * read.
  */
 import type { FloatArray } from '../engine/ops.js';
-import { sizeOf } from '../engine/shape.js';
 import { KernelCache } from '../wgsl/kernels.js';
-import { type BufferRef, type Layout, type Plan, type Step, DEFAULT_LAYOUT, formatPlan, planProgram } from './plan.js';
-import { type Backend, type Executable, type Program, type Stats, zeroStats } from './program.js';
+import { type LinearMse, matchLinearMse, planFused } from './fuse.js';
+import { CONTROL_HEADER, DEFAULT_LAYOUT, type Layout, type Plan, type Step, formatPlan, planPerNode } from './plan.js';
+import { type Backend, type PlanOptions, type Executable, type Program, type Stats, zeroStats } from './program.js';
+import { chooseRowsLayout } from './trial.js';
 
-const STORAGE = 0x80; // GPUBufferUsage.STORAGE, spelled out so the module loads where GPUBufferUsage is not global yet
+// GPUBufferUsage and GPUMapMode values, spelled out so this module loads before Dawn's globals exist.
+const STORAGE = 0x80;
 const COPY_SRC = 0x04;
 const COPY_DST = 0x08;
 const MAP_READ = 0x01;
 
+/** CPU-based adapters (lavapipe, llvmpipe, SwiftShader) run streaming kernels fastest with few workgroups reading contiguous rows. */
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|warp/i;
+
 export class WebGpuBackend implements Backend {
   readonly kind = 'webgpu';
   readonly kernels: KernelCache;
+  readonly layout: Layout;
 
   constructor(
     readonly device: GPUDevice,
     readonly description: string,
-    readonly layout: Layout = { ...DEFAULT_LAYOUT, maxGroupsPerDim: device.limits.maxComputeWorkgroupsPerDimension },
   ) {
     this.kernels = new KernelCache(device);
+    const l = device.limits;
+    this.layout = {
+      ...DEFAULT_LAYOUT,
+      maxGroupsPerDim: l.maxComputeWorkgroupsPerDimension,
+      maxStorageBuffers: l.maxStorageBuffersPerShaderStage,
+      maxBindingBytes: Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize),
+      maxWorkgroupBytes: l.maxComputeWorkgroupStorageSize,
+      rows: SOFTWARE_ADAPTER.test(description) ? 'contiguous' : 'strided',
+    };
   }
 
-  async compile(program: Program): Promise<Executable> {
-    const plan = planProgram(program, this.layout);
+  async compile(program: Program, options: PlanOptions = {}): Promise<Executable> {
+    const plan = await this.plan(program, options);
     return WebGpuExecutable.create(this, program, plan);
+  }
+
+  /** Chooses the plan: fused (or tiny) for the regression graph, one kernel per node otherwise. */
+  async plan(program: Program, { plan = 'auto', layout: overrides = {} }: PlanOptions = {}): Promise<Plan> {
+    let layout: Layout = { ...this.layout, ...overrides };
+    if (plan === 'per-node') return planPerNode(program, layout);
+    const m: LinearMse | null = matchLinearMse(program);
+    if (!m) {
+      if (plan === 'auto') return planPerNode(program, layout);
+      throw new Error(`plan "${plan}": the graph is not mean(squaredError(X Wᵀ + b, Y)) with parameters W and b and an optimizer; use plan "per-node" or "auto"`);
+    }
+    if (overrides.rows === undefined) layout = { ...layout, rows: await chooseRowsLayout(this, program, m, layout) };
+    const fused = planFused(program, m, layout, plan !== 'fused');
+    if (plan === 'tiny' && fused.name !== 'tiny') {
+      throw new Error(`plan "tiny": ${m.n} rows x ${m.k * m.d + m.k + 1} sums exceed one workgroup's budget (${layout.tinyMaxWork}); use "fused" or "auto"`);
+    }
+    return fused;
   }
 
   dispose(): void {
@@ -44,122 +75,147 @@ interface Bound {
 
 class WebGpuExecutable implements Executable {
   readonly stats: Stats = zeroStats();
-  private compute: Bound[] = [];
-  private record: Bound[] = [];
-  private update: Bound[] = [];
-  private history: GPUBuffer;
+  private evaluateSteps: Bound[] = [];
+  private trainSteps: Bound[] = [];
   private staging: GPUBuffer;
 
   private constructor(
     private readonly backend: WebGpuBackend,
     private readonly program: Program,
     private readonly layoutPlan: Plan,
-    private readonly buffers: Map<number, GPUBuffer>,
-    private readonly scratch: GPUBuffer[],
-    private readonly hyper: GPUBuffer,
-    private readonly epoch: GPUBuffer,
+    private readonly buffers: GPUBuffer[],
   ) {
-    this.history = this.buffer(4 * 1024, STORAGE | COPY_SRC);
-    this.staging = this.buffer(4 * 1024, MAP_READ | COPY_DST);
+    this.staging = this.make(4 * 1024, MAP_READ | COPY_DST);
   }
 
   static async create(backend: WebGpuBackend, program: Program, plan: Plan): Promise<WebGpuExecutable> {
     const { device } = backend;
-    const make = (floats: number, usage: number) => device.createBuffer({ size: Math.max(4, 4 * floats), usage });
-    const buffers = new Map<number, GPUBuffer>();
-    for (const n of program.graph.nodes) {
-      if (plan.aliases.has(n.id)) continue;
-      const buf = make(sizeOf(n.shape), STORAGE | COPY_SRC | COPY_DST);
-      if (n.op === 'constant') device.queue.writeBuffer(buf, 0, new Float32Array(sizeOf(n.shape)).fill((n.attrs as { value: number }).value));
-      buffers.set(n.id, buf);
-    }
-    const scratch = plan.scratch.map((floats) => make(floats, STORAGE));
-    const hyperValues = Object.values(program.optimizer?.hyper ?? {});
-    const hyper = make(Math.max(1, hyperValues.length), STORAGE | COPY_DST);
-    device.queue.writeBuffer(hyper, 0, new Float32Array(hyperValues.length ? hyperValues : [0]));
-    const epoch = make(1, STORAGE | COPY_DST);
-    const exe = new WebGpuExecutable(backend, program, plan, buffers, scratch, hyper, epoch);
-    exe.compute = await Promise.all(plan.compute.map((s) => exe.bind(s)));
-    exe.record = await Promise.all(plan.record.map((s) => exe.bind(s)));
-    exe.update = await Promise.all(plan.update.map((s) => exe.bind(s)));
+    const buffers = plan.buffers.map((b) => {
+      const buffer = device.createBuffer({ label: b.label, size: Math.max(4, 4 * b.words), usage: STORAGE | COPY_SRC | COPY_DST });
+      if (b.fill !== undefined) device.queue.writeBuffer(buffer, 0, new Float32Array(b.words).fill(b.fill));
+      return buffer;
+    });
+    const exe = new WebGpuExecutable(backend, program, plan, buffers);
+    exe.setHyper(Object.values(program.optimizer?.hyper ?? {}));
+    await exe.bindAll();
     return exe;
   }
 
   write(id: number, data: FloatArray): void {
     const f32 = Float32Array.from(data);
-    this.backend.device.queue.writeBuffer(this.nodeBuffer(id), 0, f32);
+    let at = 0;
+    for (const seg of this.segments(id, 'write')) {
+      this.backend.device.queue.writeBuffer(this.buffers[seg.buffer]!, 4 * seg.offset, f32, at, seg.words);
+      at += seg.words;
+    }
   }
 
   setHyper(values: readonly number[]): void {
-    this.backend.device.queue.writeBuffer(this.hyper, 0, new Float32Array(values));
+    if (!values.length) return;
+    this.backend.device.queue.writeBuffer(this.buffers[this.layoutPlan.control]!, 4 * CONTROL_HEADER, new Float32Array(values));
   }
 
   async train(epochs: number): Promise<FloatArray> {
-    if (!this.record.length) throw new Error('train: the program was compiled without a loss and an optimizer');
     const { device } = this.backend;
-    if (this.history.size < 4 * epochs) {
-      this.history.destroy();
-      this.history = this.buffer(4 * epochs, STORAGE | COPY_SRC);
-      this.record = await Promise.all(this.layoutPlan.record.map((s) => this.bind(s)));
+    const plan = this.layoutPlan;
+    if (!plan.train.steps.length) throw new Error('train: the program was compiled without a loss and an optimizer');
+    if (this.buffers[plan.history]!.size < 4 * epochs) {
+      this.buffers[plan.history]!.destroy();
+      this.buffers[plan.history] = device.createBuffer({ label: 'loss history', size: 4 * epochs, usage: STORAGE | COPY_SRC | COPY_DST });
+      await this.bindAll();
     }
-    device.queue.writeBuffer(this.epoch, 0, new Uint32Array([0]));
+    // History index 0 and this run's length; the step count (word 2) carries on across runs.
+    device.queue.writeBuffer(this.buffers[plan.control]!, 0, new Uint32Array([0, epochs]));
     const encoder = device.createCommandEncoder({ label: `train ${epochs} epochs` });
     const pass = encoder.beginComputePass();
-    for (let e = 0; e < epochs; e++) {
-      this.dispatch(pass, this.compute);
-      this.dispatch(pass, this.record);
-      this.dispatch(pass, this.update);
-    }
+    const repeats = plan.train.kind === 'block' ? Math.ceil(epochs / plan.train.epochsPerDispatch) : epochs;
+    for (let e = 0; e < repeats; e++) this.dispatch(pass, this.trainSteps);
     pass.end();
-    const [loss] = await this.finish(encoder, [{ buffer: this.history, floats: epochs }]);
+    const [loss] = await this.finish(encoder, [{ buffer: this.buffers[plan.history]!, offset: 0, words: epochs }]);
     return loss!;
   }
 
   async evaluate(ids: readonly number[]): Promise<FloatArray[]> {
+    if (!this.evaluateSteps.length) {
+      throw new Error(`evaluate: the ${this.layoutPlan.name} plan runs forward, backward and update as one; compile with plan: 'per-node' to evaluate without training`);
+    }
+    const sources = ids.flatMap((id) => this.sources(id));
     const encoder = this.backend.device.createCommandEncoder({ label: 'evaluate' });
     const pass = encoder.beginComputePass();
-    this.dispatch(pass, this.compute);
+    this.dispatch(pass, this.evaluateSteps);
     pass.end();
-    return this.finish(encoder, this.sources(ids));
+    return this.regroup(ids, await this.finish(encoder, sources));
   }
 
   async read(ids: readonly number[]): Promise<FloatArray[]> {
-    return this.finish(this.backend.device.createCommandEncoder({ label: 'read' }), this.sources(ids));
+    const sources = ids.flatMap((id) => this.sources(id));
+    return this.regroup(ids, await this.finish(this.backend.device.createCommandEncoder({ label: 'read' }), sources));
   }
 
   plan(): string {
     return formatPlan(this.layoutPlan);
   }
 
-  dispose(): void {
-    for (const b of [...this.buffers.values(), ...this.scratch, this.hyper, this.epoch, this.history, this.staging]) b.destroy();
+  /** The compiled plan, for `explain` and the tests that pin it. */
+  get compiled(): Plan {
+    return this.layoutPlan;
   }
 
-  private sources(ids: readonly number[]) {
-    return ids.map((id) => ({ buffer: this.nodeBuffer(id), floats: sizeOf(this.program.graph.nodes[id]!.shape) }));
+  dispose(): void {
+    for (const b of [...this.buffers, this.staging]) b.destroy();
+  }
+
+  private segments(id: number, what: string) {
+    const segs = this.layoutPlan.places.get(id);
+    if (!segs) {
+      const n = this.program.graph.nodes[id]!;
+      throw new Error(`${what}: %${id} (${n.op}${n.label ? `, ${n.label}` : ''}) is fused into the ${this.layoutPlan.name} plan's kernels and never stored; compile with plan: 'per-node' to read it`);
+    }
+    return segs;
+  }
+
+  private sources(id: number) {
+    return this.segments(id, 'read').map((s) => ({ buffer: this.buffers[s.buffer]!, offset: s.offset, words: s.words }));
+  }
+
+  /** Joins the per-segment arrays `finish` returns back into one array per node. */
+  private regroup(ids: readonly number[], parts: Float32Array[]): Float32Array[] {
+    let k = 0;
+    return ids.map((id) => {
+      const segs = this.layoutPlan.places.get(id)!;
+      if (segs.length === 1) return parts[k++]!;
+      const out = new Float32Array(segs.reduce((s, x) => s + x.words, 0));
+      let at = 0;
+      for (let i = 0; i < segs.length; i++) {
+        const p = parts[k++]!;
+        out.set(p, at);
+        at += p.length;
+      }
+      return out;
+    });
   }
 
   /** Copies each source into the staging buffer, submits once, maps once, and splits the floats. */
-  private async finish(encoder: GPUCommandEncoder, sources: { buffer: GPUBuffer; floats: number }[]): Promise<Float32Array[]> {
-    const total = sources.reduce((s, x) => s + x.floats, 0);
+  private async finish(encoder: GPUCommandEncoder, sources: { buffer: GPUBuffer; offset: number; words: number }[]): Promise<Float32Array[]> {
+    const total = sources.reduce((s, x) => s + x.words, 0);
     if (this.staging.size < 4 * total) {
       this.staging.destroy();
-      this.staging = this.buffer(4 * total, MAP_READ | COPY_DST);
+      this.staging = this.make(4 * total, MAP_READ | COPY_DST);
     }
     let offset = 0;
     for (const s of sources) {
-      encoder.copyBufferToBuffer(s.buffer, 0, this.staging, 4 * offset, 4 * s.floats);
-      offset += s.floats;
+      encoder.copyBufferToBuffer(s.buffer, 4 * s.offset, this.staging, 4 * offset, 4 * s.words);
+      offset += s.words;
     }
     this.backend.device.queue.submit([encoder.finish()]);
     this.stats.submits++;
-    if (total === 0) return [];
+    if (total === 0) return sources.map(() => new Float32Array(0));
     await this.staging.mapAsync(MAP_READ, 0, 4 * total);
     this.stats.readbacks++;
     const all = new Float32Array(this.staging.getMappedRange(0, 4 * total).slice(0));
     this.staging.unmap();
     offset = 0;
-    return sources.map((s) => all.subarray(offset, (offset += s.floats)));
+    return sources.map((s) => all.subarray(offset, (offset += s.words)));
   }
 
   private dispatch(pass: GPUComputePassEncoder, steps: Bound[]): void {
@@ -171,36 +227,22 @@ class WebGpuExecutable implements Executable {
     }
   }
 
+  private async bindAll(): Promise<void> {
+    this.evaluateSteps = await Promise.all(this.layoutPlan.evaluate.map((s) => this.bind(s)));
+    this.trainSteps = await Promise.all(this.layoutPlan.train.steps.map((s) => this.bind(s)));
+  }
+
   private async bind(step: Step): Promise<Bound> {
     const pipeline = await this.backend.kernels.pipeline(step.spec);
     const bindGroup = this.backend.device.createBindGroup({
       label: step.label,
-      layout: pipeline.getBindGroupLayout(0),
-      entries: step.bindings.map((b, binding) => ({ binding, resource: { buffer: this.resolve(b) } })),
+      layout: this.backend.kernels.layout(step.spec.access),
+      entries: step.bindings.map((b, binding) => ({ binding, resource: { buffer: this.buffers[b.buffer]! } })),
     });
     return { step, pipeline, bindGroup };
   }
 
-  private resolve(b: BufferRef): GPUBuffer {
-    switch (b.kind) {
-      case 'node':
-        return this.nodeBuffer(b.id);
-      case 'scratch':
-        return this.scratch[b.index]!;
-      case 'hyper':
-        return this.hyper;
-      case 'history':
-        return this.history;
-      case 'epoch':
-        return this.epoch;
-    }
-  }
-
-  private nodeBuffer(id: number): GPUBuffer {
-    return this.buffers.get(this.layoutPlan.aliases.get(id) ?? id)!;
-  }
-
-  private buffer(bytes: number, usage: number): GPUBuffer {
+  private make(bytes: number, usage: number): GPUBuffer {
     return this.backend.device.createBuffer({ size: Math.max(4, bytes), usage });
   }
 }

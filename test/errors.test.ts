@@ -74,7 +74,7 @@ test('asking for WebGPU where there is no adapter is an error with the driver ad
 test('a WGSL compile error names the kernel, line:col and shows the numbered source', async () => {
   const backend = (await webgpu()) as WebGpuBackend;
   const cache = new KernelCache(backend.device);
-  const spec = { kernel: 'zip' as const, holes: { COMBINE: 'x +* y' }, constants: { ROWS: 1, COLS: 1, A_ROW_STRIDE: 0, A_COL_STRIDE: 0, B_ROW_STRIDE: 0, B_COL_STRIDE: 0 } };
+  const spec = { kernel: 'zip' as const, holes: { COMBINE: 'x +* y' }, constants: { ROWS: 1, COLS: 1, A_ROW_STRIDE: 0, A_COL_STRIDE: 0, B_ROW_STRIDE: 0, B_COL_STRIDE: 0 }, access: ['read', 'read', 'rw'] as ('read' | 'rw')[] };
   const err = await caught(cache.pipeline(spec));
   assert.instance(err, KernelError);
   assert.match(err!.message, /kernel zip failed to compile:\nzip\.wgsl:\d+:\d+: /);
@@ -84,7 +84,7 @@ test('a WGSL compile error names the kernel, line:col and shows the numbered sou
 test('a pipeline validation error (a missing override) is caught by the error scope', async () => {
   const backend = (await webgpu()) as WebGpuBackend;
   const cache = new KernelCache(backend.device);
-  const err = await caught(cache.pipeline({ kernel: 'map', constants: { ROWS: 1 } }));
+  const err = await caught(cache.pipeline({ kernel: 'map', constants: { ROWS: 1 }, access: ['read', 'rw'] }));
   assert.instance(err, KernelError);
   assert.match(err!.message, /kernel map: pipeline creation failed/);
 });

@@ -76,3 +76,15 @@ export async function rejects(fn: () => Promise<unknown>, re: RegExp): Promise<v
   if (!err) assert.unreachable(`expected a rejection matching ${re}, but it resolved`);
   assert.match(err!.message, re);
 }
+
+/** Counts dispatches independently of fusegrad's own stats, by wrapping the WebGPU entry point. */
+export function countDispatches(): { count: () => number; restore: () => void } {
+  const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: GPUComputePassEncoder } }).GPUComputePassEncoder.prototype;
+  const original = proto.dispatchWorkgroups;
+  let n = 0;
+  proto.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...args: Parameters<GPUComputePassEncoder['dispatchWorkgroups']>) {
+    n++;
+    return original.apply(this, args);
+  };
+  return { count: () => n, restore: () => void (proto.dispatchWorkgroups = original) };
+}

@@ -3,12 +3,18 @@
  * named template holes), compiles and caches them, reporting shader errors with the kernel's name,
  * line:col and numbered source.
  */
+import linearMsePartials from './linear_mse_partials.wgsl';
+import linearMseReduce from './linear_mse_reduce.wgsl';
+import linearMseTiny from './linear_mse_tiny.wgsl';
+import linearMseUpdate from './linear_mse_update.wgsl';
 import map from './map.wgsl';
 import matmul from './matmul.wgsl';
 import matmulSplitk from './matmul_splitk.wgsl';
+import adamRule from './optim/adam.wgsl';
+import sgdRule from './optim/sgd.wgsl';
 import record from './record.wgsl';
 import reduce from './reduce.wgsl';
-import sgd from './sgd.wgsl';
+import update from './update.wgsl';
 import zip from './zip.wgsl';
 
 /** Every kernel source by name. */
@@ -18,17 +24,30 @@ export const KERNELS = {
   reduce,
   matmul,
   matmul_splitk: matmulSplitk,
-  sgd,
   record,
+  update,
+  linear_mse_partials: linearMsePartials,
+  linear_mse_update: linearMseUpdate,
+  linear_mse_reduce: linearMseReduce,
+  linear_mse_tiny: linearMseTiny,
 } as const;
 
 export type KernelName = keyof typeof KERNELS;
 
-/** A kernel specialized for one use: its source with holes filled, and its override constants. */
+/** Optimizer update rules: each defines `fn optimizer_step(i, grad, t)`, spliced into a kernel's {{OPTIMIZER}} hole. */
+export const RULES = { sgd: sgdRule, adam: adamRule } as const;
+
+export type RuleName = keyof typeof RULES;
+
+/** How a kernel uses one binding: read-only or read-write storage. */
+export type Access = 'read' | 'rw';
+
+/** A kernel specialized for one use: its source with holes filled, its override constants, and its bindings' access. */
 export interface KernelSpec {
   kernel: KernelName;
   holes?: Record<string, string>;
-  constants: Record<string, number>;
+  constants: Record<string, number | boolean>;
+  access: Access[];
 }
 
 /** Fills `{{NAME}}` holes; a hole left unfilled or a name with no hole is a bug, so it throws. */
@@ -62,21 +81,34 @@ export const numbered = (code: string): string =>
 export class KernelCache {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly layouts = new Map<string, GPUBindGroupLayout>();
+  private queue: Promise<unknown> = Promise.resolve();
   compiled = 0;
 
   constructor(private readonly device: GPUDevice) {}
 
-  async pipeline(spec: KernelSpec): Promise<GPUComputePipeline> {
+  /**
+   * The pipeline for a spec, compiled once. Compiles run one at a time: error scopes are a stack
+   * per device, so two compiles awaiting at once would catch each other's errors.
+   */
+  pipeline(spec: KernelSpec): Promise<GPUComputePipeline> {
+    const next = this.queue.then(() => this.compile(spec));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async compile(spec: KernelSpec): Promise<GPUComputePipeline> {
     const code = specialize(spec.kernel, spec.holes);
-    const key = `${code}\n${JSON.stringify(spec.constants)}`;
+    const key = `${code}\n${JSON.stringify(spec.constants)}\n${spec.access.join()}`;
     const hit = this.pipelines.get(key);
     if (hit) return hit;
     const module = await this.module(spec.kernel, code);
     this.device.pushErrorScope('validation');
+    const constants = Object.fromEntries(Object.entries(spec.constants).map(([k, v]) => [k, Number(v)]));
     const pipeline = this.device.createComputePipeline({
       label: spec.kernel,
-      layout: 'auto',
-      compute: { module, entryPoint: 'main', constants: spec.constants },
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layout(spec.access)] }),
+      compute: { module, entryPoint: 'main', constants },
     });
     const error = await this.device.popErrorScope();
     if (error) {
@@ -87,6 +119,19 @@ export class KernelCache {
     }
     this.pipelines.set(key, pipeline);
     return pipeline;
+  }
+
+  /** The bind group layout for a list of storage bindings, cached by access pattern. */
+  layout(access: Access[]): GPUBindGroupLayout {
+    const key = access.join();
+    let layout = this.layouts.get(key);
+    if (!layout) {
+      layout = this.device.createBindGroupLayout({
+        entries: access.map((a, binding) => ({ binding, visibility: 4 /* GPUShaderStage.COMPUTE */, buffer: { type: a === 'read' ? 'read-only-storage' : 'storage' } })),
+      });
+      this.layouts.set(key, layout);
+    }
+    return layout;
   }
 
   private async module(name: string, code: string): Promise<GPUShaderModule> {

@@ -1,0 +1,58 @@
+/**
+ * @file Picks the row layout of the fused row kernel per adapter by timing both on the real
+ * shapes: a CPU adapter (lavapipe) was ~3x faster with few workgroups each reading contiguous rows,
+ * a GPU wants a grid stride over many workgroups. Small problems keep the adapter's default; a
+ * trial's answer is cached per adapter and shape for the life of the process.
+ */
+import type { LinearMse } from './fuse.js';
+import { planFused } from './fuse.js';
+import type { Layout } from './plan.js';
+import type { Program } from './program.js';
+import type { WebGpuBackend } from './webgpu.js';
+
+/** Below this many rows the layouts differ by microseconds: no trial. */
+export const TRIAL_MIN_ROWS = 1 << 16;
+const TIMED_DISPATCHES = 5;
+
+const chosen = new Map<string, Layout['rows']>();
+
+export async function chooseRowsLayout(backend: WebGpuBackend, program: Program, m: LinearMse, layout: Layout): Promise<Layout['rows']> {
+  if (m.n < TRIAL_MIN_ROWS) return layout.rows;
+  const key = `${backend.description}|${m.n}x${m.d}->${m.k}|${layout.maxBindingBytes}`;
+  const hit = chosen.get(key);
+  if (hit) return hit;
+  const times: [Layout['rows'], number][] = [];
+  for (const rows of ['contiguous', 'strided'] as const) {
+    times.push([rows, await timeRowKernel(backend, planFused(program, m, { ...layout, rows }, false))]);
+  }
+  const best = times.reduce((a, b) => (b[1] < a[1] ? b : a))[0];
+  chosen.set(key, best);
+  return best;
+}
+
+/** Median-free, honest enough for a choice: the mean time of a few dispatches of the first row kernel, after a warm-up. */
+async function timeRowKernel(backend: WebGpuBackend, plan: ReturnType<typeof planFused>): Promise<number> {
+  const { device, kernels } = backend;
+  const step = plan.train.steps[0]!;
+  const buffers = step.bindings.map((b) => device.createBuffer({ size: Math.max(4, 4 * plan.buffers[b.buffer]!.words), usage: 0x80 }));
+  try {
+    const pipeline = await kernels.pipeline(step.spec);
+    const bindGroup = device.createBindGroup({ layout: kernels.layout(step.spec.access), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    const run = async (times: number) => {
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      for (let i = 0; i < times; i++) pass.dispatchWorkgroups(step.groups[0], step.groups[1]);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      await device.queue.onSubmittedWorkDone();
+    };
+    await run(1);
+    const start = performance.now();
+    await run(TIMED_DISPATCHES);
+    return (performance.now() - start) / TIMED_DISPATCHES;
+  } finally {
+    for (const b of buffers) b.destroy();
+  }
+}
