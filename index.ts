@@ -18,3 +18,4 @@ export { compile, Model, DataError, type CompileOptions, type TensorData, type T
 export type { Backend, Executable, PlanOptions, Program, Stats } from './runtime/program.js';
 export { planPerNode, formatPlan, type Plan, type Step, type Layout } from './runtime/plan.js';
 export { matchLinearMse, planFused } from './runtime/fuse.js';
+export { debugLevel, setDebug, setDebugSink } from './runtime/debug.js';

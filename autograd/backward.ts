@@ -5,15 +5,30 @@ import { ShapeError, fmtShape, sizeOf } from '../engine/shape.js';
 import { sumToShape } from './broadcast.js';
 import { GRADS, type GradRule } from './rules.js';
 
+/** Gradients already built, per graph and (loss, wrt) key, so asking twice adds nothing. */
+const built = new WeakMap<Graph, Map<string, Tensor[]>>();
+
 /**
  * Adds to `g` the nodes computing d loss / d t for every t in `wrt`, and returns those gradient
- * tensors in the same order. Executes nothing: the result is more graph.
+ * tensors in the same order. Executes nothing: the result is more graph. Asking again for the
+ * same loss and tensors returns the same nodes (compile() asks too).
  *
  * @example
  * const [dW, db] = backward(g, loss, [W, b]);
  * console.log(g.toString((n) => n.role === 'backward'));
  */
 export function backward(g: Graph, loss: Tensor, wrt: Tensor[]): Tensor[] {
+  const key = `${loss.id}:${wrt.map((t) => t.id).join(',')}`;
+  const cache = built.get(g) ?? new Map<string, Tensor[]>();
+  built.set(g, cache);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const grads = buildBackward(g, loss, wrt);
+  cache.set(key, grads);
+  return grads;
+}
+
+function buildBackward(g: Graph, loss: Tensor, wrt: Tensor[]): Tensor[] {
   if (sizeOf(loss.shape) !== 1) {
     throw new ShapeError(`backward: the loss must be a single number, got shape ${fmtShape(loss.shape)} (take its mean or sum first)`);
   }
@@ -39,10 +54,10 @@ export function backward(g: Graph, loss: Tensor, wrt: Tensor[]): Tensor[] {
       const rule = GRADS[node.op] as GradRule<OpKind>;
       const inputs = node.inputs.map((i) => new Tensor(g, i));
       const local = rule({ g, node: node as Node<OpKind>, inputs, grad });
-      local.forEach((d, k) => {
+      local.forEach((build, k) => {
         const input = inputs[k]!;
-        if (!d || !needs[input.id]) return;
-        const shaped = sumToShape(g, d, input.shape);
+        if (!build || !needs[input.id]) return;
+        const shaped = sumToShape(g, build(), input.shape);
         const prev = grads.get(input.id);
         grads.set(input.id, prev ? g.add(prev, shaped) : shaped);
       });

@@ -16,10 +16,19 @@ export interface GradContext<K extends OpKind> {
   grad: Tensor;
 }
 
-/** d loss / d each input (null where an input gets no gradient). */
-export type GradRule<K extends OpKind> = (ctx: GradContext<K>) => (Tensor | null)[];
+/**
+ * For each input, a function that builds d loss / d input (null where an input gets no gradient).
+ * Functions, so that backward builds only the gradients it needs: none for the data inputs.
+ */
+export type GradRule<K extends OpKind> = (ctx: GradContext<K>) => ((() => Tensor) | null)[];
 
 const none = () => [];
+
+/** Builds `make()` once, on first use, for a subexpression two inputs' gradients share. */
+function once(make: () => Tensor): () => Tensor {
+  let t: Tensor | undefined;
+  return () => (t ??= make());
+}
 
 /** Gradient of a reduction: spread g back over the reduced axis (or all of it). */
 function spread(g: Graph, grad: Tensor, a: Tensor, axis: number | null): Tensor {
@@ -34,24 +43,26 @@ export const GRADS: { [K in OpKind]: GradRule<K> } = {
   constant: none,
   // C = op(A) op(B): d op(A) = G op(B)ᵀ and d op(B) = op(A)ᵀ G, transposed back where op transposed.
   matmul: ({ g, node: { attrs: { transA, transB } }, inputs: [a, b], grad }) => [
-    transA ? g.matmul(b!, grad, { transA: transB, transB: true }) : g.matmul(grad, b!, { transB: !transB }),
-    transB ? g.matmul(grad, a!, { transA: true, transB: transA }) : g.matmul(a!, grad, { transA: !transA }),
+    () => (transA ? g.matmul(b!, grad, { transA: transB, transB: true }) : g.matmul(grad, b!, { transB: !transB })),
+    () => (transB ? g.matmul(grad, a!, { transA: true, transB: transA }) : g.matmul(a!, grad, { transA: !transA })),
   ],
-  transpose: ({ g, grad }) => [g.transpose(grad)],
-  reshape: ({ g, inputs: [a], grad }) => [g.reshape(grad, a!.shape)],
-  broadcastTo: ({ grad }) => [grad],
-  add: ({ grad }) => [grad, grad],
-  sub: ({ g, grad }) => [grad, g.scale(grad, -1)],
-  mul: ({ g, inputs: [a, b], grad }) => [g.mul(grad, b!), g.mul(grad, a!)],
+  transpose: ({ g, grad }) => [() => g.transpose(grad)],
+  reshape: ({ g, inputs: [a], grad }) => [() => g.reshape(grad, a!.shape)],
+  broadcastTo: ({ grad }) => [() => grad],
+  add: ({ grad }) => [() => grad, () => grad],
+  sub: ({ g, grad }) => [() => grad, () => g.scale(grad, -1)],
+  mul: ({ g, inputs: [a, b], grad }) => [() => g.mul(grad, b!), () => g.mul(grad, a!)],
   // d (a-b)^2 = 2 (a-b) da - 2 (a-b) db
   squaredError: ({ g, inputs: [a, b], grad }) => {
-    const d = g.scale(g.mul(grad, g.sub(a!, b!)), 2);
-    return [d, g.scale(d, -1)];
+    const d = once(() => g.scale(g.mul(grad, g.sub(a!, b!)), 2));
+    return [d, () => g.scale(d(), -1)];
   },
-  scale: ({ g, node, grad }) => [g.scale(grad, node.attrs.factor)],
-  sum: ({ g, node, inputs: [a], grad }) => [spread(g, grad, a!, node.attrs.axis)],
-  mean: ({ g, node, inputs: [a], grad }) => {
-    const { count } = reductionLayout(a!.shape, node.attrs.axis);
-    return [spread(g, g.scale(grad, 1 / count), a!, node.attrs.axis)];
-  },
+  scale: ({ g, node, grad }) => [() => g.scale(grad, node.attrs.factor)],
+  sum: ({ g, node, inputs: [a], grad }) => [() => spread(g, grad, a!, node.attrs.axis)],
+  mean: ({ g, node, inputs: [a], grad }) => [
+    () => {
+      const { count } = reductionLayout(a!.shape, node.attrs.axis);
+      return spread(g, g.scale(grad, 1 / count), a!, node.attrs.axis);
+    },
+  ],
 };

@@ -83,6 +83,10 @@ class CpuExecutable implements Executable {
     return lines.join('\n');
   }
 
+  explain(): string {
+    return `plan: the CPU backend evaluates every node in graph order with the op table's reference code\n${this.plan()}`;
+  }
+
   dispose(): void {}
 
   private forwardBackward(): void {

@@ -41,7 +41,9 @@ export async function requestBackend(options: BackendOptions = {}): Promise<Back
   if (device !== 'auto' && device !== 'webgpu') throw new Error(`unknown device "${device}": use auto, webgpu or cpu`);
   const found = await findAdapter(options.gpu);
   if ('adapter' in found) {
-    const gpuDevice = await found.adapter.requestDevice({ requiredLimits: wantedLimits(found.adapter) });
+    // Timestamp queries serve FUSEGRAD_DEBUG=4's per-kernel timing, where the adapter has them.
+    const requiredFeatures: GPUFeatureName[] = found.adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+    const gpuDevice = await found.adapter.requestDevice({ requiredLimits: wantedLimits(found.adapter), requiredFeatures });
     return new WebGpuBackend(gpuDevice, describeAdapter(found.adapter, found.via));
   }
   const why = `no WebGPU adapter found (${found.tried.join('; ')})`;
@@ -97,6 +99,9 @@ function wantedLimits(adapter: GPUAdapter): Record<string, number> {
     maxBufferSize: l.maxBufferSize,
     maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
     maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
   };
 }
 

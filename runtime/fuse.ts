@@ -134,8 +134,9 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
   const INV_N = 1 / (n * k);
   const dataBytes = 4 * n * (d + k);
 
-  const tinyWG = fitWorkgroup(P, layout, 64, 4 * count);
-  const tiny = allowTiny && chunks.length === 1 && n * P <= layout.tinyMaxWork && layout.maxStorageBuffers >= 6 && tinyWG >= 8;
+  // Invocations beyond the row count would only add levels to the tree: size the workgroup to n.
+  const tinyWG = fitWorkgroup(P, layout, Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(1, n)))), 4 * count);
+  const tiny = allowTiny && chunks.length === 1 && n * P <= layout.tinyMaxWork && layout.maxStorageBuffers >= 6 && tinyWG >= Math.min(8, n);
   if (tiny) {
     const c = chunks[0]!;
     notes.push(`the whole run in one workgroup: ${n} rows x ${P} sums <= ${layout.tinyMaxWork}; up to ${layout.epochsPerDispatch} epochs per dispatch`);

@@ -7,6 +7,7 @@ import { type Graph, Tensor } from '../engine/graph.js';
 import type { FloatArray } from '../engine/ops.js';
 import { fmtShape, sizeOf } from '../engine/shape.js';
 import { type Optimizer, hyperValues } from '../optim/optimizer.js';
+import { debug } from './debug.js';
 import { requestBackend } from './device.js';
 import type { Backend, Executable, PlanOptions, Program, Stats } from './program.js';
 
@@ -36,8 +37,6 @@ export class DataError extends Error {
   override name = 'DataError';
 }
 
-const backwardCache = new WeakMap<Graph, Map<string, Tensor[]>>();
-
 /**
  * Compiles a graph for a backend: adds the backward pass when given a loss and an optimizer, then
  * creates every buffer and pipeline once.
@@ -52,14 +51,7 @@ export async function compile(g: Graph, options: CompileOptions = {}): Promise<M
   const params = g.leaves('param');
   let grads: (Tensor | null)[] = params.map(() => null);
   if (loss && loss.graph !== g) throw new Error('compile: the loss is not a tensor of this graph');
-  if (loss && optimizer) {
-    const key = `${loss.id}`;
-    const cache = backwardCache.get(g) ?? new Map<string, Tensor[]>();
-    backwardCache.set(g, cache);
-    const wrt = params.map((p) => g.byName(p.attrs.name)!);
-    grads = cache.get(key) ?? backward(g, loss, wrt);
-    cache.set(key, grads as Tensor[]);
-  }
+  if (loss && optimizer) grads = backward(g, loss, params.map((p) => g.byName(p.attrs.name)!));
   const program: Program = {
     graph: g,
     loss: loss?.id ?? null,
@@ -68,6 +60,7 @@ export async function compile(g: Graph, options: CompileOptions = {}): Promise<M
     optimizer,
   };
   const backend = options.backend ?? (await requestBackend());
+  debug(3, () => `fusegrad: forward graph\n${g.toString((n) => n.role === 'forward')}\nfusegrad: backward graph\n${g.toString((n) => n.role === 'backward')}`);
   return new Model(program, backend, await backend.compile(program, { plan, layout }));
 }
 
@@ -144,6 +137,27 @@ export class Model {
   /** The kernel plan: which kernel computes which nodes. */
   plan(): string {
     return this.exe.plan();
+  }
+
+  /**
+   * Everything between the graph and the GPU: the forward graph, the backward graph autograd
+   * added, the kernel plan (which nodes went into which pipeline, bindings, workgroups, bytes) and
+   * the WGSL of every pipeline.
+   *
+   * @example console.log(model.explain());
+   */
+  explain(): string {
+    const g = this.graph;
+    return [
+      '== forward graph ==',
+      g.toString((n) => n.role === 'forward'),
+      '',
+      '== backward graph (added by autograd) ==',
+      g.toString((n) => n.role === 'backward') || '(none: compiled without a loss and an optimizer)',
+      '',
+      `== kernel plan on ${this.backend.description} ==`,
+      this.exe.explain(),
+    ].join('\n');
   }
 
   dispose(): void {

@@ -41,6 +41,8 @@ export interface Executable {
   read(ids: readonly number[]): Promise<FloatArray[]>;
   /** Human-readable plan: which nodes run in which kernel. */
   plan(): string;
+  /** The plan and the source of every pipeline (WGSL on WebGPU). */
+  explain(): string;
   dispose(): void;
 }
 

@@ -14,10 +14,16 @@ import type { WebGpuBackend } from './webgpu.js';
 export const TRIAL_MIN_ROWS = 1 << 16;
 const TIMED_DISPATCHES = 5;
 
-const chosen = new Map<string, Layout['rows']>();
+export interface RowsChoice {
+  rows: Layout['rows'];
+  /** How it was chosen, for the plan's notes. */
+  why: string;
+}
 
-export async function chooseRowsLayout(backend: WebGpuBackend, program: Program, m: LinearMse, layout: Layout): Promise<Layout['rows']> {
-  if (m.n < TRIAL_MIN_ROWS) return layout.rows;
+const chosen = new Map<string, RowsChoice>();
+
+export async function chooseRowsLayout(backend: WebGpuBackend, program: Program, m: LinearMse, layout: Layout): Promise<RowsChoice> {
+  if (m.n < TRIAL_MIN_ROWS) return { rows: layout.rows, why: `the adapter's default below ${TRIAL_MIN_ROWS} rows` };
   const key = `${backend.description}|${m.n}x${m.d}->${m.k}|${layout.maxBindingBytes}`;
   const hit = chosen.get(key);
   if (hit) return hit;
@@ -26,8 +32,9 @@ export async function chooseRowsLayout(backend: WebGpuBackend, program: Program,
     times.push([rows, await timeRowKernel(backend, planFused(program, m, { ...layout, rows }, false))]);
   }
   const best = times.reduce((a, b) => (b[1] < a[1] ? b : a))[0];
-  chosen.set(key, best);
-  return best;
+  const choice = { rows: best, why: `a timed trial: ${times.map(([r, ms]) => `${r} ${ms.toFixed(3)} ms`).join(', ')}` };
+  chosen.set(key, choice);
+  return choice;
 }
 
 /** Median-free, honest enough for a choice: the mean time of a few dispatches of the first row kernel, after a warm-up. */

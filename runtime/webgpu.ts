@@ -4,7 +4,8 @@
  * read.
  */
 import type { FloatArray } from '../engine/ops.js';
-import { KernelCache } from '../wgsl/kernels.js';
+import { KernelCache, numbered, specialize } from '../wgsl/kernels.js';
+import { debug, debugLevel } from './debug.js';
 import { type LinearMse, matchLinearMse, planFused } from './fuse.js';
 import { CONTROL_HEADER, DEFAULT_LAYOUT, type Layout, type Plan, type Step, formatPlan, planPerNode } from './plan.js';
 import { type Backend, type PlanOptions, type Executable, type Program, type Stats, zeroStats } from './program.js';
@@ -54,8 +55,14 @@ export class WebGpuBackend implements Backend {
       if (plan === 'auto') return planPerNode(program, layout);
       throw new Error(`plan "${plan}": the graph is not mean(squaredError(X Wᵀ + b, Y)) with parameters W and b and an optimizer; use plan "per-node" or "auto"`);
     }
-    if (overrides.rows === undefined) layout = { ...layout, rows: await chooseRowsLayout(this, program, m, layout) };
+    let why = 'the caller';
+    if (overrides.rows === undefined) {
+      const choice = await chooseRowsLayout(this, program, m, layout);
+      layout = { ...layout, rows: choice.rows };
+      why = choice.why;
+    }
     const fused = planFused(program, m, layout, plan !== 'fused');
+    if (fused.name === 'fused') fused.notes.push(`the rows layout was chosen by ${why}`);
     if (plan === 'tiny' && fused.name !== 'tiny') {
       throw new Error(`plan "tiny": ${m.n} rows x ${m.k * m.d + m.k + 1} sums exceed one workgroup's budget (${layout.tinyMaxWork}); use "fused" or "auto"`);
     }
@@ -98,6 +105,12 @@ class WebGpuExecutable implements Executable {
     const exe = new WebGpuExecutable(backend, program, plan, buffers);
     exe.setHyper(Object.values(program.optimizer?.hyper ?? {}));
     await exe.bindAll();
+    debug(1, () => {
+      const kib = plan.buffers.reduce((s, b) => s + b.words, 0) / 256;
+      const per = plan.train.kind === 'block' ? `1 dispatch per ${plan.train.epochsPerDispatch} epochs` : `${plan.train.steps.length || plan.evaluate.length} dispatches per epoch`;
+      return `fusegrad: compiled the ${plan.name} plan on ${backend.description}: ${per}, ${plan.buffers.length} buffers (${kib.toFixed(1)} KiB)`;
+    });
+    debug(2, () => exe.wgslListing());
     return exe;
   }
 
@@ -127,11 +140,72 @@ class WebGpuExecutable implements Executable {
     // History index 0 and this run's length; the step count (word 2) carries on across runs.
     device.queue.writeBuffer(this.buffers[plan.control]!, 0, new Uint32Array([0, epochs]));
     const encoder = device.createCommandEncoder({ label: `train ${epochs} epochs` });
-    const pass = encoder.beginComputePass();
     const repeats = plan.train.kind === 'block' ? Math.ceil(epochs / plan.train.epochsPerDispatch) : epochs;
-    for (let e = 0; e < repeats; e++) this.dispatch(pass, this.trainSteps);
-    pass.end();
-    const [loss] = await this.finish(encoder, [{ buffer: this.buffers[plan.history]!, offset: 0, words: epochs }]);
+    const before = { ...this.stats };
+    const start = performance.now();
+    let loss: Float32Array;
+    if (debugLevel() >= 4 && device.features.has('timestamp-query')) {
+      loss = await this.trainTimed(encoder, repeats, epochs);
+    } else {
+      const pass = encoder.beginComputePass();
+      for (let e = 0; e < repeats; e++) this.dispatch(pass, this.trainSteps);
+      pass.end();
+      [loss] = (await this.finish(encoder, [{ buffer: this.buffers[plan.history]!, offset: 0, words: epochs }])) as [Float32Array];
+    }
+    debug(1, () => {
+      const ms = performance.now() - start;
+      const d = (k: keyof Stats) => this.stats[k] - before[k];
+      return `fusegrad: trained ${epochs} epochs in ${ms.toFixed(2)} ms (${((1000 * ms) / epochs).toFixed(1)} µs/epoch): ${d('dispatches')} dispatches, ${d('submits')} submit, ${d('readbacks')} readback`;
+    });
+    return loss;
+  }
+
+  /**
+   * FUSEGRAD_DEBUG=4: the same run with each of the first dispatches in its own pass, bracketed by
+   * timestamp queries, then a table of GPU time per kernel. Extra passes and a read: debug only.
+   */
+  private async trainTimed(encoder: GPUCommandEncoder, repeats: number, epochs: number): Promise<Float32Array> {
+    const { device } = this.backend;
+    const MAX_TIMED = 2048;
+    const timed = Math.min(MAX_TIMED, repeats * this.trainSteps.length);
+    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * timed });
+    const resolved = device.createBuffer({ size: 16 * timed, usage: 0x200 /* QUERY_RESOLVE */ | COPY_SRC });
+    let k = 0;
+    let plain: GPUComputePassEncoder | null = null;
+    for (let e = 0; e < repeats; e++) {
+      for (const bound of this.trainSteps) {
+        if (k < timed) {
+          const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * k, endOfPassWriteIndex: 2 * k + 1 } });
+          this.dispatch(pass, [bound]);
+          pass.end();
+          k++;
+        } else {
+          plain ??= encoder.beginComputePass();
+          this.dispatch(plain, [bound]);
+        }
+      }
+    }
+    plain?.end();
+    encoder.resolveQuerySet(querySet, 0, 2 * timed, resolved, 0);
+    const history = this.buffers[this.layoutPlan.history]!;
+    const [loss, stamps] = await this.finish(encoder, [
+      { buffer: history, offset: 0, words: epochs },
+      { buffer: resolved, offset: 0, words: 4 * timed },
+    ]);
+    const ticks = new BigUint64Array(stamps!.buffer, stamps!.byteOffset, 2 * timed);
+    const perKernel = new Map<string, { calls: number; ns: number }>();
+    for (let i = 0; i < timed; i++) {
+      const step = this.trainSteps[i % this.trainSteps.length]!.step;
+      const key = `${step.spec.kernel}: ${step.label}`;
+      const t = perKernel.get(key) ?? { calls: 0, ns: 0 };
+      t.calls++;
+      t.ns += Number(ticks[2 * i + 1]! - ticks[2 * i]!);
+      perKernel.set(key, t);
+    }
+    const rows = [...perKernel].map(([key, t]) => `  ${(t.ns / t.calls / 1000).toFixed(1).padStart(10)} µs  x${String(t.calls).padEnd(6)} ${key}`);
+    debug(4, `fusegrad: GPU time per kernel (timestamp queries, first ${timed} dispatches, mean per call):\n${rows.join('\n')}`);
+    querySet.destroy();
+    resolved.destroy();
     return loss!;
   }
 
@@ -154,6 +228,29 @@ class WebGpuExecutable implements Executable {
 
   plan(): string {
     return formatPlan(this.layoutPlan);
+  }
+
+  explain(): string {
+    return `${formatPlan(this.layoutPlan)}\n\n${this.wgslListing()}`;
+  }
+
+  /** The WGSL of every pipeline, with the nodes it fuses and its constants; repeated sources are shown once. */
+  private wgslListing(): string {
+    const plan = this.layoutPlan;
+    const steps = plan.train.steps.length ? plan.train.steps : plan.evaluate;
+    const shown = new Map<string, number>();
+    const nodes = this.program.graph.nodes;
+    return steps
+      .map((s, i) => {
+        const code = specialize(s.spec.kernel, s.spec.holes);
+        const fuses = s.nodes.map((id) => `%${id} ${nodes[id]!.op}`).join(', ');
+        const constants = Object.entries(s.spec.constants).map(([k, v]) => `${k}=${v}`).join(' ');
+        const head = [`--- dispatch ${i}: ${s.spec.kernel}.wgsl — ${s.label}`, `    fuses: ${fuses || '(optimizer and bookkeeping only)'}`, `    override constants: ${constants || '(none)'}`];
+        const seen = shown.get(code);
+        if (seen === undefined) shown.set(code, i);
+        return [...head, seen === undefined ? numbered(code) : `    (same WGSL as dispatch ${seen})`].join('\n');
+      })
+      .join('\n\n');
   }
 
   /** The compiled plan, for `explain` and the tests that pin it. */

@@ -19,6 +19,7 @@ const common = {
   logLevel: 'warning',
 };
 await build({ ...common, entryPoints: ['index.ts'], outfile: 'dist/index.js' });
+await build({ ...common, entryPoints: ['cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } });
 await build({ ...common, entryPoints: listTs('examples'), outdir: 'dist/examples' });
 await build({ ...common, entryPoints: listTs('bench'), outdir: 'dist/bench' });
 await build({ ...common, entryPoints: listTs('test', '.test.ts'), outdir: 'dist/test' });

@@ -1,0 +1,37 @@
+/**
+ * @file The FUSEGRAD_DEBUG ladder. Each level adds to the one below; diagnostics go to stderr so
+ * stdout stays clean for results (`--json`).
+ *   1  one line per compile (plan, dispatches per epoch, buffers) and per run (epochs, time, work)
+ *   2  + the WGSL of every pipeline as it is compiled
+ *   3  + the forward and backward graphs at compile time
+ *   4  + per-kernel GPU time from timestamp queries: the only level that adds syncs and passes
+ */
+
+let forced: number | null = null;
+
+/** The active level: setDebug's value if set, else the FUSEGRAD_DEBUG environment variable, else 0. */
+export function debugLevel(): number {
+  if (forced !== null) return forced;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FUSEGRAD_DEBUG;
+  const level = Number(env ?? 0);
+  return Number.isFinite(level) ? level : 0;
+}
+
+/** Sets the level from code (browsers and Deno have no environment to read); null goes back to the environment. */
+export function setDebug(level: number | null): void {
+  forced = level;
+}
+
+let sink: (line: string) => void = (line) => console.error(line);
+
+/** Routes debug output elsewhere (tests capture it); returns the previous sink. */
+export function setDebugSink(next: (line: string) => void): (line: string) => void {
+  const prev = sink;
+  sink = next;
+  return prev;
+}
+
+/** Writes `text` when the level is at least `level`. */
+export function debug(level: number, text: string | (() => string)): void {
+  if (debugLevel() >= level) sink(typeof text === 'string' ? text : text());
+}

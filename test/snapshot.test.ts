@@ -1,0 +1,41 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { Graph } from '../engine/graph.js';
+import { adam } from '../optim/adam.js';
+import { sgd } from '../optim/sgd.js';
+import { compile } from '../runtime/model.js';
+import type { PlanOptions } from '../runtime/program.js';
+import { webgpu } from './helpers.js';
+
+// The printed plan and WGSL of the regression graph are pinned here, so a change in planning or
+// codegen shows in review. After an intended change: UPDATE_SNAPSHOTS=1 npm test, and commit.
+// The layout is fixed (not the adapter's) so the snapshot is the same on every machine.
+const LAYOUT = { rows: 'contiguous', maxWorkgroupBytes: 16384, maxStorageBuffers: 8, maxBindingBytes: 1 << 27, maxGroupsPerDim: 65535 } as const;
+
+const cases: [string, number, PlanOptions['plan'], 'sgd' | 'adam'][] = [
+  ['apples-tiny-sgd', 5, 'auto', 'sgd'],
+  ['apples-fused-adam', 5, 'fused', 'adam'],
+  ['rows1000-per-node-sgd', 1000, 'per-node', 'sgd'],
+];
+
+for (const [name, n, plan, opt] of cases) {
+  test(`explain output of ${name} matches test/snapshots/${name}.txt`, async () => {
+    const g = new Graph();
+    const X = g.input('X', [n, 3]);
+    const Y = g.input('Y', [n, 2]);
+    const W = g.param('W', [2, 3]);
+    const b = g.param('b', [2]);
+    const loss = g.mean(g.squaredError(g.add(g.matmul(X, g.transpose(W)), b), Y));
+    const optimizer = opt === 'sgd' ? sgd({ lr: 1e-5 }) : adam({ lr: 0.1 });
+    const model = await compile(g, { loss, optimizer, backend: await webgpu(), plan, layout: LAYOUT });
+    const text = model.explain().replace(/^== kernel plan on .* ==$/m, '== kernel plan ==');
+    model.dispose();
+    const file = `test/snapshots/${name}.txt`;
+    if (process.env.UPDATE_SNAPSHOTS) writeFileSync(file, `${text}\n`);
+    assert.ok(existsSync(file), `${file} is missing: run UPDATE_SNAPSHOTS=1 npm test`);
+    assert.fixture(text, readFileSync(file, 'utf8').replace(/\n$/, ''));
+  });
+}
+
+test.run();
