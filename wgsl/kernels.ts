@@ -14,6 +14,7 @@ import adamRule from './optim/adam.wgsl';
 import sgdRule from './optim/sgd.wgsl';
 import record from './record.wgsl';
 import reduce from './reduce.wgsl';
+import streamRead from './stream_read.wgsl';
 import update from './update.wgsl';
 import zip from './zip.wgsl';
 
@@ -30,6 +31,7 @@ export const KERNELS = {
   linear_mse_update: linearMseUpdate,
   linear_mse_reduce: linearMseReduce,
   linear_mse_tiny: linearMseTiny,
+  stream_read: streamRead,
 } as const;
 
 export type KernelName = keyof typeof KERNELS;

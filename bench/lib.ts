@@ -1,0 +1,86 @@
+/** @file Benchmark helpers: timing with warm-up, medians, the adapter's read bandwidth, tables and result files. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { WebGpuBackend } from '../runtime/webgpu.js';
+
+export interface Timing {
+  median: number;
+  min: number;
+  max: number;
+  runs: number;
+}
+
+/**
+ * Times `once(units)` (which must await the device's completion) and returns ms per unit: a
+ * warm-up (pipelines compile on first use), then units grown 4x at a time until one run takes a
+ * quarter of `targetMs`, scaled to about `targetMs`, then `runs` timed runs at that count.
+ */
+export async function timePerUnit(once: (units: number) => Promise<unknown>, { targetMs = 250, runs = 5, minUnits = 2, maxUnits = 20000 } = {}): Promise<Timing & { units: number }> {
+  await once(minUnits);
+  let units = minUnits;
+  let ms = 0;
+  for (;;) {
+    const t = performance.now();
+    await once(units);
+    ms = performance.now() - t;
+    if (ms >= targetMs / 4 || units >= maxUnits) break;
+    units = Math.min(maxUnits, units * 4);
+  }
+  units = Math.max(minUnits, Math.min(maxUnits, Math.round((units * targetMs) / Math.max(ms, 1e-3))));
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t = performance.now();
+    await once(units);
+    times.push((performance.now() - t) / units);
+  }
+  times.sort((a, b) => a - b);
+  return { median: times[Math.floor(times.length / 2)]!, min: times[0]!, max: times[times.length - 1]!, runs, units };
+}
+
+/** Read bandwidth of the adapter in GB/s: a plain streaming kernel over `bytes`, best of both layouts. */
+export async function readBandwidth(backend: WebGpuBackend, bytes = 64 << 20): Promise<{ gbps: number; layout: string }> {
+  const { device, kernels } = backend;
+  const count = bytes / 16;
+  const threads = 64 * 1024;
+  const data = device.createBuffer({ size: bytes, usage: 0x80 });
+  const sums = device.createBuffer({ size: 4 * threads, usage: 0x80 });
+  let best = { gbps: 0, layout: '' };
+  for (const [layout, groups] of [['contiguous', 32], ['strided', 1024]] as const) {
+    const spec = { kernel: 'stream_read' as const, constants: { WG: 64, COUNT: count, CONTIGUOUS: layout === 'contiguous' }, access: ['read', 'rw'] as ('read' | 'rw')[] };
+    const pipeline = await kernels.pipeline(spec);
+    const bindGroup = device.createBindGroup({ layout: kernels.layout(spec.access), entries: [data, sums].map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    const t = await timePerUnit(async (n) => {
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      for (let i = 0; i < n; i++) pass.dispatchWorkgroups(groups);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      await device.queue.onSubmittedWorkDone();
+    }, { targetMs: 300 });
+    const gbps = bytes / (t.median * 1e6);
+    if (gbps > best.gbps) best = { gbps, layout: `${layout}, ${groups} workgroups` };
+  }
+  data.destroy();
+  sums.destroy();
+  return best;
+}
+
+export const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
+
+export function writeResults(name: string, adapter: string, payload: unknown): string {
+  mkdirSync('bench/results', { recursive: true });
+  const date = new Date().toISOString().slice(0, 10);
+  const file = `bench/results/${date}-${slug(adapter)}-${name}.json`;
+  writeFileSync(file, `${JSON.stringify(payload, null, 2)}\n`);
+  return file;
+}
+
+/** A Markdown table, columns padded for the terminal. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+export const fmt = (v: number, digits = 3) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toPrecision(digits) : v.toPrecision(2));
