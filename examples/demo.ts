@@ -34,9 +34,12 @@ console.log(`fusegrad demo: yields of apples and oranges from temperature, rainf
 console.log(`backend: ${backend.kind} — ${backend.description}`);
 console.log(`SGD, lr ${LR}, ${EPOCHS} full-batch epochs, features standardized\n`);
 
+const before = { ...model.stats };
 const start = performance.now();
 const run = await model.train({ epochs: EPOCHS });
 const ms = performance.now() - start;
+const after = { ...model.stats };
+const work = (k: 'dispatches' | 'submits' | 'readbacks') => after[k] - before[k];
 for (const e of [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, EPOCHS - 1]) {
   console.log(`  epoch ${String(e + 1).padStart(4)}  loss ${run.loss[e]!.toFixed(6).padStart(14)}`);
 }
@@ -49,7 +52,10 @@ APPLES.targets.forEach((t, i) => {
     console.log(`${`${t}: ${f} (z)`.padEnd(24)}${w[i * 3 + j]!.toFixed(5).padStart(18)}${exact.W[i]![j]!.toFixed(5).padStart(18)}`);
   });
 });
-const s = model.stats;
-console.log(`\n${EPOCHS} epochs in ${ms.toFixed(1)} ms (${((1000 * ms) / EPOCHS).toFixed(1)} µs/epoch): ` + `${s.dispatches} dispatches, ${s.submits} submits, ${s.readbacks} readbacks so far`);
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : word.endsWith('h') ? 'es' : 's'}`;
+console.log(
+  `\n${EPOCHS} epochs in ${ms.toFixed(1)} ms (${((1000 * ms) / EPOCHS).toFixed(1)} µs/epoch) on the ${model.planName} plan: ` +
+    `${plural(work('dispatches'), 'dispatch')}, ${plural(work('submits'), 'submit')}, ${plural(work('readbacks'), 'readback')}`,
+);
 model.dispose();
 backend.dispose();

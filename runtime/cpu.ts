@@ -26,6 +26,7 @@ export class CpuBackend implements Backend {
 
 class CpuExecutable implements Executable {
   readonly stats: Stats = zeroStats();
+  readonly planName = 'cpu';
   private readonly values: FloatArray[];
   private readonly state: FloatArray[][];
   private hyper: number[];

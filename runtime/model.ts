@@ -134,6 +134,11 @@ export class Model {
     return value!;
   }
 
+  /** `tiny`, `fused` or `per-node` on WebGPU; `cpu` on the CPU backend. */
+  get planName(): string {
+    return this.exe.planName;
+  }
+
   /** The kernel plan: which kernel computes which nodes. */
   plan(): string {
     return this.exe.plan();

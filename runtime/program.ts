@@ -29,6 +29,8 @@ export const zeroStats = (): Stats => ({ dispatches: 0, submits: 0, readbacks: 0
 /** A program compiled for one backend. Node ids refer to the program's graph. */
 export interface Executable {
   readonly stats: Stats;
+  /** `tiny`, `fused` or `per-node` on WebGPU; `cpu` on the CPU. */
+  readonly planName: string;
   /** Replaces the value of a leaf node (input or parameter). */
   write(id: number, data: FloatArray): void;
   /** Writes the optimizer's hyperparameters, in the optimizer's order. */

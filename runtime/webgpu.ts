@@ -226,6 +226,10 @@ class WebGpuExecutable implements Executable {
     return this.regroup(ids, await this.finish(this.backend.device.createCommandEncoder({ label: 'read' }), sources));
   }
 
+  get planName(): string {
+    return this.layoutPlan.name;
+  }
+
   plan(): string {
     return formatPlan(this.layoutPlan);
   }
