@@ -7,11 +7,22 @@
  *   4  + per-kernel GPU time from timestamp queries: the only level that adds syncs and passes
  */
 
-let forced: number | null = null;
+/**
+ * The level and the sink live on globalThis, so every copy of fusegrad in a process (two bundles,
+ * say) follows one setting.
+ */
+interface DebugState {
+  forced: number | null;
+  sink: (line: string) => void;
+}
+const state: DebugState = ((globalThis as Record<symbol, unknown>)[Symbol.for('fusegrad.debug')] ??= {
+  forced: null,
+  sink: (line: string) => console.error(line),
+}) as DebugState;
 
 /** The active level: setDebug's value if set, else the FUSEGRAD_DEBUG environment variable, else 0. */
 export function debugLevel(): number {
-  if (forced !== null) return forced;
+  if (state.forced !== null) return state.forced;
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FUSEGRAD_DEBUG;
   const level = Number(env ?? 0);
   return Number.isFinite(level) ? level : 0;
@@ -19,19 +30,17 @@ export function debugLevel(): number {
 
 /** Sets the level from code (browsers and Deno have no environment to read); null goes back to the environment. */
 export function setDebug(level: number | null): void {
-  forced = level;
+  state.forced = level;
 }
-
-let sink: (line: string) => void = (line) => console.error(line);
 
 /** Routes debug output elsewhere (tests capture it); returns the previous sink. */
 export function setDebugSink(next: (line: string) => void): (line: string) => void {
-  const prev = sink;
-  sink = next;
+  const prev = state.sink;
+  state.sink = next;
   return prev;
 }
 
 /** Writes `text` when the level is at least `level`. */
 export function debug(level: number, text: string | (() => string)): void {
-  if (debugLevel() >= level) sink(typeof text === 'string' ? text : text());
+  if (debugLevel() >= level) state.sink(typeof text === 'string' ? text : text());
 }
