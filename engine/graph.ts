@@ -127,6 +127,15 @@ export class Graph {
     return this.push('mean', [a], { axis });
   }
 
+  /**
+   * Adds a node of any op, checked like the named builders; for code that transforms graphs (the
+   * CPU backend replays a forward graph at a batch's row count). Leaves go through input/param.
+   */
+  apply<K extends Exclude<OpKind, 'input' | 'param'>>(op: K, inputs: Tensor[], attrs: OpAttrs[K], requested?: Shape): Tensor {
+    if (requested) checkShape(requested, op);
+    return this.push(op, inputs, attrs, requested);
+  }
+
   /** Looks up an input or parameter by name. */
   byName(name: string): Tensor | undefined {
     const id = this.names.get(name);

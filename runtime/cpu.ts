@@ -1,11 +1,16 @@
 /**
  * @file The CPU backend: runs the same graph node by node with the op table's reference code, in
  * float64 (the reference every test compares with) or float32 (to compare like with like).
+ * Minibatches and a validation set replay the forward graph at the batch's (or the validation
+ * set's) row count and let autograd derive its backward graph; every replay shares the
+ * parameters, and batches are drawn with the same shuffle as the device's.
  */
-import { type FloatArray, OPS, type OpKind, type OpDef } from '../engine/ops.js';
+import { backward } from '../autograd/backward.js';
+import { Graph, Tensor, formatNode } from '../engine/graph.js';
+import { type FloatArray, OPS, type OpDef, type OpKind } from '../engine/ops.js';
 import { sizeOf } from '../engine/shape.js';
-import { formatNode } from '../engine/graph.js';
-import { type Backend, type Executable, type Program, type Stats, zeroStats } from './program.js';
+import { type Backend, type Executable, type Program, type RawRun, type Stats, batchesPerEpoch, zeroStats } from './program.js';
+import { epochKey, feistelHalf, permute } from './shuffle.js';
 
 export type Precision = 'f32' | 'f64';
 
@@ -24,64 +29,142 @@ export class CpuBackend implements Backend {
   dispose(): void {}
 }
 
+type ArrayType = Float64ArrayConstructor | Float32ArrayConstructor;
+
+/** The values of one graph's nodes; arrays in `shared` (the parameters) are used, not copied. */
+class Evaluator {
+  readonly values: FloatArray[];
+
+  constructor(
+    readonly graph: Graph,
+    Arr: ArrayType,
+    shared: Map<number, FloatArray> = new Map(),
+  ) {
+    this.values = graph.nodes.map((n) => shared.get(n.id) ?? new Arr(sizeOf(n.shape)));
+    for (const n of graph.nodes) {
+      if (n.op === 'constant') this.values[n.id]!.fill((n.attrs as { value: number }).value);
+    }
+  }
+
+  run(): void {
+    const { nodes } = this.graph;
+    for (const n of nodes) {
+      if (OPS[n.op].kernel === 'leaf') continue;
+      const def = OPS[n.op] as OpDef<OpKind>;
+      const inputs = n.inputs.map((i) => ({ data: this.values[i]!, shape: nodes[i]!.shape }));
+      def.cpu(n.attrs, inputs, this.values[n.id]!, n.shape);
+    }
+  }
+}
+
+/** The forward graph at another row count for the data inputs, with its own backward graph; parameters shared. */
+interface Replay {
+  ev: Evaluator;
+  /** Node ids in the replay, by the original's node id (inputs, loss, gradients). */
+  ids: Map<number, number>;
+}
+
 class CpuExecutable implements Executable {
   readonly stats: Stats = zeroStats();
   readonly planName = 'cpu';
-  private readonly values: FloatArray[];
+  private readonly Arr: ArrayType;
+  private readonly main: Evaluator;
   private readonly state: FloatArray[][];
+  private readonly replays = new Map<string, Replay>();
+  private readonly validation: Map<number, FloatArray>;
   private hyper: number[];
   /** Optimizer steps taken so far (PyTorch's `step`), kept across runs. */
   private steps = 0;
+  /** Epochs trained since compile: the shuffle's key, as on the device. */
+  private epochsTotal = 0;
 
   constructor(
     private readonly program: Program,
     precision: Precision,
   ) {
-    const Arr = precision === 'f64' ? Float64Array : Float32Array;
-    this.values = program.graph.nodes.map((n) => new Arr(sizeOf(n.shape)));
-    for (const n of program.graph.nodes) {
-      if (n.op === 'constant') this.values[n.id]!.fill((n.attrs as { value: number }).value);
-    }
+    this.Arr = precision === 'f64' ? Float64Array : Float32Array;
+    this.main = new Evaluator(program.graph, this.Arr);
     const slots = program.optimizer?.slots ?? 0;
-    this.state = program.params.map((p) => Array.from({ length: slots }, () => new Arr(this.values[p.id]!.length)));
+    this.state = program.params.map((p) => Array.from({ length: slots }, () => new this.Arr(this.main.values[p.id]!.length)));
     this.hyper = Object.values(program.optimizer?.hyper ?? {});
+    const { validationRows } = program.loader;
+    this.validation = new Map(program.inputs.map((i) => [i.id, new this.Arr(validationRows * (program.graph.nodes[i.id]!.shape[1] ?? 1))]));
   }
 
   write(id: number, data: FloatArray): void {
-    this.values[id]!.set(data);
+    this.main.values[id]!.set(data);
+  }
+
+  writeValidation(id: number, data: FloatArray): void {
+    if (!this.program.loader.validationRows) throw new Error('write: this model has no validation set (compile with validationRows)');
+    this.validation.get(id)!.set(data);
   }
 
   setHyper(values: readonly number[]): void {
     this.hyper = [...values];
   }
 
-  async train(epochs: number): Promise<FloatArray> {
-    const { loss, optimizer, params } = this.program;
+  async train(epochs: number, { paramsEvery }: { paramsEvery: number }): Promise<RawRun> {
+    const { loss, optimizer, params, loader } = this.program;
     if (loss === null || !optimizer) throw new Error('train: the program was compiled without a loss and an optimizer');
-    const history = new (this.values[0]!.constructor as typeof Float64Array)(epochs);
+    const lossOut = new this.Arr(epochs);
+    const validOut = loader.validationRows ? new this.Arr(epochs) : null;
+    const snapshots = new Map<number, FloatArray[]>(params.filter((p) => p.grad !== null).map((p) => [p.id, []]));
+    const batches = batchesPerEpoch(loader);
+    const fullBatch = batches === 1 && loader.batchSize >= loader.rows && !loader.shuffle;
+    let ran = 0;
+    let diverged = 0;
     for (let e = 0; e < epochs; e++) {
-      this.forwardBackward();
-      history[e] = this.values[loss]![0]!;
-      this.steps++;
-      params.forEach((p, i) => {
-        if (p.grad !== null) optimizer.step(this.values[p.id]!, this.values[p.grad]!, this.state[i]!, this.hyper, this.steps);
-      });
+      let sum = 0;
+      if (fullBatch) {
+        sum = this.step(this.main, (id) => id);
+      } else {
+        const key = epochKey(loader.seed, this.epochsTotal);
+        const half = feistelHalf(loader.rows);
+        for (let b = 0; b < batches; b++) {
+          const first = b * loader.batchSize;
+          const last = Math.min(loader.rows, first + loader.batchSize);
+          const rows = Array.from({ length: last - first }, (_, i) => (loader.shuffle ? permute(first + i, loader.rows, key, half) : first + i));
+          const replay = this.replay(rows.length, true);
+          for (const input of this.program.inputs) gatherRows(this.main.values[input.id]!, rows, replay.ev.values[replay.ids.get(input.id)!]!);
+          sum += this.step(replay.ev, (id) => replay.ids.get(id)!);
+        }
+      }
+      const epochLoss = sum / batches;
+      lossOut[e] = epochLoss;
+      this.epochsTotal++;
+      ran = e + 1;
+      if (validOut) {
+        const replay = this.replay(loader.validationRows, false);
+        for (const input of this.program.inputs) replay.ev.values[replay.ids.get(input.id)!]!.set(this.validation.get(input.id)!);
+        replay.ev.run();
+        validOut[e] = replay.ev.values[replay.ids.get(loss)!]![0]!;
+      }
+      if (paramsEvery && (e + 1) % paramsEvery === 0) {
+        for (const [id, list] of snapshots) list.push(this.main.values[id]!.slice());
+      }
+      if (!Number.isFinite(epochLoss)) {
+        diverged = e + 1;
+        break;
+      }
     }
-    return history;
+    return { loss: lossOut.slice(0, ran), valid: validOut?.slice(0, ran) ?? null, snapshots, diverged };
   }
 
   async evaluate(ids: readonly number[]): Promise<FloatArray[]> {
-    this.forwardBackward();
+    this.main.run();
     return this.read(ids);
   }
 
   async read(ids: readonly number[]): Promise<FloatArray[]> {
-    return ids.map((id) => this.values[id]!.slice());
+    return ids.map((id) => this.main.values[id]!.slice());
   }
 
   plan(): string {
-    const lines = this.program.graph.nodes.filter((n) => OPS[n.op].kernel !== 'leaf').map((n) => `cpu ${formatNode(n)}`);
-    return lines.join('\n');
+    return this.program.graph.nodes
+      .filter((n) => OPS[n.op].kernel !== 'leaf')
+      .map((n) => `cpu ${formatNode(n)}`)
+      .join('\n');
   }
 
   explain(): string {
@@ -90,13 +173,53 @@ class CpuExecutable implements Executable {
 
   dispose(): void {}
 
-  private forwardBackward(): void {
-    const { nodes } = this.program.graph;
-    for (const n of nodes) {
-      if (OPS[n.op].kernel === 'leaf') continue;
-      const def = OPS[n.op] as OpDef<OpKind>;
-      const inputs = n.inputs.map((i) => ({ data: this.values[i]!, shape: nodes[i]!.shape }));
-      def.cpu(n.attrs, inputs, this.values[n.id]!, n.shape);
-    }
+  /** One optimizer step on an evaluator's graph; returns the loss before the step. */
+  private step(ev: Evaluator, idOf: (id: number) => number): number {
+    const { loss, optimizer, params } = this.program;
+    ev.run();
+    this.steps++;
+    params.forEach((p, i) => {
+      if (p.grad !== null) optimizer!.step(this.main.values[p.id]!, ev.values[idOf(p.grad)]!, this.state[i]!, this.hyper, this.steps);
+    });
+    return ev.values[idOf(loss!)]![0]!;
   }
+
+  /** The forward graph replayed with `rows` rows in every data input (and, for training, its backward graph). */
+  private replay(rows: number, withBackward: boolean): Replay {
+    const key = `${rows}:${withBackward}`;
+    const hit = this.replays.get(key);
+    if (hit) return hit;
+    const { graph, loss, params } = this.program;
+    const n = this.program.loader.rows;
+    const g = new Graph();
+    const ids = new Map<number, number>();
+    const t = (id: number) => new Tensor(g, ids.get(id)!);
+    for (const node of graph.nodes) {
+      if (node.role !== 'forward') continue;
+      const attrs = node.attrs as { name: string };
+      let out: Tensor;
+      if (node.op === 'input') out = g.input(attrs.name, [rows, ...node.shape.slice(1)]);
+      else if (node.op === 'param') out = g.param(attrs.name, node.shape);
+      else {
+        const requested = node.op === 'constant' || node.op === 'reshape' || node.op === 'broadcastTo' ? node.shape.map((d, i) => (i === 0 && d === n ? rows : d)) : undefined;
+        out = g.apply(node.op as Exclude<OpKind, 'input' | 'param'>, node.inputs.map(t), node.attrs as never, requested);
+      }
+      ids.set(node.id, out.id);
+    }
+    if (withBackward) {
+      const trained = params.filter((p) => p.grad !== null);
+      const grads = backward(g, t(loss!), trained.map((p) => g.byName(p.name)!));
+      trained.forEach((p, i) => ids.set(p.grad!, grads[i]!.id));
+    }
+    const shared = new Map(params.map((p) => [ids.get(p.id)!, this.main.values[p.id]!]));
+    const replay = { ev: new Evaluator(g, this.Arr, shared), ids };
+    this.replays.set(key, replay);
+    return replay;
+  }
+}
+
+/** Copies the given rows of a row-major matrix into `out`. */
+function gatherRows(from: FloatArray, rows: number[], out: FloatArray): void {
+  const width = out.length / rows.length;
+  rows.forEach((r, i) => out.set(from.subarray(r * width, (r + 1) * width), i * width));
 }

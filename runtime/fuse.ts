@@ -10,12 +10,17 @@
  *     2. linear_mse_update — one workgroup: sums the partials (a tree), records the loss, and
  *        applies the optimizer's rule to theta = [W, b] in place.
  *   The gradient nodes autograd added are never stored: their values exist only as these sums.
- * - Tiny problems (rows x (parameters + 1) <= layout.tinyMaxWork, one chunk) run a whole block of
- *   epochs inside one dispatch of one workgroup (linear_mse_tiny): barriers replace dispatch
- *   boundaries, so 1000 epochs cost one dispatch.
- * - Splits: X and Y are bound in chunks of rows that fit `maxStorageBufferBindingSize`; each
- *   chunk is one more dispatch of kernel 1, writing its own rows of partials. Kernel 2 binds 5
- *   storage buffers and the tiny kernel 6: below that limit, kernel 2 splits into
+ * - Minibatches repeat the pair once per batch (a step needs the last step's parameters); the
+ *   batch index, the epoch and the shuffle's key live in the control buffer, so an epoch of any
+ *   number of batches is still one submission. A validation set adds one row-kernel pass over its
+ *   rows and linear_mse_valid, which records its loss, per epoch.
+ * - Tiny problems ((rows + validation rows) x (parameters + 1) <= layout.tinyMaxWork, one chunk)
+ *   run a whole block of epochs inside one dispatch of one workgroup (linear_mse_tiny): barriers
+ *   replace dispatch boundaries, so 1000 epochs, batches and validation included, cost one dispatch.
+ * - Data layout: X and Y are interleaved row by row in one buffer ([x | y], one stream per row, one
+ *   binding fewer). Splits: the rows are bound in chunks that fit `maxStorageBufferBindingSize`;
+ *   each chunk is one more dispatch of kernel 1, writing its own rows of partials. Kernel 1 binds
+ *   4 storage buffers, kernel 2 binds 5 and the tiny kernel 5: below 5, kernel 2 splits into
  *   linear_mse_reduce (gradients to a buffer) and the standalone `update` kernel, and the tiny path
  *   is not used. Shared memory holds WG x P floats (P = parameters + 1), so the workgroup size
  *   halves until it fits.
@@ -25,8 +30,10 @@
  */
 import type { Node } from '../engine/graph.js';
 import { RULES } from '../wgsl/kernels.js';
+import { CONTROL_WGSL } from '../wgsl/kernels.js';
 import { type Binding, type BufferDecl, type Layout, type Plan, type Segment, type Step, trainingBuffers } from './plan.js';
-import type { Program } from './program.js';
+import { type Program, batchesPerEpoch } from './program.js';
+import { feistelHalf } from './shuffle.js';
 
 /** The regression graph found in a program: which nodes are X, Y, W, b, and the sizes. */
 export interface LinearMse {
@@ -92,38 +99,49 @@ function fitWorkgroup(P: number, layout: Layout, max: number, extra = 0): number
 export function planFused(program: Program, m: LinearMse, layout: Layout, allowTiny: boolean): Plan {
   const { n, d, k } = m;
   const optimizer = program.optimizer!;
+  const loader = program.loader;
+  const batches = batchesPerEpoch(loader);
+  const nv = loader.validationRows;
   const count = k * d + k;
   const P = count + 1;
+  const width = d + k;
   const notes: string[] = [];
   const buffers: BufferDecl[] = [];
   const places = new Map<number, Segment[]>();
+  const validation = new Map<number, Segment[]>();
   const decl = (label: string, words: number) => buffers.push({ label, words }) - 1;
 
   if (layout.maxStorageBuffers < 4) throw new Error(`the fused plan needs 4 storage buffers per kernel, the device allows ${layout.maxStorageBuffers}`);
   const theta = decl(`theta = [W, b] (${count} parameters)`, count);
   places.set(m.W.id, [{ buffer: theta, offset: 0, words: k * d }]);
   places.set(m.b.id, [{ buffer: theta, offset: k * d, words: k }]);
+  const snapshot = [
+    { id: m.W.id, offset: 0, words: k * d },
+    { id: m.b.id, offset: k * d, words: k },
+  ];
   const state = decl(`${optimizer.name} state (${optimizer.slots} x ${count})`, Math.max(1, optimizer.slots * count));
 
-  // Rows per chunk: each chunk's X and Y must fit one binding.
-  const rowsPerChunk = Math.max(1, Math.floor(layout.maxBindingBytes / (4 * Math.max(d, k))));
-  const chunks: { start: number; rows: number; x: number; y: number }[] = [];
-  for (let start = 0; start < n; start += rowsPerChunk) {
-    const rows = Math.min(rowsPerChunk, n - start);
-    const suffix = n > rowsPerChunk ? ` rows ${start}..${start + rows - 1}` : '';
-    chunks.push({ start, rows, x: decl(`X${suffix}`, rows * d), y: decl(`Y${suffix}`, rows * k) });
-  }
-  places.set(m.X.id, chunks.map((c) => ({ buffer: c.x, offset: 0, words: c.rows * d })));
-  places.set(m.Y.id, chunks.map((c) => ({ buffer: c.y, offset: 0, words: c.rows * k })));
-  if (chunks.length > 1) notes.push(`X is bound in ${chunks.length} chunks of at most ${rowsPerChunk} rows (binding limit ${layout.maxBindingBytes} bytes)`);
+  /** X and Y interleaved row by row ([x | y], d + k words a row), in chunks that fit one binding. */
+  const dataChunks = (set: string, rows: number, first: number) => {
+    const perChunk = Math.max(1, Math.floor(layout.maxBindingBytes / (4 * width)));
+    const chunks: { start: number; rows: number; buffer: number }[] = [];
+    for (let start = 0; start < rows; start += perChunk) {
+      const r = Math.min(perChunk, rows - start);
+      const suffix = rows > perChunk ? ` rows ${start}..${start + r - 1}` : '';
+      chunks.push({ start, rows: r, buffer: decl(`${set} [X | Y]${suffix}`, r * width) });
+    }
+    if (chunks.length > 1) notes.push(`the ${set} set is bound in ${chunks.length} chunks of at most ${perChunk} rows (binding limit ${layout.maxBindingBytes} bytes)`);
+    const place = (cols: number, at: number): Segment[] => chunks.map((c) => ({ buffer: c.buffer, offset: first * width + at, words: c.rows * cols, stride: width, width: cols }));
+    return { chunks, x: place(d, 0), y: place(k, d) };
+  };
 
-  const { history, control } = trainingBuffers(program, buffers);
+  const { records, control } = trainingBuffers(program, buffers);
   const rw = (buffer: number): Binding => ({ buffer, access: 'rw' });
   const ro = (buffer: number): Binding => ({ buffer, access: 'read' });
   const step = (label: string, kernel: Step['spec']['kernel'], holes: Record<string, string>, constants: Step['spec']['constants'], bindings: Binding[], groups: [number, number], bytes: Step['bytes']): Step => ({
     label,
     nodes: m.fused,
-    spec: { kernel, holes, constants, access: bindings.map((b) => b.access) },
+    spec: { kernel, holes: { CONTROL: CONTROL_WGSL, ...holes }, constants, access: bindings.map((b) => b.access) },
     bindings,
     groups,
     bytes,
@@ -131,67 +149,97 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
   const shapeHoles = { D: String(d), K: String(k) };
   const wHoles = { ...shapeHoles, W_T: String(m.wRowsAreTargets ? d : 1), W_J: String(m.wRowsAreTargets ? 1 : k) };
   const rule = RULES[optimizer.rule];
-  const INV_N = 1 / (n * k);
-  const dataBytes = 4 * n * (d + k);
+  const shuffle = { SHUFFLE: loader.shuffle, HALF: feistelHalf(n) };
+  const batching = { N: n, BATCH: loader.batchSize, BATCHES: batches };
+  const stateBytes = 4 * count * (1 + optimizer.slots);
+  if (batches > 1) notes.push(`${batches} batches of ${loader.batchSize} rows per epoch${loader.shuffle ? ', shuffled on the device every epoch' : ''}${loader.dropLast && n % loader.batchSize ? `, the last ${n % loader.batchSize} rows dropped` : ''}`);
 
-  // Invocations beyond the row count would only add levels to the tree: size the workgroup to n.
-  const tinyWG = fitWorkgroup(P, layout, Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(1, n)))), 4 * count);
-  const tiny = allowTiny && chunks.length === 1 && n * P <= layout.tinyMaxWork && layout.maxStorageBuffers >= 6 && tinyWG >= Math.min(8, n);
-  if (tiny) {
-    const c = chunks[0]!;
-    notes.push(`the whole run in one workgroup: ${n} rows x ${P} sums <= ${layout.tinyMaxWork}; up to ${layout.epochsPerDispatch} epochs per dispatch`);
+  const tinyWG = fitWorkgroup(P, layout, Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(1, Math.min(n, loader.batchSize))))), 4 * count);
+  const fitsTiny = (n + nv) * width * 4 <= layout.maxBindingBytes && (n + nv) * P <= layout.tinyMaxWork;
+  if (allowTiny && fitsTiny && layout.maxStorageBuffers >= 5 && tinyWG >= Math.min(8, n)) {
+    // One buffer of n + nv rows: the training set, then the validation set.
+    const data = decl(nv ? `[X | Y]: ${n} training rows, then ${nv} validation rows` : '[X | Y]', (n + nv) * width);
+    places.set(m.X.id, [{ buffer: data, offset: 0, words: n * d, stride: width, width: d }]);
+    places.set(m.Y.id, [{ buffer: data, offset: d, words: n * k, stride: width, width: k }]);
+    if (nv) {
+      validation.set(m.X.id, [{ buffer: data, offset: n * width, words: nv * d, stride: width, width: d }]);
+      validation.set(m.Y.id, [{ buffer: data, offset: n * width + d, words: nv * k, stride: width, width: k }]);
+    }
+    notes.push(`the whole run in one workgroup of ${tinyWG}: ${n + nv} rows x ${P} sums <= ${layout.tinyMaxWork}; up to ${layout.epochsPerDispatch} epochs per dispatch`);
     const s = step(
-      'forward, backward, loss record and update, looping over epochs',
+      'every batch of every epoch: forward, backward, update; loss record, validation, snapshots',
       'linear_mse_tiny',
       { ...wHoles, OPTIMIZER: rule },
-      { WG: tinyWG, ROWS: n, INV_N, MAX_EPOCHS: layout.epochsPerDispatch },
-      [ro(c.x), ro(c.y), rw(theta), rw(state), rw(history), rw(control)],
+      { WG: tinyWG, ...batching, VALID: nv, ...shuffle, MAX_EPOCHS: layout.epochsPerDispatch },
+      [ro(data), rw(theta), rw(state), rw(records), rw(control)],
       [1, 1],
-      { read: dataBytes + 4 * count * (1 + optimizer.slots), written: 4 * (count * (1 + optimizer.slots) + 1) },
+      { read: 4 * (n + nv) * width + stateBytes, written: stateBytes + 8 },
     );
-    return { name: 'tiny', buffers, places, evaluate: [], train: { kind: 'block', steps: [s], epochsPerDispatch: layout.epochsPerDispatch }, history, control, notes };
+    return { name: 'tiny', buffers, places, validation, snapshot, evaluate: [], train: { kind: 'block', steps: [s], epochsPerDispatch: layout.epochsPerDispatch }, records, control, notes };
   }
 
+  const train = dataChunks('training', n, 0);
+  places.set(m.X.id, train.x);
+  places.set(m.Y.id, train.y);
   const WG = fitWorkgroup(P, layout, 64);
   const groupsFor = (rows: number) =>
     layout.rows === 'contiguous'
       ? Math.max(1, Math.min(layout.contiguousGroups, Math.ceil(rows / WG)))
       : Math.max(1, Math.min(Math.ceil(rows / WG), 1024, layout.maxGroupsPerDim));
-  const totalGroups = chunks.reduce((s, c) => s + groupsFor(c.rows), 0);
-  const partials = decl(`partials (${totalGroups} workgroups x ${P} sums)`, totalGroups * P);
   notes.push(`rows layout: ${layout.rows}${layout.rows === 'contiguous' ? ' (each invocation reads its own run of rows)' : ' (grid stride)'}, workgroup size ${WG}`);
-  const steps: Step[] = [];
-  let base = 0;
-  for (const c of chunks) {
-    const groups = groupsFor(c.rows);
-    steps.push(
-      step(
-        `prediction, residual, loss and gradient partial sums${chunks.length > 1 ? ` (rows ${c.start}..${c.start + c.rows - 1})` : ''}`,
+
+  /** One row-kernel dispatch per chunk, writing consecutive rows of `partials`; returns the steps and the rows of partials. */
+  const rowKernels = (set: ReturnType<typeof dataChunks>, partials: number, extra: Record<string, number | boolean>, label: string, rowsRead: number) => {
+    let base = 0;
+    const steps = set.chunks.map((c) => {
+      const groups = groupsFor(Math.min(c.rows, rowsRead));
+      const s = step(
+        `${label}${set.chunks.length > 1 ? ` (rows ${c.start}..${c.start + c.rows - 1})` : ''}`,
         'linear_mse_partials',
         wHoles,
-        { WG, ROWS: c.rows, GROUP_BASE: base, CONTIGUOUS: layout.rows === 'contiguous' },
-        [ro(c.x), ro(c.y), ro(theta), rw(partials)],
+        { WG, ROWS: c.rows, CHUNK_START: c.start, GROUP_BASE: base, CONTIGUOUS: layout.rows === 'contiguous', ...extra },
+        [ro(c.buffer), ro(theta), rw(partials), ro(control)],
         [groups, 1],
-        { read: 4 * c.rows * (d + k) + 4 * count, written: 4 * groups * P },
-      ),
-    );
-    base += groups;
-  }
-  const reduceBytes = { read: 4 * totalGroups * P + 4 * count * (1 + optimizer.slots), written: 4 * (count * (1 + optimizer.slots) + 1) };
+        { read: 4 * Math.min(c.rows, rowsRead) * width + 4 * count, written: 4 * groups * P },
+      );
+      base += groups;
+      return s;
+    });
+    return { steps, groups: base };
+  };
+  const totalGroups = train.chunks.reduce((s, c) => s + groupsFor(Math.min(c.rows, loader.batchSize)), 0);
+  const partials = decl(`partials (${totalGroups} workgroups x ${P} sums)`, totalGroups * P);
+  const batchRows = Math.min(n, loader.batchSize);
+  const kernel1 = rowKernels(train, partials, { N: n, BATCH: loader.batchSize, ...shuffle }, batches > 1 ? 'one batch: prediction, residual, loss and gradient partial sums' : 'prediction, residual, loss and gradient partial sums', batchRows);
+
+  const reduceBytes = { read: 4 * totalGroups * P + stateBytes, written: stateBytes + 4 };
+  const kernel2: Step[] = [];
   if (layout.maxStorageBuffers >= 5) {
-    steps.push(
-      step('sum partials, record loss, optimizer update', 'linear_mse_update', { ...shapeHoles, OPTIMIZER: rule }, { WG, GROUPS: totalGroups, INV_N }, [ro(partials), rw(theta), rw(state), rw(history), rw(control)], [1, 1], reduceBytes),
-    );
+    kernel2.push(step('sum partials, update; at the epoch end record loss, flag divergence, snapshot', 'linear_mse_update', { ...shapeHoles, OPTIMIZER: rule }, { WG, GROUPS: totalGroups, ...batching }, [ro(partials), rw(theta), rw(state), rw(records), rw(control)], [1, 1], reduceBytes));
   } else {
-    notes.push(`the update kernel needs 5 storage buffers and the device allows ${layout.maxStorageBuffers}: split into reduce + update`);
+    notes.push(`the update kernel needs 5 storage buffers and the device allows ${layout.maxStorageBuffers}: split into reduce + update (no parameter snapshots)`);
+    snapshot.length = 0;
     const grads = decl(`gradient of theta (${count})`, count);
-    steps.push(step('sum partials, record loss, write gradients', 'linear_mse_reduce', shapeHoles, { WG, GROUPS: totalGroups, INV_N }, [ro(partials), rw(grads), rw(history), rw(control)], [1, 1], { read: 4 * totalGroups * P, written: 4 * (count + 1) }));
-    steps.push(
+    kernel2.push(step('sum partials, write gradients; at the epoch end record loss, flag divergence', 'linear_mse_reduce', shapeHoles, { WG, GROUPS: totalGroups, ...batching }, [ro(partials), rw(grads), rw(records), rw(control)], [1, 1], { read: 4 * totalGroups * P, written: 4 * (count + 1) }));
+    kernel2.push(
       step(`${optimizer.name} update of theta`, 'update', { OPTIMIZER: rule }, { WG, COUNT: count }, [rw(theta), ro(grads), rw(state), ro(control)], [Math.max(1, Math.ceil(count / WG)), 1], {
         read: 4 * count * (2 + optimizer.slots),
         written: 4 * count * (1 + optimizer.slots),
       }),
     );
   }
-  return { name: 'fused', buffers, places, evaluate: [], train: { kind: 'per-epoch', steps }, history, control, notes };
+  const steps: Step[] = [];
+  for (let b = 0; b < batches; b++) steps.push(...kernel1.steps, ...kernel2);
+
+  if (nv) {
+    const valid = dataChunks('validation', nv, 0);
+    validation.set(m.X.id, valid.x);
+    validation.set(m.Y.id, valid.y);
+    const vGroups = valid.chunks.reduce((s, c) => s + groupsFor(c.rows), 0);
+    const vPartials = decl(`validation partials (${vGroups} workgroups x ${P} sums)`, vGroups * P);
+    const vk = rowKernels(valid, vPartials, { N: nv, BATCH: nv, WHOLE: true }, 'validation set: loss partial sums', nv);
+    steps.push(...vk.steps);
+    steps.push(step('sum validation partials, record the validation loss', 'linear_mse_valid', { P: String(P) }, { WG: 64, GROUPS: vGroups, N: nv, K: k }, [ro(vPartials), rw(records), ro(control)], [1, 1], { read: 4 * vGroups * P, written: 4 }));
+  }
+  return { name: 'fused', buffers, places, validation, snapshot, evaluate: [], train: { kind: 'per-epoch', steps }, records, control, notes };
 }

@@ -9,7 +9,7 @@ import { fmtShape, sizeOf } from '../engine/shape.js';
 import { type Optimizer, hyperValues } from '../optim/optimizer.js';
 import { debug } from './debug.js';
 import { requestBackend } from './device.js';
-import type { Backend, Executable, PlanOptions, Program, Stats } from './program.js';
+import type { Backend, Executable, Loader, PlanOptions, Program, Stats } from './program.js';
 
 /** Values a user may write: a number, nested arrays matching the shape, or a flat typed array. */
 export type TensorData = number | readonly number[] | readonly (readonly number[])[] | Float32Array | Float64Array;
@@ -20,16 +20,49 @@ export interface CompileOptions extends PlanOptions {
   optimizer?: Optimizer;
   /** Defaults to `await requestBackend()`: WebGPU when there is an adapter, else CPU. */
   backend?: Backend;
+  /**
+   * Rows per minibatch (default: every row, full-batch training). The data inputs (every input of
+   * the graph) are the whole training set; each step trains on one batch of their rows.
+   */
+  batchSize?: number;
+  /** A new order of the rows every epoch, drawn on the device from `seed` (default false). */
+  shuffle?: boolean;
+  /** Drop the last batch when it is smaller than batchSize (default false). */
+  dropLast?: boolean;
+  /** The shuffle's seed (default 0): the same seed gives the same batches. */
+  seed?: number;
+  /** Rows of a validation set, written with `model.write(values, 'validation')`; its loss is recorded every epoch. */
+  validationRows?: number;
 }
 
 export interface TrainOptions {
   epochs: number;
+  /** Record every parameter after every k-th epoch (default 0: none). */
+  paramsEvery?: number;
+}
+
+/** A loss that stopped being a finite number: the run stopped at that epoch. */
+export interface Divergence {
+  /** The epoch (0-based) whose loss was NaN or infinite. */
+  epoch: number;
+  /** The last finite loss before it (null if the first epoch already diverged). */
+  lastFiniteLoss: number | null;
+  message: string;
 }
 
 export interface TrainResult {
-  /** The loss at every epoch, computed with the parameters that epoch started from. */
+  /**
+   * The loss of every epoch run: with full batches, of the parameters the epoch started from;
+   * with minibatches, the mean of the epoch's batch losses (as a PyTorch loop averaging them prints).
+   */
   loss: FloatArray;
+  /** The validation loss after every epoch, when the model has a validation set. */
+  validLoss?: FloatArray;
+  /** With paramsEvery = k: each parameter's value after epochs k, 2k, ... */
+  params?: Record<string, FloatArray[]>;
+  /** Epochs run: fewer than asked when the loss diverged. */
   epochs: number;
+  diverged?: Divergence;
 }
 
 /** Bad values written to a model: names the tensor, the shape and the offending row or index. */
@@ -49,11 +82,13 @@ export class DataError extends Error {
 export async function compile(g: Graph, options: CompileOptions = {}): Promise<Model> {
   const { loss, optimizer = null, plan, layout } = options;
   const params = g.leaves('param');
+  const loader = makeLoader(g, options);
   let grads: (Tensor | null)[] = params.map(() => null);
   if (loss && loss.graph !== g) throw new Error('compile: the loss is not a tensor of this graph');
   if (loss && optimizer) grads = backward(g, loss, params.map((p) => g.byName(p.attrs.name)!));
   const program: Program = {
     graph: g,
+    loader,
     loss: loss?.id ?? null,
     inputs: g.leaves('input').map((n) => ({ name: n.attrs.name, id: n.id })),
     params: params.map((n, i) => ({ name: n.attrs.name, id: n.id, grad: grads[i]?.id ?? null })),
@@ -64,8 +99,29 @@ export async function compile(g: Graph, options: CompileOptions = {}): Promise<M
   return new Model(program, backend, await backend.compile(program, { plan, layout }));
 }
 
+/** Checks the minibatch and validation options against the data inputs. */
+function makeLoader(g: Graph, { batchSize, shuffle = false, dropLast = false, seed = 0, validationRows = 0 }: CompileOptions): Loader {
+  const inputs = g.leaves('input');
+  const rows = inputs[0]?.shape[0] ?? 1;
+  const batching = batchSize !== undefined || shuffle || dropLast || validationRows > 0;
+  if (batching) {
+    for (const i of inputs) {
+      if (i.shape.length !== 2 || i.shape[0] !== rows) {
+        throw new DataError(`minibatches and validation need every input to be a [rows, columns] matrix with the same rows: "${inputs[0]!.attrs.name}" has ${rows} rows, "${i.attrs.name}" is ${fmtShape(i.shape)}`);
+      }
+    }
+  }
+  const size = batchSize ?? rows;
+  if (!Number.isInteger(size) || size < 1) throw new DataError(`batchSize must be a positive integer, got ${batchSize}`);
+  if (dropLast && size > rows) throw new DataError(`dropLast with batchSize ${size} and ${rows} rows leaves no batch`);
+  if (!Number.isInteger(validationRows) || validationRows < 0) throw new DataError(`validationRows must be an integer >= 0, got ${validationRows}`);
+  if (!Number.isInteger(seed)) throw new DataError(`seed must be an integer, got ${seed}`);
+  return { rows, batchSize: Math.min(size, rows), shuffle, dropLast, seed, validationRows };
+}
+
 export class Model {
   private readonly written = new Set<number>();
+  private readonly writtenValidation = new Set<number>();
 
   constructor(
     readonly program: Program,
@@ -93,18 +149,27 @@ export class Model {
    * Writes inputs and parameters by name. Every value is checked (length, shape, finiteness)
    * before anything is written, so a bad entry leaves the model as it was.
    */
-  write(values: Record<string, TensorData>): void {
+  write(values: Record<string, TensorData>, set: 'training' | 'validation' = 'training'): void {
+    const validation = set === 'validation';
+    const nv = this.program.loader.validationRows;
+    if (validation && !nv) throw new DataError('write: this model has no validation set (compile with validationRows)');
     const checked = Object.entries(values).map(([name, data]) => {
-      const leaf = this.program.inputs.find((l) => l.name === name) ?? this.program.params.find((l) => l.name === name);
+      const leaf = this.program.inputs.find((l) => l.name === name) ?? (validation ? undefined : this.program.params.find((l) => l.name === name));
       if (!leaf) {
-        const names = [...this.program.inputs, ...this.program.params].map((l) => l.name).join(', ');
-        throw new DataError(`write: the graph has no input or parameter "${name}" (it has ${names})`);
+        const names = [...this.program.inputs, ...(validation ? [] : this.program.params)].map((l) => l.name).join(', ');
+        throw new DataError(`write: the graph has no ${validation ? 'input' : 'input or parameter'} "${name}" (it has ${names})`);
       }
-      return { id: leaf.id, flat: flatten(name, data, this.graph.nodes[leaf.id]!.shape) };
+      const shape = this.graph.nodes[leaf.id]!.shape;
+      return { id: leaf.id, flat: flatten(validation ? `${name} (validation)` : name, data, validation ? [nv, ...shape.slice(1)] : shape) };
     });
     for (const { id, flat } of checked) {
-      this.exe.write(id, flat);
-      this.written.add(id);
+      if (validation) {
+        this.exe.writeValidation(id, flat);
+        this.writtenValidation.add(id);
+      } else {
+        this.exe.write(id, flat);
+        this.written.add(id);
+      }
     }
   }
 
@@ -114,12 +179,35 @@ export class Model {
     this.exe.setHyper(hyperValues(opt, values));
   }
 
-  /** Trains `epochs` full-batch epochs: one submission, one read (the loss history). */
-  async train({ epochs }: TrainOptions): Promise<TrainResult> {
+  /**
+   * Trains `epochs` epochs: one submission and one read for the whole run, validation losses and
+   * parameter snapshots included. Stops at an epoch whose loss is not finite and says so.
+   */
+  async train({ epochs, paramsEvery = 0 }: TrainOptions): Promise<TrainResult> {
     this.requireOptimizer('train');
     if (!Number.isInteger(epochs) || epochs < 1) throw new DataError(`train: epochs must be a positive integer, got ${epochs}`);
+    if (!Number.isInteger(paramsEvery) || paramsEvery < 0) throw new DataError(`train: paramsEvery must be an integer >= 0, got ${paramsEvery}`);
     this.requireInputs('train');
-    return { loss: await this.exe.train(epochs), epochs };
+    const raw = await this.exe.train(epochs, { paramsEvery });
+    const result: TrainResult = { loss: raw.loss, epochs: raw.loss.length };
+    if (raw.valid) result.validLoss = raw.valid;
+    if (paramsEvery) {
+      result.params = Object.fromEntries(this.program.params.filter((p) => raw.snapshots.has(p.id)).map((p) => [p.name, raw.snapshots.get(p.id)!]));
+    }
+    if (raw.diverged) {
+      const epoch = raw.diverged - 1;
+      const lastFiniteLoss = epoch > 0 ? raw.loss[epoch - 1]! : null;
+      const lr = this.program.optimizer!.hyper.lr;
+      result.diverged = {
+        epoch,
+        lastFiniteLoss,
+        message:
+          `the loss became ${raw.loss[epoch]} at epoch ${epoch + 1}` +
+          (lastFiniteLoss === null ? '' : ` (last finite loss ${lastFiniteLoss.toPrecision(6)} at epoch ${epoch})`) +
+          `; training stopped there. The learning rate${lr === undefined ? '' : ` (${lr})`} is probably too large: try a smaller one (say 10x smaller), or standardize the features.`,
+      };
+    }
+    return result;
   }
 
   /** Runs forward and backward once without updating, and reads the given tensors (one read). */
@@ -193,6 +281,10 @@ export class Model {
   private requireInputs(what: string): void {
     const missing = this.program.inputs.filter((i) => !this.written.has(i.id)).map((i) => i.name);
     if (missing.length) throw new DataError(`${what}: input${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not written yet (model.write({ ${missing[0]}: ... }))`);
+    if (what === 'train' && this.program.loader.validationRows) {
+      const absent = this.program.inputs.filter((i) => !this.writtenValidation.has(i.id)).map((i) => i.name);
+      if (absent.length) throw new DataError(`${what}: validation input${absent.length > 1 ? 's' : ''} ${absent.join(', ')} not written yet (model.write({ ${absent[0]}: ... }, 'validation'))`);
+    }
   }
 }
 

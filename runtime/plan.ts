@@ -8,7 +8,8 @@ import type { Node } from '../engine/graph.js';
 import { OPS, reductionLayout } from '../engine/ops.js';
 import { asMatrix, broadcastStrides, fmtShape, sizeOf } from '../engine/shape.js';
 import type { Access, KernelSpec } from '../wgsl/kernels.js';
-import { RULES } from '../wgsl/kernels.js';
+import { CONTROL_WGSL, RULES } from '../wgsl/kernels.js';
+import { HYPER } from './control.js';
 import type { Program } from './program.js';
 
 export interface BufferDecl {
@@ -19,11 +20,17 @@ export interface BufferDecl {
   fill?: number;
 }
 
-/** A run of `words` consecutive values of a node, at `offset` words into buffer `buffer`. */
+/**
+ * A run of `words` consecutive values of a node, at `offset` words into buffer `buffer`. With
+ * `stride`, the values are rows of `width` words that start `stride` words apart (X and Y
+ * interleaved row by row in one buffer).
+ */
 export interface Segment {
   buffer: number;
   offset: number;
   words: number;
+  stride?: number;
+  width?: number;
 }
 
 export interface Binding {
@@ -54,11 +61,15 @@ export interface Plan {
   buffers: BufferDecl[];
   /** Where each stored node lives; nodes absent here were fused away and never stored. */
   places: Map<number, Segment[]>;
+  /** Where the validation set of each data input lives (fused plans with a validation set). */
+  validation: Map<number, Segment[]>;
+  /** Parameters as stored in one snapshot of `theta` (fused plans): node, offset, words. */
+  snapshot: { id: number; offset: number; words: number }[];
   /** Forward and backward once, without an update (empty when the plan cannot stop there). */
   evaluate: Step[];
   train: Schedule;
-  /** Buffer indices of the training state. */
-  history: number;
+  /** Buffer indices of the training state: losses (then validation losses, then snapshots) and control. */
+  records: number;
   control: number;
   /** Decisions the planner made (splits, chunks, layout), for `explain`. */
   notes: string[];
@@ -101,8 +112,6 @@ export const DEFAULT_LAYOUT: Layout = {
   epochsPerDispatch: 5000,
 };
 
-/** Words of the control buffer before the hyperparameters: history index, epochs this run, step count, spare. */
-export const CONTROL_HEADER = 4;
 
 /** Inner dimensions above this run as split-K (a tree over K) instead of one loop per output. */
 export const SPLIT_K_ABOVE = 256;
@@ -121,12 +130,16 @@ const COMBINE: Record<string, string> = {
 /** Declares the buffers every training plan has; returns their indices. */
 export function trainingBuffers(program: Program, buffers: BufferDecl[]) {
   const hyper = Object.keys(program.optimizer?.hyper ?? {}).length;
-  const history = buffers.push({ label: 'loss history', words: 1024 }) - 1;
-  const control = buffers.push({ label: 'control (epoch, run length, step, hyperparameters)', words: CONTROL_HEADER + Math.max(1, hyper) }) - 1;
-  return { history, control };
+  const records = buffers.push({ label: 'records (losses, validation losses, parameter snapshots)', words: 1024 }) - 1;
+  const control = buffers.push({ label: 'control (counters, seed, hyperparameters)', words: HYPER + Math.max(1, hyper) }) - 1;
+  return { records, control };
 }
 
 export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): Plan {
+  const { loader } = program;
+  if (loader.batchSize < loader.rows || loader.validationRows > 0) {
+    throw new Error('the per-node plan trains full batches without a validation set; minibatches and validation run on the fused plans (the regression graph) and on the CPU backend');
+  }
   const buffers: BufferDecl[] = [];
   const places = new Map<number, Segment[]>();
   const evaluate: Step[] = [];
@@ -235,12 +248,13 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
     }
   }
 
-  const { history, control } = trainingBuffers(program, buffers);
+  const { records, control } = trainingBuffers(program, buffers);
   const steps: Step[] = [...evaluate];
   const { loss, optimizer } = program;
   if (loss !== null && optimizer) {
-    const bindings: Binding[] = [read(loss), { buffer: history, access: 'rw' }, { buffer: control, access: 'rw' }];
-    steps.push({ label: `record loss %${loss}`, nodes: [], spec: { kernel: 'record', constants: {}, access: bindings.map((b) => b.access) }, bindings, groups: [1, 1], bytes: { read: 4, written: 4 } });
+    const bindings: Binding[] = [read(loss), { buffer: records, access: 'rw' }, { buffer: control, access: 'rw' }];
+    const spec = { kernel: 'record' as const, holes: { CONTROL: CONTROL_WGSL }, constants: {}, access: bindings.map((b) => b.access) };
+    steps.push({ label: `record loss %${loss}`, nodes: [], spec, bindings, groups: [1, 1], bytes: { read: 4, written: 4 } });
     for (const p of program.params) {
       if (p.grad === null) continue;
       const count = sizeOf(nodes[p.id]!.shape);
@@ -249,14 +263,18 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
       steps.push({
         label: `${optimizer.name}: ${p.name} -= f(d${p.name})`,
         nodes: [],
-        spec: { kernel: 'update', holes: { OPTIMIZER: RULES[optimizer.rule] }, constants: { WG, COUNT: count }, access: update.map((b) => b.access) },
+        spec: { kernel: 'update', holes: { CONTROL: CONTROL_WGSL, OPTIMIZER: RULES[optimizer.rule] }, constants: { WG, COUNT: count }, access: update.map((b) => b.access) },
         bindings: update,
         groups: stride(count),
         bytes: { read: 4 * count * (2 + optimizer.slots), written: 4 * count * (1 + optimizer.slots) },
       });
     }
   }
-  return { name: 'per-node', buffers, places, evaluate, train: { kind: 'per-epoch', steps }, history, control, notes: ['one kernel per graph node (reductions over long axes take two)'] };
+  const notes = ['one kernel per graph node (reductions over long axes take two)'];
+  // Parameter snapshots are buffer copies between passes, laid out one parameter after another.
+  let offset = 0;
+  const snapshot = program.params.filter((p) => p.grad !== null).map((p) => ({ id: p.id, offset: (offset += sizeOf(nodes[p.id]!.shape)) - sizeOf(nodes[p.id]!.shape), words: sizeOf(nodes[p.id]!.shape) }));
+  return { name: 'per-node', buffers, places, validation: new Map(), snapshot, evaluate, train: { kind: 'per-epoch', steps }, records, control, notes };
 }
 
 /** The plan as text: its buffers, then one line per dispatch with kernel, grid, bytes and what it computes. */

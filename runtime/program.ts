@@ -7,14 +7,44 @@ import type { FloatArray } from '../engine/ops.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Layout } from './plan.js';
 
+/** How training walks the data: minibatches, shuffling, and a validation set. */
+export interface Loader {
+  /** Rows of every data input (the training set). */
+  rows: number;
+  /** Rows per batch; `rows` for full-batch training. */
+  batchSize: number;
+  shuffle: boolean;
+  /** Drop a last batch smaller than batchSize. */
+  dropLast: boolean;
+  seed: number;
+  /** Rows of the validation set (0: none). */
+  validationRows: number;
+}
+
+/** Batches per epoch. */
+export const batchesPerEpoch = (l: Loader): number => (l.dropLast ? Math.floor(l.rows / l.batchSize) : Math.ceil(l.rows / l.batchSize));
+
 export interface Program {
   readonly graph: Graph;
+  readonly loader: Loader;
   /** Node id of the scalar loss, when the program trains. */
   readonly loss: number | null;
   readonly inputs: readonly { name: string; id: number }[];
   /** Parameters, each with the node id of its gradient when the program trains. */
   readonly params: readonly { name: string; id: number; grad: number | null }[];
   readonly optimizer: Optimizer | null;
+}
+
+/** What a run hands back, before Model shapes it. */
+export interface RawRun {
+  /** The loss of each epoch run (the mean of its batch losses). */
+  loss: FloatArray;
+  /** The validation loss after each epoch run, when there is a validation set. */
+  valid: FloatArray | null;
+  /** Per parameter node id, its value after every k-th epoch. */
+  snapshots: Map<number, FloatArray[]>;
+  /** 1 + the epoch whose loss was not finite (the run stopped there); 0 if none. */
+  diverged: number;
 }
 
 /** Work counters, so a test can assert "100 epochs = 1 submit, 1 readback". */
@@ -35,8 +65,10 @@ export interface Executable {
   write(id: number, data: FloatArray): void;
   /** Writes the optimizer's hyperparameters, in the optimizer's order. */
   setHyper(values: readonly number[]): void;
-  /** Runs `epochs` training steps and returns the loss of each, computed before its update. */
-  train(epochs: number): Promise<FloatArray>;
+  /** Runs `epochs` epochs, stopping early at a loss that is not finite. */
+  train(epochs: number, options: { paramsEvery: number }): Promise<RawRun>;
+  /** Replaces the validation set of a data input (the program must have a validation set). */
+  writeValidation(id: number, data: FloatArray): void;
   /** Runs forward and backward once without updating, then reads the given nodes. */
   evaluate(ids: readonly number[]): Promise<FloatArray[]>;
   /** Reads the current values of the given nodes. */

@@ -7,8 +7,9 @@ import type { FloatArray } from '../engine/ops.js';
 import { KernelCache, numbered, specialize } from '../wgsl/kernels.js';
 import { debug, debugLevel } from './debug.js';
 import { type LinearMse, matchLinearMse, planFused } from './fuse.js';
-import { CONTROL_HEADER, DEFAULT_LAYOUT, type Layout, type Plan, type Step, formatPlan, planPerNode } from './plan.js';
-import { type Backend, type PlanOptions, type Executable, type Program, type Stats, zeroStats } from './program.js';
+import { CONTROL, HYPER } from './control.js';
+import { DEFAULT_LAYOUT, type Layout, type Plan, type Segment, type Step, formatPlan, planPerNode } from './plan.js';
+import { type Backend, type Executable, type PlanOptions, type Program, type RawRun, type Stats, zeroStats } from './program.js';
 import { chooseRowsLayout } from './trial.js';
 
 // GPUBufferUsage and GPUMapMode values, spelled out so this module loads before Dawn's globals exist.
@@ -83,6 +84,7 @@ interface Bound {
 class WebGpuExecutable implements Executable {
   readonly stats: Stats = zeroStats();
   private evaluateSteps: Bound[] = [];
+  private readonly shadows = new Map<number, Float32Array<ArrayBuffer>>();
   private trainSteps: Bound[] = [];
   private staging: GPUBuffer;
 
@@ -115,58 +117,138 @@ class WebGpuExecutable implements Executable {
   }
 
   write(id: number, data: FloatArray): void {
-    const f32 = Float32Array.from(data);
-    let at = 0;
-    for (const seg of this.segments(id, 'write')) {
-      this.backend.device.queue.writeBuffer(this.buffers[seg.buffer]!, 4 * seg.offset, f32, at, seg.words);
-      at += seg.words;
-    }
+    this.place(this.segments(id, 'write'), data);
+  }
+
+  writeValidation(id: number, data: FloatArray): void {
+    const segs = this.layoutPlan.validation.get(id);
+    if (!segs) throw new Error('write: this model has no validation set (compile with validationRows)');
+    this.place(segs, data);
   }
 
   setHyper(values: readonly number[]): void {
     if (!values.length) return;
-    this.backend.device.queue.writeBuffer(this.buffers[this.layoutPlan.control]!, 4 * CONTROL_HEADER, new Float32Array(values));
+    this.backend.device.queue.writeBuffer(this.buffers[this.layoutPlan.control]!, 4 * HYPER, new Float32Array(values));
   }
 
-  async train(epochs: number): Promise<FloatArray> {
+  /**
+   * Writes a node's values to its segments. Strided segments (X and Y interleaved row by row) are
+   * assembled in a host copy of the buffer, which also serves reads of them.
+   */
+  private place(segs: Segment[], data: FloatArray): void {
+    const { queue } = this.backend.device;
+    let at = 0;
+    for (const seg of segs) {
+      const buffer = this.buffers[seg.buffer]!;
+      if (seg.stride === undefined) {
+        queue.writeBuffer(buffer, 4 * seg.offset, Float32Array.from(data.subarray(at, at + seg.words)));
+      } else {
+        const shadow = this.shadow(seg.buffer);
+        const w = seg.width!;
+        for (let r = 0; r < seg.words / w; r++) {
+          for (let c = 0; c < w; c++) shadow[seg.offset + r * seg.stride + c] = data[at + r * w + c]!;
+        }
+        queue.writeBuffer(buffer, 0, shadow);
+      }
+      at += seg.words;
+    }
+  }
+
+  private shadow(buffer: number): Float32Array<ArrayBuffer> {
+    let s = this.shadows.get(buffer);
+    if (!s) this.shadows.set(buffer, (s = new Float32Array(this.layoutPlan.buffers[buffer]!.words)));
+    return s;
+  }
+
+  async train(epochs: number, { paramsEvery }: { paramsEvery: number }): Promise<RawRun> {
     const { device } = this.backend;
     const plan = this.layoutPlan;
     if (!plan.train.steps.length) throw new Error('train: the program was compiled without a loss and an optimizer');
-    if (this.buffers[plan.history]!.size < 4 * epochs) {
-      this.buffers[plan.history]!.destroy();
-      this.buffers[plan.history] = device.createBuffer({ label: 'loss history', size: 4 * epochs, usage: STORAGE | COPY_SRC | COPY_DST });
+    if (paramsEvery && !plan.snapshot.length) throw new Error(`train: the ${plan.name} plan on this device keeps no parameter snapshots; use the CPU backend or a device with 5 storage buffers per stage`);
+    const { loader } = this.program;
+    const count = plan.snapshot.reduce((s, p) => s + p.words, 0);
+    const slots = paramsEvery ? Math.floor(epochs / paramsEvery) : 0;
+    const validAt = epochs;
+    const paramsAt = epochs + (loader.validationRows ? epochs : 0);
+    const words = paramsAt + slots * count;
+    if (this.buffers[plan.records]!.size < 4 * words) {
+      this.buffers[plan.records]!.destroy();
+      this.buffers[plan.records] = device.createBuffer({ label: 'records', size: 4 * words, usage: STORAGE | COPY_SRC | COPY_DST });
       await this.bindAll();
     }
-    // History index 0 and this run's length; the step count (word 2) carries on across runs.
-    device.queue.writeBuffer(this.buffers[plan.control]!, 0, new Uint32Array([0, epochs]));
+    // A run starts at epoch 0, batch 0, no loss summed, not diverged; the step count and the epochs
+    // done (the shuffle's key) carry on from the last run.
+    const control = this.buffers[plan.control]!;
+    device.queue.writeBuffer(control, 4 * CONTROL.EPOCH, new Uint32Array([0, epochs]));
+    device.queue.writeBuffer(control, 4 * CONTROL.BATCH, new Uint32Array([0]));
+    device.queue.writeBuffer(control, 4 * CONTROL.LOSS_SUM, new Uint32Array([0, 0, validAt, paramsAt, paramsEvery, loader.seed >>> 0]));
     const encoder = device.createCommandEncoder({ label: `train ${epochs} epochs` });
-    const repeats = plan.train.kind === 'block' ? Math.ceil(epochs / plan.train.epochsPerDispatch) : epochs;
     const before = { ...this.stats };
     const start = performance.now();
-    let loss: Float32Array;
+    const sources = [
+      { buffer: this.buffers[plan.records]!, offset: 0, words },
+      { buffer: control, offset: 0, words: HYPER },
+    ];
+    let out: Float32Array[];
     if (debugLevel() >= 4 && device.features.has('timestamp-query')) {
-      loss = await this.trainTimed(encoder, repeats, epochs);
+      out = await this.trainTimed(encoder, epochs, sources);
     } else {
-      const pass = encoder.beginComputePass();
-      for (let e = 0; e < repeats; e++) this.dispatch(pass, this.trainSteps);
-      pass.end();
-      [loss] = (await this.finish(encoder, [{ buffer: this.buffers[plan.history]!, offset: 0, words: epochs }])) as [Float32Array];
+      this.encodeRun(encoder, epochs, paramsEvery, paramsAt, count, () => encoder.beginComputePass());
+      out = await this.finish(encoder, sources);
     }
     debug(1, () => {
       const ms = performance.now() - start;
       const d = (k: keyof Stats) => this.stats[k] - before[k];
       return `fusegrad: trained ${epochs} epochs in ${ms.toFixed(2)} ms (${((1000 * ms) / epochs).toFixed(1)} µs/epoch): ${d('dispatches')} dispatches, ${d('submits')} submit, ${d('readbacks')} readback`;
     });
-    return loss;
+    const [records, ctl] = out as [Float32Array, Float32Array];
+    const counters = new Uint32Array(ctl.buffer, ctl.byteOffset, HYPER);
+    const ran = Math.min(epochs, counters[CONTROL.EPOCH]!);
+    const snapshots = new Map<number, Float32Array[]>();
+    for (const p of plan.snapshot) {
+      snapshots.set(p.id, Array.from({ length: paramsEvery ? Math.floor(ran / paramsEvery) : 0 }, (_, i) => records.slice(paramsAt + i * count + p.offset, paramsAt + i * count + p.offset + p.words)));
+    }
+    return {
+      loss: records.slice(0, ran),
+      valid: loader.validationRows ? records.slice(validAt, validAt + ran) : null,
+      snapshots,
+      diverged: counters[CONTROL.DIVERGED]!,
+    };
+  }
+
+  /**
+   * Encodes a run: the plan's steps once per epoch (or once per block of epochs), in compute
+   * passes from `pass`. The per-node plan's parameter snapshots are buffer copies between passes.
+   */
+  private encodeRun(encoder: GPUCommandEncoder, epochs: number, paramsEvery: number, paramsAt: number, count: number, pass: () => GPUComputePassEncoder): void {
+    const plan = this.layoutPlan;
+    const copies = plan.name === 'per-node' && paramsEvery > 0;
+    const repeats = plan.train.kind === 'block' ? Math.ceil(epochs / plan.train.epochsPerDispatch) : epochs;
+    let p = pass();
+    for (let e = 0; e < repeats; e++) {
+      this.dispatch(p, this.trainSteps);
+      if (copies && (e + 1) % paramsEvery === 0) {
+        p.end();
+        const slot = (e + 1) / paramsEvery - 1;
+        for (const s of plan.snapshot) {
+          const seg = plan.places.get(s.id)![0]!;
+          encoder.copyBufferToBuffer(this.buffers[seg.buffer]!, 4 * seg.offset, this.buffers[plan.records]!, 4 * (paramsAt + slot * count + s.offset), 4 * s.words);
+        }
+        p = pass();
+      }
+    }
+    p.end();
   }
 
   /**
    * FUSEGRAD_DEBUG=4: the same run with each of the first dispatches in its own pass, bracketed by
    * timestamp queries, then a table of GPU time per kernel. Extra passes and a read: debug only.
    */
-  private async trainTimed(encoder: GPUCommandEncoder, repeats: number, epochs: number): Promise<Float32Array> {
+  private async trainTimed(encoder: GPUCommandEncoder, epochs: number, sources: { buffer: GPUBuffer; offset: number; words: number }[]): Promise<Float32Array[]> {
     const { device } = this.backend;
+    const plan = this.layoutPlan;
     const MAX_TIMED = 2048;
+    const repeats = plan.train.kind === 'block' ? Math.ceil(epochs / plan.train.epochsPerDispatch) : epochs;
     const timed = Math.min(MAX_TIMED, repeats * this.trainSteps.length);
     const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * timed });
     const resolved = device.createBuffer({ size: 16 * timed, usage: 0x200 /* QUERY_RESOLVE */ | COPY_SRC });
@@ -187,12 +269,9 @@ class WebGpuExecutable implements Executable {
     }
     plain?.end();
     encoder.resolveQuerySet(querySet, 0, 2 * timed, resolved, 0);
-    const history = this.buffers[this.layoutPlan.history]!;
-    const [loss, stamps] = await this.finish(encoder, [
-      { buffer: history, offset: 0, words: epochs },
-      { buffer: resolved, offset: 0, words: 4 * timed },
-    ]);
-    const ticks = new BigUint64Array(stamps!.buffer, stamps!.byteOffset, 2 * timed);
+    const out = await this.finish(encoder, [...sources, { buffer: resolved, offset: 0, words: 4 * timed }]);
+    const stamps = out.pop()!;
+    const ticks = new BigUint64Array(stamps.buffer, stamps.byteOffset, 2 * timed);
     const perKernel = new Map<string, { calls: number; ns: number }>();
     for (let i = 0; i < timed; i++) {
       const step = this.trainSteps[i % this.trainSteps.length]!.step;
@@ -206,7 +285,7 @@ class WebGpuExecutable implements Executable {
     debug(4, `fusegrad: GPU time per kernel (timestamp queries, first ${timed} dispatches, mean per call):\n${rows.join('\n')}`);
     querySet.destroy();
     resolved.destroy();
-    return loss!;
+    return out;
   }
 
   async evaluate(ids: readonly number[]): Promise<FloatArray[]> {
@@ -222,8 +301,23 @@ class WebGpuExecutable implements Executable {
   }
 
   async read(ids: readonly number[]): Promise<FloatArray[]> {
-    const sources = ids.flatMap((id) => this.sources(id));
-    return this.regroup(ids, await this.finish(this.backend.device.createCommandEncoder({ label: 'read' }), sources));
+    const strided = ids.filter((id) => this.segments(id, 'read').some((s) => s.stride !== undefined));
+    const direct = ids.filter((id) => !strided.includes(id));
+    const fetched = direct.length ? this.regroup(direct, await this.finish(this.backend.device.createCommandEncoder({ label: 'read' }), direct.flatMap((id) => this.sources(id)))) : [];
+    return ids.map((id) => (strided.includes(id) ? this.fromShadow(this.segments(id, 'read')) : fetched[direct.indexOf(id)]!));
+  }
+
+  /** A node stored strided (X or Y in an interleaved buffer), from the host copy its writes made. */
+  private fromShadow(segs: Segment[]): Float32Array {
+    const out = new Float32Array(segs.reduce((s, x) => s + x.words, 0));
+    let at = 0;
+    for (const seg of segs) {
+      const shadow = this.shadow(seg.buffer);
+      const w = seg.width!;
+      for (let r = 0; r < seg.words / w; r++) out.set(shadow.subarray(seg.offset + r * seg.stride!, seg.offset + r * seg.stride! + w), at + r * w);
+      at += seg.words;
+    }
+    return out;
   }
 
   get planName(): string {
@@ -276,6 +370,7 @@ class WebGpuExecutable implements Executable {
   }
 
   private sources(id: number) {
+    if (this.segments(id, 'read').some((s) => s.stride !== undefined)) throw new Error(`read: %${id} is stored interleaved; read it through read()`);
     return this.segments(id, 'read').map((s) => ({ buffer: this.buffers[s.buffer]!, offset: s.offset, words: s.words }));
   }
 

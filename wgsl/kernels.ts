@@ -3,10 +3,12 @@
  * named template holes), compiles and caches them, reporting shader errors with the kernel's name,
  * line:col and numbered source.
  */
+import control from './control.wgsl';
 import linearMsePartials from './linear_mse_partials.wgsl';
 import linearMseReduce from './linear_mse_reduce.wgsl';
 import linearMseTiny from './linear_mse_tiny.wgsl';
 import linearMseUpdate from './linear_mse_update.wgsl';
+import linearMseValid from './linear_mse_valid.wgsl';
 import map from './map.wgsl';
 import matmul from './matmul.wgsl';
 import matmulSplitk from './matmul_splitk.wgsl';
@@ -30,11 +32,15 @@ export const KERNELS = {
   linear_mse_partials: linearMsePartials,
   linear_mse_update: linearMseUpdate,
   linear_mse_reduce: linearMseReduce,
+  linear_mse_valid: linearMseValid,
   linear_mse_tiny: linearMseTiny,
   stream_read: streamRead,
 } as const;
 
 export type KernelName = keyof typeof KERNELS;
+
+/** The control buffer's layout and shared helpers, spliced into a training kernel's {{CONTROL}} hole. */
+export const CONTROL_WGSL: string = control;
 
 /** Optimizer update rules: each defines `fn optimizer_step(i, grad, t)`, spliced into a kernel's {{OPTIMIZER}} hole. */
 export const RULES = { sgd: sgdRule, adam: adamRule } as const;

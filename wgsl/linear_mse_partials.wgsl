@@ -1,16 +1,21 @@
-// linear_mse_partials: the first of the two fused kernels of a regression epoch.
-// For the rows of one chunk of X (rows x D) and Y (rows x K) and parameters theta = [W, b]
-// (W is K x D, read as theta[t * W_T + j * W_J]; b follows W), each invocation walks its rows
-// computing prediction, residual e = x·wₜ + bₜ - y, and accumulating, in registers,
-//   e·xⱼ for each (t, j)   -> the gradient of W (in W's own layout), up to the factor 2 / (n K)
+// linear_mse_partials: the first of the two fused kernels of a regression step.
+// For the rows of the current batch that lie in this chunk of the data (ROWS rows from row
+// CHUNK_START, each [x | y]: D features then K targets), and parameters theta = [W, b] (W read as theta[t * W_T + j * W_J]; b after W),
+// each invocation walks its share of the rows computing prediction, residual
+// e = x·wₜ + bₜ - y, and accumulating, in registers,
+//   e·xⱼ for each (t, j)   -> the gradient of W (in W's own layout), up to 2 / (rows K)
 //   e     for each t       -> the gradient of b
-//   e²                     -> the loss, up to 1 / (n K)
+//   e²                     -> the loss, up to 1 / (rows K)
 // Then the workgroup adds its invocations' P = K D + K + 1 sums as a tree in shared memory and
-// writes them as row GROUP_BASE + workgroup of `partials`. linear_mse_update finishes the sums.
+// writes them as row GROUP_BASE + workgroup of `partials`; linear_mse_update finishes the sums.
 //
-// Row layout: CONTIGUOUS gives each invocation its own run of consecutive rows (fastest on CPU
-// adapters such as lavapipe, with few workgroups); otherwise rows are dealt out with a grid stride
-// (coalesced, for GPUs with many workgroups). The planner picks per adapter.
+// Batches: batch control[C_BATCH] covers positions [b BATCH, (b + 1) BATCH) of the N rows; with
+// SHUFFLE, position p is row permute(p) of this epoch's permutation, drawn here from the seed and
+// the epoch. WHOLE takes all N rows (the validation set). Full-batch training is BATCH = N.
+// Row layout: CONTIGUOUS gives each invocation its own run of positions (fastest on CPU adapters
+// such as lavapipe, with few workgroups); otherwise a grid stride (GPUs). The planner picks.
+
+{{CONTROL}}
 
 const D: u32 = {{D}}u;
 const K: u32 = {{K}}u;
@@ -20,15 +25,25 @@ const P: u32 = K * D + K + 1u;
 
 override WG: u32 = 64;
 override ROWS: u32;
+override CHUNK_START: u32 = 0u;
+override N: u32;
+override BATCH: u32;
 override GROUP_BASE: u32 = 0u;
 override CONTIGUOUS: bool = false;
+override SHUFFLE: bool = false;
+override HALF: u32 = 1u;
+override WHOLE: bool = false;
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> y: array<f32>;
-@group(0) @binding(2) var<storage, read> theta: array<f32>;
-@group(0) @binding(3) var<storage, read_write> partials: array<f32>;
+const WIDTH: u32 = D + K;
+
+@group(0) @binding(0) var<storage, read> data: array<f32>;
+@group(0) @binding(1) var<storage, read> theta: array<f32>;
+@group(0) @binding(2) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(3) var<storage, read> control: array<u32>;
 
 var<workgroup> tree: array<f32, WG * P>;
+// (diverged, first position, end position, shuffle key), read once by invocation 0.
+var<workgroup> batch: vec4u;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -36,6 +51,26 @@ fn main(
   @builtin(workgroup_id) wid: vec3u,
   @builtin(num_workgroups) groups: vec3u,
 ) {
+  if (lid == 0u) {
+    let b = select(control[C_BATCH], 0u, WHOLE);
+    let begin = select(b * BATCH, 0u, WHOLE);
+    let end = select(min(N, begin + BATCH), N, WHOLE);
+    batch = vec4u(select(control[C_DIVERGED], 0u, WHOLE), begin, end, epoch_key(control[C_SEED], control[C_EPOCHS_TOTAL]));
+  }
+  let info = workgroupUniformLoad(&batch);
+  if (info.x != 0u) {
+    return;
+  }
+  let shuffled = SHUFFLE && !WHOLE;
+  // Without a shuffle, only the positions inside this chunk; with one, every position of the batch
+  // (its row may lie in any chunk).
+  var first = info.y;
+  var last = info.z;
+  if (!shuffled) {
+    first = max(first, CHUNK_START);
+    last = max(first, min(last, CHUNK_START + ROWS));
+  }
+
   var w: array<f32, K * D>;
   var b: array<f32, K>;
   for (var t = 0u; t < K; t++) {
@@ -48,26 +83,35 @@ fn main(
   var acc: array<f32, P>;
   let threads = groups.x * WG;
   let me = wid.x * WG + lid;
+  let count = last - first;
   var begin = me;
-  var end = ROWS;
+  var end = count;
   var step = threads;
   if (CONTIGUOUS) {
-    let chunk = (ROWS + threads - 1u) / threads;
-    begin = min(me * chunk, ROWS);
-    end = min(begin + chunk, ROWS);
+    let chunk = (count + threads - 1u) / threads;
+    begin = min(me * chunk, count);
+    end = min(begin + chunk, count);
     step = 1u;
   }
-  for (var r = begin; r < end; r += step) {
+  for (var q = begin; q < end; q += step) {
+    var row = first + q;
+    if (shuffled) {
+      row = permute(row, N, info.w, HALF);
+      if (row < CHUNK_START || row >= CHUNK_START + ROWS) {
+        continue;
+      }
+    }
+    let r = (row - CHUNK_START) * WIDTH;
     var xr: array<f32, D>;
     for (var j = 0u; j < D; j++) {
-      xr[j] = x[r * D + j];
+      xr[j] = data[r + j];
     }
     for (var t = 0u; t < K; t++) {
       var pred = b[t];
       for (var j = 0u; j < D; j++) {
         pred += w[t * D + j] * xr[j];
       }
-      let e = pred - y[r * K + t];
+      let e = pred - data[r + D + t];
       for (var j = 0u; j < D; j++) {
         acc[t * W_T + j * W_J] += e * xr[j];
       }

@@ -1,10 +1,15 @@
 // linear_mse_tiny: a whole training run of a small regression in one dispatch of one workgroup.
-// Each epoch does what linear_mse_partials and linear_mse_update do for large problems (rows
-// dealt out to invocations, residual sums, a tree, loss record, optimizer update), with barriers
-// in place of dispatch boundaries, and keeps a copy of theta in shared memory between epochs.
-// control[0] counts the epochs done in this run and control[1] holds the run's length, so a new
-// run length recompiles nothing; one dispatch runs at most MAX_EPOCHS of them and the host
-// dispatches again for the rest (a GPU watchdog may stop a dispatch that runs for seconds).
+// Each step does what linear_mse_partials and linear_mse_update do for large problems (rows
+// dealt out to invocations, residual sums, a tree, the optimizer's update), with barriers in place
+// of dispatch boundaries, and keeps a copy of theta in shared memory between steps. Each epoch
+// trains BATCHES batches of BATCH rows (position p is row permute(p) when SHUFFLE), records the
+// mean of their losses, evaluates the VALID validation rows stored after the N training rows, and
+// stores a snapshot of theta when one is due. A loss that is not finite ends the run.
+// control[C_EPOCH] counts the epochs done in this run and control[C_RUN] holds its length; one
+// dispatch runs at most MAX_EPOCHS of them and the host dispatches again for the rest (a GPU
+// watchdog may stop a dispatch that runs for seconds).
+
+{{CONTROL}}
 
 const D: u32 = {{D}}u;
 const K: u32 = {{K}}u;
@@ -12,89 +17,153 @@ const W_T: u32 = {{W_T}}u;
 const W_J: u32 = {{W_J}}u;
 const P: u32 = K * D + K + 1u;
 const COUNT: u32 = P - 1u;
-const HYPER: u32 = 4u;
 
 override WG: u32 = 64;
-override ROWS: u32;
-override INV_N: f32;
+override N: u32;
+override VALID: u32 = 0u;
+override BATCH: u32;
+override BATCHES: u32;
+override SHUFFLE: bool = false;
+override HALF: u32 = 1u;
 override MAX_EPOCHS: u32 = 5000u;
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> y: array<f32>;
-@group(0) @binding(2) var<storage, read_write> params: array<f32>;
-@group(0) @binding(3) var<storage, read_write> state: array<f32>;
-@group(0) @binding(4) var<storage, read_write> history: array<f32>;
-@group(0) @binding(5) var<storage, read_write> control: array<u32>;
+const WIDTH: u32 = D + K;
+
+// Rows of [x | y]: the N training rows, then the VALID validation rows.
+@group(0) @binding(0) var<storage, read> data: array<f32>;
+@group(0) @binding(1) var<storage, read_write> params: array<f32>;
+@group(0) @binding(2) var<storage, read_write> state: array<f32>;
+@group(0) @binding(3) var<storage, read_write> records: array<f32>;
+@group(0) @binding(4) var<storage, read_write> control: array<u32>;
 
 var<workgroup> tree: array<f32, WG * P>;
 var<workgroup> theta: array<f32, COUNT>;
-var<workgroup> first_epoch: u32;
-var<workgroup> epochs: u32;
-var<workgroup> first_step: u32;
-
-fn hyper(k: u32) -> f32 {
-  return bitcast<f32>(control[HYPER + k]);
-}
+// (first epoch, epochs to run, first step, diverged), then (seed, epochs before this run, snapshot every k, -).
+var<workgroup> run_info: vec4u;
+var<workgroup> more_info: vec4u;
+var<workgroup> stop: u32;
 
 {{OPTIMIZER}}
+
+// Adds the residual sums of rows [first, last) of the positions (permuted when `key` is used) into acc.
+fn accumulate(lid: u32, first: u32, last: u32, shuffled: bool, key: u32, acc: ptr<function, array<f32, P>>) {
+  for (var p = first + lid; p < last; p += WG) {
+    var row = p;
+    if (shuffled) {
+      row = permute(p, N, key, HALF);
+    }
+    let r = row * WIDTH;
+    for (var t = 0u; t < K; t++) {
+      var pred = theta[K * D + t];
+      for (var j = 0u; j < D; j++) {
+        pred += theta[t * W_T + j * W_J] * data[r + j];
+      }
+      let err = pred - data[r + D + t];
+      for (var j = 0u; j < D; j++) {
+        (*acc)[t * W_T + j * W_J] += err * data[r + j];
+      }
+      (*acc)[K * D + t] += err;
+      (*acc)[P - 1u] += err * err;
+    }
+  }
+}
+
+// Sums every invocation's acc into tree[0..P) (a tree over the workgroup). All invocations call it.
+fn reduce(lid: u32, acc: ptr<function, array<f32, P>>) {
+  for (var c = 0u; c < P; c++) {
+    tree[lid * P + c] = (*acc)[c];
+  }
+  workgroupBarrier();
+  for (var half = WG / 2u; half > 0u; half >>= 1u) {
+    if (lid < half) {
+      for (var c = 0u; c < P; c++) {
+        tree[lid * P + c] += tree[(lid + half) * P + c];
+      }
+    }
+    workgroupBarrier();
+  }
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
   if (lid == 0u) {
-    first_epoch = control[0];
-    epochs = min(MAX_EPOCHS, control[1] - min(control[0], control[1]));
-    first_step = control[2];
+    let done = min(control[C_EPOCH], control[C_RUN]);
+    run_info = vec4u(control[C_EPOCH], min(MAX_EPOCHS, control[C_RUN] - done), control[C_STEP], control[C_DIVERGED]);
+    more_info = vec4u(control[C_SEED], control[C_EPOCHS_TOTAL], control[C_PARAMS_EVERY], control[C_VALID_AT]);
+    stop = 0u;
   }
   for (var i = lid; i < COUNT; i += WG) {
     theta[i] = params[i];
   }
-  let run = workgroupUniformLoad(&epochs);
+  let info = workgroupUniformLoad(&run_info);
+  let more = workgroupUniformLoad(&more_info);
+  if (info.w != 0u) {
+    return;
+  }
 
-  for (var e = 0u; e < run; e++) {
-    // Zeroed by hand: a declaration inside a loop was seen to keep the last epoch's sums (Dawn on lavapipe).
-    var acc: array<f32, P>;
-    for (var c = 0u; c < P; c++) {
-      acc[c] = 0.0;
-    }
-    for (var r = lid; r < ROWS; r += WG) {
-      for (var t = 0u; t < K; t++) {
-        var pred = theta[K * D + t];
-        for (var j = 0u; j < D; j++) {
-          pred += theta[t * W_T + j * W_J] * x[r * D + j];
-        }
-        let err = pred - y[r * K + t];
-        for (var j = 0u; j < D; j++) {
-          acc[t * W_T + j * W_J] += err * x[r * D + j];
-        }
-        acc[K * D + t] += err;
-        acc[P - 1u] += err * err;
+  var epochs_done = 0u;
+  var step = info.z;
+  for (var e = 0u; e < info.y; e++) {
+    let epoch = info.x + e;
+    let key = epoch_key(more.x, more.y + e);
+    var loss_sum = 0.0;
+    for (var b = 0u; b < BATCHES; b++) {
+      let first = b * BATCH;
+      let last = min(N, first + BATCH);
+      // Zeroed by hand: a declaration inside a loop was seen to keep the last iteration's sums (Dawn on lavapipe).
+      var acc: array<f32, P>;
+      for (var c = 0u; c < P; c++) {
+        acc[c] = 0.0;
       }
-    }
-    for (var c = 0u; c < P; c++) {
-      tree[lid * P + c] = acc[c];
-    }
-    workgroupBarrier();
-    for (var half = WG / 2u; half > 0u; half >>= 1u) {
-      if (lid < half) {
-        for (var c = 0u; c < P; c++) {
-          tree[lid * P + c] += tree[(lid + half) * P + c];
-        }
+      accumulate(lid, first, last, SHUFFLE, key, &acc);
+      reduce(lid, &acc);
+      let inv = 1.0 / (f32(last - first) * f32(K));
+      loss_sum += tree[P - 1u] * inv;
+      step += 1u;
+      for (var i = lid; i < COUNT; i += WG) {
+        optimizer_step(i, 2.0 * inv * tree[i], f32(step));
+        theta[i] = params[i];
       }
       workgroupBarrier();
     }
-    if (lid == 0u && first_epoch + e < arrayLength(&history)) {
-      history[first_epoch + e] = tree[P - 1u] * INV_N;
+    let loss = loss_sum / f32(BATCHES);
+    if (lid == 0u) {
+      if (epoch < arrayLength(&records)) {
+        records[epoch] = loss;
+      }
+      if (!finite(loss)) {
+        stop = epoch + 1u;
+      }
     }
-    let t = f32(first_step + e + 1u);
-    for (var i = lid; i < COUNT; i += WG) {
-      optimizer_step(i, 2.0 * INV_N * tree[i], t);
-      theta[i] = params[i];
+    if (VALID > 0u) {
+      var acc: array<f32, P>;
+      for (var c = 0u; c < P; c++) {
+        acc[c] = 0.0;
+      }
+      accumulate(lid, N, N + VALID, false, 0u, &acc);
+      reduce(lid, &acc);
+      if (lid == 0u && more.w + epoch < arrayLength(&records)) {
+        records[more.w + epoch] = tree[P - 1u] / (f32(VALID) * f32(K));
+      }
     }
-    workgroupBarrier();
+    if (more.z != 0u && (epoch + 1u) % more.z == 0u) {
+      for (var i = lid; i < COUNT; i += WG) {
+        let at = control[C_PARAMS_AT] + ((epoch + 1u) / more.z - 1u) * COUNT + i;
+        if (at < arrayLength(&records)) {
+          records[at] = theta[i];
+        }
+      }
+    }
+    epochs_done = e + 1u;
+    if (workgroupUniformLoad(&stop) != 0u) {
+      break;
+    }
   }
 
   if (lid == 0u) {
-    control[0] = first_epoch + run;
-    control[2] = first_step + run;
+    control[C_EPOCH] = info.x + epochs_done;
+    control[C_STEP] = step;
+    control[C_EPOCHS_TOTAL] = more.y + epochs_done;
+    control[C_DIVERGED] = stop;
   }
 }

@@ -1,17 +1,26 @@
-// record: appends this epoch's loss to the history and advances the counters, on the device, so a
-// run of many epochs needs no read until the end. control[0] is the history index (reset by each
-// run), control[2] the optimizer's step count (kept across runs). One invocation.
+// record: for the one-kernel-per-node plan, appends this epoch's loss to `records`, flags a loss
+// that is not finite (the update kernels then stop), and advances the counters, on the device, so
+// a run of many epochs needs no read until the end. One invocation.
+
+{{CONTROL}}
 
 @group(0) @binding(0) var<storage, read> loss: array<f32>;
-@group(0) @binding(1) var<storage, read_write> history: array<f32>;
+@group(0) @binding(1) var<storage, read_write> records: array<f32>;
 @group(0) @binding(2) var<storage, read_write> control: array<u32>;
 
 @compute @workgroup_size(1)
 fn main() {
-  let e = control[0];
-  if (e < arrayLength(&history)) {
-    history[e] = loss[0];
+  if (control[C_DIVERGED] != 0u) {
+    return;
   }
-  control[0] = e + 1u;
-  control[2] = control[2] + 1u;
+  let e = control[C_EPOCH];
+  if (e < arrayLength(&records)) {
+    records[e] = loss[0];
+  }
+  if (!finite(loss[0])) {
+    control[C_DIVERGED] = e + 1u;
+  }
+  control[C_EPOCH] = e + 1u;
+  control[C_STEP] = control[C_STEP] + 1u;
+  control[C_EPOCHS_TOTAL] = control[C_EPOCHS_TOTAL] + 1u;
 }

@@ -1,0 +1,62 @@
+// control: the layout of the `control` buffer that every training kernel shares (u32 words; the
+// hyperparameters are f32 bits), and helpers. runtime/control.ts holds the same numbers.
+const C_EPOCH: u32 = 0u;         // epochs done in this run: where the next loss is recorded
+const C_RUN: u32 = 1u;           // epochs in this run
+const C_STEP: u32 = 2u;          // optimizer steps taken, kept across runs (Adam's t)
+const C_BATCH: u32 = 3u;         // the batch being trained within the epoch
+const C_EPOCHS_TOTAL: u32 = 4u;  // epochs done since compile, kept across runs: the shuffle's key
+const C_LOSS_SUM: u32 = 5u;      // this epoch's batch losses so far (f32 bits)
+const C_DIVERGED: u32 = 6u;      // 1 + the run's epoch whose loss was not finite; 0 while finite
+const C_VALID_AT: u32 = 7u;      // where validation losses start in `records`
+const C_PARAMS_AT: u32 = 8u;     // where parameter snapshots start in `records`
+const C_PARAMS_EVERY: u32 = 9u;  // a snapshot after every k-th epoch (0: none)
+const C_SEED: u32 = 10u;         // the shuffle's seed
+const HYPER: u32 = 12u;          // the optimizer's hyperparameters start here
+
+fn hyper(k: u32) -> f32 {
+  return bitcast<f32>(control[HYPER + k]);
+}
+
+// Neither infinite nor NaN, read from the exponent bits (a NaN compare could be optimized away).
+fn finite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+// A 32-bit integer hash (lowbias32): the round function of the shuffle.
+fn mix(v: u32) -> u32 {
+  var x = v;
+  x ^= x >> 16u;
+  x *= 0x7feb352du;
+  x ^= x >> 15u;
+  x *= 0x846ca68bu;
+  x ^= x >> 16u;
+  return x;
+}
+
+// Position i of a random permutation of [0, n): a 4-round Feistel network on 2 * half bits
+// (2^(2 half) >= n), walked until it lands below n. Every position is computed on its own, so a
+// shuffle needs no stored index list; runtime/shuffle.ts computes the same numbers on the CPU.
+fn permute(i: u32, n: u32, key: u32, half: u32) -> u32 {
+  let mask = (1u << half) - 1u;
+  var x = i;
+  loop {
+    var l = x >> half;
+    var r = x & mask;
+    for (var round = 0u; round < 4u; round++) {
+      let f = mix(r ^ key ^ (round * 0x9e3779b9u)) & mask;
+      let next = l ^ f;
+      l = r;
+      r = next;
+    }
+    x = (l << half) | r;
+    if (x < n) {
+      break;
+    }
+  }
+  return x;
+}
+
+// The shuffle key of an epoch.
+fn epoch_key(seed: u32, epoch: u32) -> u32 {
+  return mix(seed ^ mix(epoch + 0x68e31da4u));
+}
