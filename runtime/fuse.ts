@@ -154,9 +154,21 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
   const stateBytes = 4 * count * (1 + optimizer.slots);
   if (batches > 1) notes.push(`${batches} batches of ${loader.batchSize} rows per epoch${loader.shuffle ? ', shuffled on the device every epoch' : ''}${loader.dropLast && n % loader.batchSize ? `, the last ${n % loader.batchSize} rows dropped` : ''}`);
 
-  const tinyWG = fitWorkgroup(P, layout, Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(1, Math.min(n, loader.batchSize))))), 4 * count);
-  const fitsTiny = (n + nv) * width * 4 <= layout.maxBindingBytes && (n + nv) * P <= layout.tinyMaxWork;
-  if (allowTiny && fitsTiny && layout.maxStorageBuffers >= 5 && tinyWG >= Math.min(8, n)) {
+  // Invocations beyond a batch's rows would only add levels to the tree: size the workgroup to it.
+  const wantedWG = Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(1, Math.min(n, loader.batchSize)))));
+  const tinyWG = fitWorkgroup(P, layout, wantedWG, 4 * count);
+  const tinyRefusal =
+    (n + nv) * P > layout.tinyMaxWork
+      ? `${n + nv} rows x ${P} sums exceed one workgroup's budget (${layout.tinyMaxWork})`
+      : (n + nv) * width * 4 > layout.maxBindingBytes
+        ? `the data exceed one binding (${layout.maxBindingBytes} bytes)`
+        : layout.maxStorageBuffers < 5
+          ? `it binds 5 storage buffers and the device allows ${layout.maxStorageBuffers}`
+          : tinyWG < Math.min(8, wantedWG)
+            ? `${P} sums a row leave room for a workgroup of only ${tinyWG} in ${layout.maxWorkgroupBytes} bytes of shared memory`
+            : null;
+  if (!allowTiny || tinyRefusal) notes.push(`not the single-dispatch plan: ${allowTiny ? tinyRefusal : 'the caller asked for the general one'}`);
+  if (allowTiny && !tinyRefusal) {
     // One buffer of n + nv rows: the training set, then the validation set.
     const data = decl(nv ? `[X | Y]: ${n} training rows, then ${nv} validation rows` : '[X | Y]', (n + nv) * width);
     places.set(m.X.id, [{ buffer: data, offset: 0, words: n * d, stride: width, width: d }]);

@@ -65,7 +65,8 @@ export class WebGpuBackend implements Backend {
     const fused = planFused(program, m, layout, plan !== 'fused');
     if (fused.name === 'fused') fused.notes.push(`the rows layout was chosen by ${why}`);
     if (plan === 'tiny' && fused.name !== 'tiny') {
-      throw new Error(`plan "tiny": ${m.n} rows x ${m.k * m.d + m.k + 1} sums exceed one workgroup's budget (${layout.tinyMaxWork}); use "fused" or "auto"`);
+      const why = fused.notes.find((n) => n.startsWith('not the single-dispatch plan: '))!.slice('not the single-dispatch plan: '.length);
+      throw new Error(`plan "tiny": ${why}; use "fused" or "auto"`);
     }
     return fused;
   }

@@ -1,0 +1,215 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Graph } from '../engine/graph.js';
+import { adam } from '../optim/adam.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { sgd } from '../optim/sgd.js';
+import { type CompileOptions, compile } from '../runtime/model.js';
+import type { Backend } from '../runtime/program.js';
+import { epochKey, feistelHalf, permute } from '../runtime/shuffle.js';
+import { APPLES15 } from '../examples/apples.js';
+import { assertClose, cpu32, cpu64, rejects, webgpu } from './helpers.js';
+import { synthetic } from './regression-data.js';
+
+function regression(g: Graph, n: number, d: number, k: number) {
+  const X = g.input('X', [n, d]);
+  const Y = g.input('Y', [n, k]);
+  const W = g.param('W', [k, d]);
+  const b = g.param('b', [k]);
+  return g.mean(g.squaredError(g.add(g.matmul(X, g.transpose(W)), b), Y));
+}
+
+async function model(backend: Backend, n: number, d: number, k: number, optimizer: Optimizer, options: Omit<CompileOptions, 'loss' | 'optimizer' | 'backend'>) {
+  const g = new Graph();
+  const loss = regression(g, n, d, k);
+  return compile(g, { loss, optimizer, backend, ...options });
+}
+
+test('the shuffle is a permutation of the rows, different for each epoch, the same for the same seed', () => {
+  for (const n of [1, 2, 5, 15, 16, 17, 1000, 4099]) {
+    const half = feistelHalf(n);
+    const orders = [0, 1].map((epoch) => Array.from({ length: n }, (_, i) => permute(i, n, epochKey(42, epoch), half)));
+    for (const order of orders) assert.equal([...order].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i), `n=${n}: a permutation`);
+    if (n >= 5) assert.not.equal(orders[0], orders[1], `n=${n}: epochs 0 and 1 differ`);
+    assert.equal(Array.from({ length: n }, (_, i) => permute(i, n, epochKey(42, 0), half)), orders[0], 'deterministic');
+  }
+});
+
+const crop = { X: APPLES15.X.map((r) => r.map((v) => v / 100)), Y: APPLES15.Y.map((r) => r.map((v) => v / 100)) };
+
+test('minibatch SGD (batch 5, shuffle, 15 rows): the CPU loop is what a PyTorch loop over shuffled batches computes', async () => {
+  const cpu = await model(cpu64(), 15, 3, 2, sgd({ lr: 0.5 }), { batchSize: 5, shuffle: true, seed: 7 });
+  cpu.write({ X: crop.X, Y: crop.Y });
+  const run = await cpu.train({ epochs: 4 });
+  // The same loop written out: for each epoch, the permutation, batches of 5, loss before each step.
+  const theta = new Array<number>(8).fill(0);
+  const losses: number[] = [];
+  for (let e = 0; e < 4; e++) {
+    const order = Array.from({ length: 15 }, (_, i) => permute(i, 15, epochKey(7, e), feistelHalf(15)));
+    let sum = 0;
+    for (let b = 0; b < 3; b++) {
+      const rows = order.slice(5 * b, 5 * b + 5);
+      const g = new Array<number>(8).fill(0);
+      let l = 0;
+      for (const r of rows) {
+        for (let t = 0; t < 2; t++) {
+          let err = theta[6 + t]! - crop.Y[r]![t]!;
+          for (let j = 0; j < 3; j++) err += theta[t * 3 + j]! * crop.X[r]![j]!;
+          l += err * err / 10;
+          for (let j = 0; j < 3; j++) g[t * 3 + j] += (2 * err * crop.X[r]![j]!) / 10;
+          g[6 + t] += (2 * err) / 10;
+        }
+      }
+      sum += l;
+      g.forEach((gi, i) => (theta[i] = theta[i]! - 0.5 * gi));
+    }
+    losses.push(sum / 3);
+  }
+  assertClose(run.loss, losses, 1e-12, 'epoch losses (mean of batch losses)');
+  assertClose([...(await cpu.read('W')), ...(await cpu.read('b'))], theta, 1e-12, 'parameters');
+});
+
+test('minibatch SGD (batch 5, shuffle, 15 rows) on WebGPU gives the CPU backend\'s loss curve for the same seed', async () => {
+  const ref = await model(cpu64(), 15, 3, 2, sgd({ lr: 0.5 }), { batchSize: 5, shuffle: true, seed: 7 });
+  ref.write({ X: crop.X, Y: crop.Y });
+  const want = await ref.train({ epochs: 50 });
+  for (const plan of ['tiny', 'fused'] as const) {
+    const gpu = await model(await webgpu(), 15, 3, 2, sgd({ lr: 0.5 }), { batchSize: 5, shuffle: true, seed: 7, plan });
+    gpu.write({ X: crop.X, Y: crop.Y });
+    const before = { ...gpu.stats };
+    const run = await gpu.train({ epochs: 50 });
+    assert.is(gpu.stats.submits - before.submits, 1, `${plan}: one submit`);
+    assert.is(gpu.stats.readbacks - before.readbacks, 1, `${plan}: one readback`);
+    assertClose(run.loss, want.loss, 1e-4, `${plan}: loss curve`);
+    assertClose(await gpu.read('W'), await ref.read('W'), 1e-4, `${plan}: W`);
+    gpu.dispose();
+  }
+  const f32 = await model(cpu32(), 15, 3, 2, sgd({ lr: 0.5 }), { batchSize: 5, shuffle: true, seed: 7 });
+  f32.write({ X: crop.X, Y: crop.Y });
+  assertClose((await f32.train({ epochs: 50 })).loss, want.loss, 1e-4, 'CPU float32');
+  const other = await model(cpu64(), 15, 3, 2, sgd({ lr: 0.5 }), { batchSize: 5, shuffle: true, seed: 8 });
+  other.write({ X: crop.X, Y: crop.Y });
+  const changed = await other.train({ epochs: 50 });
+  assert.ok(changed.loss.some((l, i) => Math.abs(l - want.loss[i]!) > 1e-6), 'another seed gives other batches');
+});
+
+test('batches without shuffling, a short last batch, dropLast, and several chunks of rows agree with the CPU', async () => {
+  const data = synthetic(17, 2, 1, 9);
+  const variants: Omit<CompileOptions, 'loss' | 'optimizer' | 'backend'>[] = [
+    { batchSize: 5 },
+    { batchSize: 5, dropLast: true },
+    { batchSize: 4, shuffle: true, seed: 3, dropLast: true },
+    { batchSize: 6, shuffle: true, seed: 1, plan: 'fused', layout: { maxBindingBytes: 48 } },
+  ];
+  for (const v of variants) {
+    const ref = await model(cpu64(), 17, 2, 1, adam({ lr: 0.05 }), v);
+    ref.write({ X: data.X, Y: data.Y });
+    const want = await ref.train({ epochs: 20 });
+    for (const plan of v.plan ? [v.plan] : (['tiny', 'fused'] as const)) {
+      const gpu = await model(await webgpu(), 17, 2, 1, adam({ lr: 0.05 }), { ...v, plan });
+      gpu.write({ X: data.X, Y: data.Y });
+      assertClose((await gpu.train({ epochs: 20 })).loss, want.loss, 1e-4, `${JSON.stringify(v)} on ${plan}`);
+      if (v.layout) assert.match(gpu.plan(), /the training set is bound in 5 chunks of at most 4 rows/);
+      gpu.dispose();
+    }
+  }
+});
+
+test('validation loss every epoch and parameter snapshots: 1000 epochs in 1 submit and 1 readback, equal to the CPU', async () => {
+  const train = synthetic(60, 3, 1, 1);
+  const valid = synthetic(25, 3, 1, 2);
+  const options = { batchSize: 20, shuffle: true, seed: 5, validationRows: 25 };
+  const ref = await model(cpu64(), 60, 3, 1, adam({ lr: 0.02 }), options);
+  ref.write({ X: train.X, Y: train.Y });
+  ref.write({ X: valid.X, Y: valid.Y }, 'validation');
+  const want = await ref.train({ epochs: 1000, paramsEvery: 100 });
+  assert.is(want.validLoss!.length, 1000);
+  assert.is(want.params!.W!.length, 10);
+  // The recorded validation loss is the loss of the parameters the epoch ended with.
+  const last = [...want.params!.W![9]!, ...want.params!.b![9]!];
+  let mse = 0;
+  for (let r = 0; r < 25; r++) {
+    let e = last[3]! - valid.Y[r]!;
+    for (let j = 0; j < 3; j++) e += last[j]! * valid.X[r * 3 + j]!;
+    mse += (e * e) / 25;
+  }
+  assert.ok(Math.abs(mse - want.validLoss![999]!) < 1e-12, `validation loss at epoch 1000: ${want.validLoss![999]} vs ${mse}`);
+  for (const plan of ['tiny', 'fused'] as const) {
+    const gpu = await model(await webgpu(), 60, 3, 1, adam({ lr: 0.02 }), { ...options, plan });
+    gpu.write({ X: train.X, Y: train.Y });
+    gpu.write({ X: valid.X, Y: valid.Y }, 'validation');
+    const before = { ...gpu.stats };
+    const run = await gpu.train({ epochs: 1000, paramsEvery: 100 });
+    assert.is(gpu.stats.submits - before.submits, 1, `${plan}: one submit`);
+    assert.is(gpu.stats.readbacks - before.readbacks, 1, `${plan}: one readback`);
+    assertClose(run.loss, want.loss, 1e-4, `${plan}: training loss`);
+    assertClose(run.validLoss!, want.validLoss!, 1e-4, `${plan}: validation loss`);
+    assert.is(run.params!.W!.length, 10);
+    run.params!.W!.forEach((w, i) => assertClose(w, want.params!.W![i]!, 1e-4, `${plan}: W after epoch ${100 * (i + 1)}`));
+    run.params!.b!.forEach((b, i) => assertClose(b, want.params!.b![i]!, 1e-4, `${plan}: b after epoch ${100 * (i + 1)}`));
+    gpu.dispose();
+  }
+});
+
+test('the per-node plan records parameter snapshots too (copies between passes), in one submission', async () => {
+  const data = synthetic(30, 2, 1, 4);
+  const ref = await model(cpu64(), 30, 2, 1, sgd({ lr: 0.1 }), {});
+  ref.write({ X: data.X, Y: data.Y });
+  const want = await ref.train({ epochs: 12, paramsEvery: 4 });
+  const gpu = await model(await webgpu(), 30, 2, 1, sgd({ lr: 0.1 }), { plan: 'per-node' });
+  gpu.write({ X: data.X, Y: data.Y });
+  const before = gpu.stats.submits;
+  const run = await gpu.train({ epochs: 12, paramsEvery: 4 });
+  assert.is(gpu.stats.submits - before, 1);
+  run.params!.W!.forEach((w, i) => assertClose(w, want.params!.W![i]!, 1e-5, `W after epoch ${4 * (i + 1)}`));
+  gpu.dispose();
+});
+
+test('a learning rate that diverges stops training at that epoch and says so, on WebGPU and on the CPU', async () => {
+  const data = synthetic(40, 3, 1, 6);
+  const backends: [string, () => Promise<Backend> | Backend, CompileOptions['plan']][] = [
+    ['WebGPU tiny', webgpu, 'tiny'],
+    ['WebGPU fused', webgpu, 'fused'],
+    ['WebGPU per-node', webgpu, 'per-node'],
+    ['WebGPU tiny, minibatches', webgpu, 'tiny'],
+    ['CPU float64', cpu64, 'auto'],
+    ['CPU float32', cpu32, 'auto'],
+  ];
+  for (const [label, backend, plan] of backends) {
+    const batches = label.endsWith('minibatches') ? { batchSize: 8, shuffle: true } : {};
+    const m = await model(await backend(), 40, 3, 1, sgd({ lr: 5 }), { plan, ...batches });
+    m.write({ X: data.X, Y: data.Y });
+    const before = { ...m.stats };
+    const run = await m.train({ epochs: 3000 });
+    assert.ok(run.diverged, `${label}: divergence reported`);
+    const { epoch, lastFiniteLoss, message } = run.diverged!;
+    assert.ok(epoch > 0 && epoch < 3000, `${label}: stopped at epoch ${epoch}`);
+    assert.is(run.epochs, epoch + 1);
+    assert.is(run.loss.length, epoch + 1);
+    assert.not.ok(Number.isFinite(run.loss[epoch]!), `${label}: the last loss is not finite`);
+    assert.is(lastFiniteLoss, run.loss[epoch - 1]!);
+    assert.ok(run.loss.slice(0, epoch).every(Number.isFinite), `${label}: losses before it are finite`);
+    assert.match(message, /The learning rate \(5\) is probably too large: try a smaller one/);
+    if (backend === webgpu) assert.is(m.stats.readbacks - before.readbacks, 1, `${label}: detected on the device, one read`);
+    m.dispose();
+  }
+});
+
+test('the per-node plan refuses minibatches with a clear error; bad loader options name the numbers', async () => {
+  const gpu = await webgpu();
+  await rejects(() => model(gpu, 10, 2, 1, sgd(), { batchSize: 3, plan: 'per-node' }), /the per-node plan trains full batches without a validation set/);
+  await rejects(() => model(cpu64(), 10, 2, 1, sgd(), { batchSize: 0 }), /batchSize must be a positive integer, got 0/);
+  await rejects(() => model(cpu64(), 10, 2, 1, sgd(), { batchSize: 11, dropLast: true }), /dropLast with batchSize 11 and 10 rows leaves no batch/);
+  const m = await model(cpu64(), 10, 2, 1, sgd(), { validationRows: 4 });
+  m.write({ X: new Float32Array(20), Y: new Float32Array(10) });
+  await rejects(() => m.train({ epochs: 1 }), /validation inputs X, Y not written yet/);
+  let err: Error | null = null;
+  try {
+    m.write({ X: new Float32Array(7) }, 'validation');
+  } catch (e) {
+    err = e as Error;
+  }
+  assert.match(err!.message, /write X \(validation\): got 7 values, shape \[4,2\] needs 8/);
+});
+
+test.run();
