@@ -3,3 +3,9 @@ declare module '*.wgsl' {
   const source: string;
   export default source;
 }
+
+/** asciichart ships no types; the one function used. */
+declare module 'asciichart' {
+  const asciichart: { plot(series: number[] | number[][], config?: { height?: number; format?: (v: number) => string }): string };
+  export default asciichart;
+}

@@ -4,6 +4,10 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from './args.js';
 import { EXPLAIN_HELP, explain } from './explain.js';
+import { FIT_HELP, FIT_OPTIONS, fit } from './fit.js';
+import { OLS_HELP, OLS_OPTIONS, olsCommand } from './ols.js';
+import { PREDICT_HELP, PREDICT_OPTIONS, predict } from './predict.js';
+import { InputError } from '../regression/data.js';
 import { ShapeError } from '../engine/shape.js';
 import { DataError } from '../runtime/model.js';
 import { NoAdapterError } from '../runtime/device.js';
@@ -11,18 +15,33 @@ import { NoAdapterError } from '../runtime/device.js';
 const HELP = `fusegrad — train regression models on the GPU through WebGPU
 
 Usage:
-  fusegrad explain [options]   print the graphs, the kernel plan and the WGSL (fusegrad explain --help)
-  fusegrad --help
+  fusegrad fit <file> --y <col> [options]     fit by gradient descent, next to the closed form
+  fusegrad ols <file> --y <col> [options]     closed-form least squares with its statistics
+  fusegrad predict <model.json> <file>        predictions of a saved model
+  fusegrad explain [options]                  the graphs, the kernel plan and the WGSL
+  fusegrad <command> --help                   a command's options
 
 Environment:
   FUSEGRAD_DEBUG=1..4          diagnostics on stderr: 1 summary, 2 WGSL, 3 graphs, 4 per-kernel GPU timing
 `;
 
-const COMMANDS: Record<string, { help: string; options: Record<string, { type: 'string' | 'boolean' }>; run: (v: Record<string, string | boolean | undefined>) => Promise<string> }> = {
+type Values = Record<string, string | boolean | undefined>;
+interface Command {
+  help: string;
+  options: Record<string, { type: 'string' | 'boolean' }>;
+  positionals: boolean;
+  run: (values: Values, positionals: string[]) => Promise<string>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  fit: { help: FIT_HELP, options: FIT_OPTIONS, positionals: true, run: fit },
+  ols: { help: OLS_HELP, options: OLS_OPTIONS, positionals: true, run: olsCommand },
+  predict: { help: PREDICT_HELP, options: PREDICT_OPTIONS, positionals: true, run: predict },
   explain: {
     help: EXPLAIN_HELP,
     options: { rows: { type: 'string' }, features: { type: 'string' }, targets: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, plan: { type: 'string' }, device: { type: 'string' } },
-    run: explain,
+    positionals: false,
+    run: (values) => explain(values),
   },
 };
 
@@ -38,16 +57,16 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const { values } = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    const { values, positionals } = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: command.positionals });
     if (values.help) {
       process.stdout.write(command.help);
       return 0;
     }
-    process.stdout.write(`${await command.run(values)}\n`);
+    process.stdout.write(`${await command.run(values as Values, positionals)}\n`);
     return 0;
   } catch (err) {
     const e = err as Error & { code?: string };
-    const usage = e instanceof UsageError || e instanceof ShapeError || e instanceof DataError || e instanceof NoAdapterError || e.code?.startsWith('ERR_PARSE_ARGS');
+    const usage = e instanceof UsageError || e instanceof InputError || e instanceof ShapeError || e instanceof DataError || e instanceof NoAdapterError || e.code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`fusegrad ${name}: ${e.message}\n`);
     if (!usage) process.stderr.write(`${e.stack ?? ''}\n`);
     return usage ? 2 : 1;

@@ -1,54 +1,141 @@
 /**
- * @file Closed-form least squares in float64 by Householder QR: the answer gradient descent is
- * judged against. Solves min ||A x - y|| for each column of Y without forming AᵀA.
+ * @file Closed-form least squares in float64 by Householder QR of the column-scaled design (never
+ * forming AᵀA), with a step of iterative refinement: the answer gradient descent is judged against.
  */
 
 export class RankError extends Error {
   override name = 'RankError';
+  constructor(
+    message: string,
+    /** Columns found to be (nearly) linear combinations of the columns before them. */
+    readonly columns: number[],
+  ) {
+    super(message);
+  }
 }
 
 /**
- * Solves min ||A X - Y||_F for X, with A (rows x cols, row-major) of full column rank.
- * Returns X as cols x targets (row-major). Throws RankError when a column is (nearly) a linear
- * combination of earlier ones: |R_jj| <= 1e-12 * max |R_ii| * sqrt(rows).
+ * Relative size below which a diagonal entry of R (of the column-scaled design, so every column
+ * has norm 1) marks a column as a linear combination of the earlier ones: 1e-10 leaves room for
+ * condition numbers up to ~1e10 while catching exact collinearity, which leaves ~1e-16.
  */
-export function lstsq(A: Float64Array, rows: number, cols: number, Y: Float64Array, targets: number): Float64Array {
-  if (rows < cols) throw new RankError(`least squares needs at least as many rows as columns: ${rows} rows, ${cols} columns`);
-  const a = Float64Array.from(A);
-  const y = Float64Array.from(Y);
-  const diag = new Float64Array(cols);
-  for (let j = 0; j < cols; j++) {
-    let norm = 0;
-    for (let i = j; i < rows; i++) norm = Math.hypot(norm, a[i * cols + j]!);
-    const alpha = a[j * cols + j]! > 0 ? -norm : norm;
-    diag[j] = alpha;
-    if (norm === 0) continue;
-    // v = x - alpha e1, stored in place of column j below the diagonal; H = I - 2 v vᵀ / vᵀv.
-    a[j * cols + j] = a[j * cols + j]! - alpha;
-    let vv = 0;
-    for (let i = j; i < rows; i++) vv += a[i * cols + j]! ** 2;
-    const reflect = (get: (i: number) => number, set: (i: number, v: number) => void) => {
-      let dot = 0;
-      for (let i = j; i < rows; i++) dot += a[i * cols + j]! * get(i);
-      const f = (2 * dot) / vv;
-      for (let i = j; i < rows; i++) set(i, get(i) - f * a[i * cols + j]!);
-    };
-    for (let k = j + 1; k < cols; k++) reflect((i) => a[i * cols + k]!, (i, v) => (a[i * cols + k] = v));
-    for (let t = 0; t < targets; t++) reflect((i) => y[i * targets + t]!, (i, v) => (y[i * targets + t] = v));
-  }
-  const biggest = Math.max(...diag.map(Math.abs));
-  diag.forEach((d, j) => {
-    if (Math.abs(d) <= 1e-12 * biggest * Math.sqrt(rows)) throw new RankError(`column ${j} is (nearly) a linear combination of the columns before it`);
-  });
-  const x = new Float64Array(cols * targets);
-  for (let t = 0; t < targets; t++) {
-    for (let j = cols - 1; j >= 0; j--) {
-      let s = y[j * targets + t]!;
-      for (let k = j + 1; k < cols; k++) s -= a[j * cols + k]! * x[k * targets + t]!;
-      x[j * targets + t] = s / diag[j]!;
+export const RANK_TOLERANCE = 1e-10;
+
+/** A Householder QR factorization of a column-scaled rows x cols matrix (row-major). */
+export class QR {
+  /** R in the upper triangle; Householder vectors below the diagonal. */
+  private readonly qr: Float64Array;
+  private readonly diag: Float64Array;
+  /** The scale of each column (its 2-norm); the factorization is of A / scale. */
+  readonly scale: Float64Array;
+
+  constructor(
+    A: ArrayLike<number>,
+    readonly rows: number,
+    readonly cols: number,
+  ) {
+    if (rows < cols) throw new RankError(`least squares needs at least as many rows as columns: ${rows} rows, ${cols} columns`, []);
+    const a = Float64Array.from(A);
+    this.scale = new Float64Array(cols);
+    for (let j = 0; j < cols; j++) {
+      let s = 0;
+      for (let i = 0; i < rows; i++) s = Math.hypot(s, a[i * cols + j]!);
+      this.scale[j] = s > 0 ? s : 1;
+      for (let i = 0; i < rows; i++) a[i * cols + j] = a[i * cols + j]! / this.scale[j]!;
+    }
+    this.diag = new Float64Array(cols);
+    for (let j = 0; j < cols; j++) {
+      let norm = 0;
+      for (let i = j; i < rows; i++) norm = Math.hypot(norm, a[i * cols + j]!);
+      const alpha = a[j * cols + j]! > 0 ? -norm : norm;
+      this.diag[j] = alpha;
+      if (norm === 0) continue;
+      // v = x - alpha e1 in place of column j below the diagonal; H = I - 2 v vᵀ / vᵀv.
+      a[j * cols + j] = a[j * cols + j]! - alpha;
+      for (let k = j + 1; k < cols; k++) this.reflect(a, j, (i) => a[i * cols + k]!, (i, v) => (a[i * cols + k] = v));
+    }
+    this.qr = a;
+    const biggest = Math.max(...Array.from(this.diag, Math.abs));
+    const deficient = [...this.diag.keys()].filter((j) => !(Math.abs(this.diag[j]!) > RANK_TOLERANCE * biggest));
+    if (deficient.length) {
+      throw new RankError(`column${deficient.length > 1 ? 's' : ''} ${deficient.join(', ')} (nearly) a linear combination of the columns before`, deficient);
     }
   }
-  return x;
+
+  private reflect(a: Float64Array, j: number, get: (i: number) => number, set: (i: number, v: number) => void): void {
+    const { rows, cols } = this;
+    let vv = 0;
+    let dot = 0;
+    for (let i = j; i < rows; i++) {
+      const v = a[i * cols + j]!;
+      vv += v * v;
+      dot += v * get(i);
+    }
+    if (vv === 0) return;
+    const f = (2 * dot) / vv;
+    for (let i = j; i < rows; i++) set(i, get(i) - f * a[i * cols + j]!);
+  }
+
+  /** Least-squares solution of (A / scale) z = y, then x = z / scale: min ||A x - y||. */
+  solve(y: ArrayLike<number>): Float64Array {
+    const { cols, qr } = this;
+    const b = Float64Array.from(y);
+    for (let j = 0; j < cols; j++) this.reflect(qr, j, (i) => b[i]!, (i, v) => (b[i] = v));
+    const x = new Float64Array(cols);
+    for (let j = cols - 1; j >= 0; j--) {
+      let s = b[j]!;
+      for (let k = j + 1; k < cols; k++) s -= qr[j * cols + k]! * x[k]!;
+      x[j] = s / this.diag[j]!;
+    }
+    return x.map((v, j) => v / this.scale[j]!);
+  }
+
+  /** Rows of R⁻¹ of the scaled design, for covariances: (AᵀA)⁻¹ = S⁻¹ R⁻¹ R⁻ᵀ S⁻¹. */
+  inverseR(): Float64Array {
+    const { cols, qr } = this;
+    const inv = new Float64Array(cols * cols);
+    for (let c = 0; c < cols; c++) {
+      // Solve R x = e_c by back substitution; x is column c of R⁻¹.
+      for (let j = cols - 1; j >= 0; j--) {
+        let s = j === c ? 1 : 0;
+        for (let k = j + 1; k < cols; k++) s -= qr[j * cols + k]! * inv[k * cols + c]!;
+        inv[j * cols + c] = s / this.diag[j]!;
+      }
+    }
+    return inv;
+  }
+
+  /** R of the scaled design (upper triangle), row-major. */
+  r(): Float64Array {
+    const { cols, qr } = this;
+    const R = new Float64Array(cols * cols);
+    for (let i = 0; i < cols; i++) {
+      R[i * cols + i] = this.diag[i]!;
+      for (let j = i + 1; j < cols; j++) R[i * cols + j] = qr[i * cols + j]!;
+    }
+    return R;
+  }
+}
+
+/**
+ * Solves min ||A x - y|| for each of `targets` columns of Y; A is rows x cols, row-major, of full
+ * column rank (else RankError). One step of iterative refinement on the residual.
+ */
+export function lstsq(A: ArrayLike<number>, rows: number, cols: number, Y: ArrayLike<number>, targets: number): Float64Array {
+  const qr = new QR(A, rows, cols);
+  const out = new Float64Array(cols * targets);
+  for (let t = 0; t < targets; t++) {
+    const y = Float64Array.from({ length: rows }, (_, i) => Y[i * targets + t]!);
+    const x = qr.solve(y);
+    const r = y.map((v, i) => {
+      let s = v;
+      for (let j = 0; j < cols; j++) s -= A[i * cols + j]! * x[j]!;
+      return s;
+    });
+    const dx = qr.solve(r);
+    for (let j = 0; j < cols; j++) out[j * targets + t] = x[j]! + dx[j]!;
+  }
+  return out;
 }
 
 /**

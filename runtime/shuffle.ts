@@ -41,3 +41,9 @@ export function permute(i: number, n: number, key: number, half: number): number
     if (x < n) return x;
   }
 }
+
+/** Standard normal draws from (seed, index), counter-based on `mix` (Box-Muller): for seeded initial weights. */
+export function normals(count: number, seed: number): Float64Array {
+  const u = (i: number) => (mix((seed ^ mix(i + 0x5bd1e995)) >>> 0) + 0.5) / 4294967296;
+  return Float64Array.from({ length: count }, (_, i) => Math.sqrt(-2 * Math.log(u(2 * i))) * Math.cos(2 * Math.PI * u(2 * i + 1)));
+}

@@ -14,7 +14,8 @@ const common = {
   platform: 'node',
   target: 'node20',
   loader: { '.wgsl': 'text' },
-  external: ['webgpu'],
+  // Dependencies stay imports (node_modules has them); the browser bundle (its own build) inlines what it needs.
+  packages: 'external',
   sourcemap: 'linked',
   logLevel: 'warning',
 };

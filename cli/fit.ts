@@ -1,0 +1,202 @@
+/** @file `fusegrad fit`: a CSV or JSON file in, a model fitted by gradient descent out, next to the closed form. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import asciichart from 'asciichart';
+import cliProgress from 'cli-progress';
+import { InputError, parseTable, selectColumns } from '../regression/data.js';
+import { type FitOptions, type FitResult, type OptimizerName, fitRegression, savedModel } from '../regression/fit.js';
+import { type Series, stack, svgChart, svgToPng } from '../regression/plot.js';
+import type { DeviceKind } from '../runtime/device.js';
+import { requestBackend } from '../runtime/device.js';
+import { intOption, numberOption, oneOf } from './args.js';
+
+export const FIT_HELP = `fusegrad fit <file.csv|file.json> --y <column> [options]
+
+Fits y = x·w + b by gradient descent (on WebGPU when there is an adapter) and prints the loss
+curve and the coefficients next to the closed-form least-squares answer with standard errors
+and 95% intervals.
+
+Data:
+  --y <cols>              column(s) to predict (comma-separated for several)
+  --x <cols>              feature columns (default: every other numeric column)
+  --poly <degree>         polynomial terms x, x^2, ... of a single --x column
+  --standardize           z-score each x and y (population sd); report both units
+  --valid-frac <f>        hold out a seeded fraction of rows; its loss is recorded every epoch
+Training:
+  --optimizer <name>      sgd (default) | adam | adamw
+  --lr <rate>             learning rate (default 0.01 for sgd, 0.001 for adam/adamw)
+  --momentum <m>          sgd momentum (default 0)
+  --weight-decay <wd>     L2 penalty (sgd, adam) or decoupled decay (adamw, default 0.01)
+  --epochs <n>            epochs (default 1000)
+  --batch-size <n>        minibatch rows (default: all rows)
+  --shuffle               reshuffle the rows every epoch (on the device)
+  --seed <n>              seed for the shuffle, the split and --init normal (default 0)
+  --init <how>            zeros (default) | normal | <file.json> {"weight": [[...]], "bias": [...]}
+  --device <device>       auto (default) | webgpu | cpu
+Output:
+  --log-every <k>         print the loss every k epochs (default: 10 lines)
+  --save <model.json>     save the model for fusegrad predict
+  --plot <file.svg|.png>  loss curves (training and validation), and the data with the fitted line for one x
+  --json                  one JSON object on stdout, nothing else
+`;
+
+export const FIT_OPTIONS = {
+  y: { type: 'string' },
+  x: { type: 'string' },
+  poly: { type: 'string' },
+  standardize: { type: 'boolean' },
+  'valid-frac': { type: 'string' },
+  optimizer: { type: 'string' },
+  lr: { type: 'string' },
+  momentum: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  shuffle: { type: 'boolean' },
+  seed: { type: 'string' },
+  init: { type: 'string' },
+  device: { type: 'string' },
+  'log-every': { type: 'string' },
+  save: { type: 'string' },
+  plot: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+type Values = Record<string, string | boolean | undefined>;
+
+export function readData(file: string | undefined) {
+  if (!file) throw new InputError('name a data file (CSV or JSON)');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InputError(`${file}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return parseTable(file, text);
+}
+
+const list = (v: string | boolean | undefined) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+
+export async function fit(values: Values, positionals: string[]): Promise<string> {
+  if (positionals.length > 1) throw new InputError(`fit takes one data file, got ${positionals.length}: ${positionals.join(' ')}`);
+  const table = readData(positionals[0]);
+  const sel = selectColumns(table, list(values.y) ?? [], list(values.x));
+  const json = values.json === true;
+  const epochs = intOption(values, 'epochs', 1000, 1);
+  let init: FitOptions['init'] = 'zeros';
+  if (typeof values.init === 'string' && values.init !== 'zeros') {
+    if (values.init === 'normal') init = 'normal';
+    else {
+      try {
+        init = JSON.parse(readFileSync(values.init, 'utf8'));
+      } catch (err) {
+        throw new InputError(`--init ${values.init}: expected zeros, normal or a readable JSON file (${(err as Error).message})`);
+      }
+    }
+  }
+  const options: FitOptions = {
+    optimizer: oneOf(values, 'optimizer', ['sgd', 'adam', 'adamw'], 'sgd') as OptimizerName,
+    epochs,
+    shuffle: values.shuffle === true,
+    seed: intOption(values, 'seed', 0, 0),
+    standardize: values.standardize === true,
+    init,
+  };
+  if (values.lr !== undefined) options.lr = numberOption(values, 'lr', 0.01);
+  if (values.momentum !== undefined) options.momentum = numberOption(values, 'momentum', 0);
+  if (values['weight-decay'] !== undefined) options.weightDecay = numberOption(values, 'weight-decay', 0);
+  if (values['batch-size'] !== undefined) options.batchSize = intOption(values, 'batch-size', 1, 1);
+  if (values['valid-frac'] !== undefined) options.validFrac = numberOption(values, 'valid-frac', 0);
+  if (values.poly !== undefined) options.poly = intOption(values, 'poly', 1, 1);
+  const device = oneOf(values, 'device', ['auto', 'webgpu', 'cpu'], 'auto') as DeviceKind;
+  const logEvery = intOption(values, 'log-every', Math.max(1, Math.round(epochs / 10)), 1);
+  const plot = typeof values.plot === 'string' ? values.plot : undefined;
+  if (plot && !/\.(svg|png)$/i.test(plot)) throw new InputError(`--plot: the file must end in .svg or .png, got ${plot}`);
+
+  const backend = await requestBackend({ device, log: (line) => process.stderr.write(`${line}\n`) });
+  let bar: cliProgress.SingleBar | undefined;
+  try {
+    // A progress bar only where someone watches: a terminal, no --json, and a run long enough (it costs one read per 5%).
+    if (!json && process.stderr.isTTY && epochs * sel.X.length >= 5e6) {
+      bar = new cliProgress.SingleBar({ format: 'training [{bar}] {value}/{total} epochs', stream: process.stderr }, cliProgress.Presets.shades_classic);
+      bar.start(epochs, 0);
+      options.chunks = 20;
+      options.onProgress = (done) => bar!.update(done);
+    }
+    const r = await fitRegression(sel.X, sel.Y, sel.features, sel.targets, backend, options);
+    bar?.stop();
+    if (typeof values.save === 'string') writeFileSync(values.save, `${JSON.stringify(savedModel(r), null, 2)}\n`);
+    if (plot) await writePlot(plot, r, sel.X, sel.Y);
+    if (json) return JSON.stringify({ ...r, dropped: sel.dropped });
+    return report(r, sel.dropped, sel.droppedAt, logEvery, table.file);
+  } finally {
+    bar?.stop();
+    backend.dispose();
+  }
+}
+
+const f = (v: number, w = 12) => {
+  const a = Math.abs(v);
+  return (a !== 0 && (a >= 1e6 || a < 1e-4) ? v.toExponential(4) : v.toFixed(5)).padStart(w);
+};
+
+function report(r: FitResult, dropped: number, droppedAt: string[], logEvery: number, file: string): string {
+  const out: string[] = [];
+  out.push(`fusegrad fit: ${r.targets.join(', ')} ~ ${r.features.join(' + ')} from ${file}`);
+  out.push(`${r.n} training rows${r.validRows ? `, ${r.validRows} validation rows` : ''}${dropped ? `; dropped ${dropped} row${dropped > 1 ? 's' : ''} with a missing value (${droppedAt.join(', ')}${dropped > droppedAt.length ? ', ...' : ''})` : ''}`);
+  const hyper = Object.entries(r.optimizer.hyper).filter(([k, v]) => k === 'lr' || v !== 0).map(([k, v]) => `${k} ${v}`).join(', ');
+  out.push(`${r.device.backend} (${r.device.adapter}), ${r.device.plan} plan; ${r.optimizer.name} (${hyper}), ${r.epochs} epochs${r.scaling ? ', standardized' : ''}`);
+  out.push('');
+  const { loss, validLoss } = r.history;
+  for (let e = 0; e < loss.length; e++) {
+    if ((e + 1) % logEvery === 0 || e === 0 || e === loss.length - 1) {
+      out.push(`  epoch ${String(e + 1).padStart(6)}  loss ${f(loss[e]!, 14)}${validLoss ? `  validation ${f(validLoss[e]!, 14)}` : ''}`);
+    }
+  }
+  const finite = loss.filter((v) => Number.isFinite(v) && v > 0);
+  if (finite.length > 1) {
+    const step = Math.max(1, Math.ceil(finite.length / 70));
+    const series = finite.filter((_, i) => i % step === 0).map((v) => Math.log10(v));
+    out.push('', '  log10(training loss) by epoch', asciichart.plot(series, { height: 8, format: (v: number) => v.toFixed(2).padStart(8) }));
+  }
+  out.push('');
+  if (r.diverged) out.push(`diverged: ${r.diverged.message}`, '');
+  out.push(`trained in ${r.timing.ms.toFixed(1)} ms (${(1000 * r.timing.msPerEpoch).toFixed(1)} µs/epoch, ${r.timing.dispatchesPerEpoch.toPrecision(3)} dispatches/epoch, ${r.timing.submits} submit${r.timing.submits > 1 ? 's' : ''}); final training loss ${f(r.finalLoss, 0).trim()}`);
+  out.push('');
+  const w = Math.max(12, ...r.features.map((x) => x.length + 2));
+  const head = `${'coefficient'.padEnd(w)}${'gradient descent'.padStart(18)}${'closed form'.padStart(14)}${'std err'.padStart(12)}${'95% interval'.padStart(26)}${r.scaling ? 'standardized'.padStart(15) : ''}`;
+  r.targets.forEach((target, t) => {
+    const cf = r.closedForm[t]!;
+    out.push(`${target}`, head);
+    const terms = ['const', ...r.features];
+    terms.forEach((term, j) => {
+      const gd = j === 0 ? r.coefficients.bias[t]! : r.coefficients.weight[t]![j - 1]!;
+      const z = j === 0 ? r.params.bias[t]! : r.params.weight[t]![j - 1]!;
+      const ci = `[${f(cf.ci95[j]![0], 0).trim()}, ${f(cf.ci95[j]![1], 0).trim()}]`;
+      out.push(`${term.padEnd(w)}${f(gd, 18)}${f(cf.coef[j]!, 14)}${f(cf.se[j]!)}${ci.padStart(26)}${r.scaling ? f(z, 15) : ''}`);
+    });
+    out.push(`R² ${cf.r2.toFixed(4)}, residual std. error ${cf.sigma.toPrecision(5)}, condition number ${cf.cond.toPrecision(3)}${cf.cond > 1e8 ? ' (large: nearly collinear columns)' : ''}`, '');
+  });
+  return out.join('\n').trimEnd();
+}
+
+async function writePlot(file: string, r: FitResult, X: number[][], Y: number[][]): Promise<void> {
+  const curves: Series[] = [{ name: 'training loss', style: 'line', points: r.history.loss.map((v, i) => [i + 1, v]) }];
+  if (r.history.validLoss) curves.push({ name: 'validation loss', style: 'line', points: r.history.validLoss.map((v, i) => [i + 1, v]) });
+  const charts = [svgChart(curves, { title: `Loss by epoch (${r.optimizer.name}, lr ${r.optimizer.hyper.lr})`, xLabel: 'epoch', yLabel: 'mean squared error', logY: true })];
+  if (X[0]!.length === 1) {
+    const xs = X.map((row) => row[0]!);
+    const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
+    const grid = Array.from({ length: 200 }, (_, i) => lo + ((hi - lo) * i) / 199);
+    const line = (coef: (x: number) => number) => grid.map((x) => [x, coef(x)] as [number, number]);
+    const name = r.poly ? r.poly.column : r.features[0]!;
+    const evalPoly = (w: number[], b: number) => (x: number) => w.reduce((s, wi, j) => s + wi * x ** (r.poly ? j + 1 : 1), b);
+    const series: Series[] = [{ name: 'data', style: 'dots', points: xs.map((x, i) => [x, Y[i]![0]!]) }];
+    const cf = r.closedForm[0]!;
+    series.push({ name: 'closed form', style: 'line', color: '#2ca02c', points: line(evalPoly(cf.coef.slice(1), cf.coef[0]!)) });
+    series.push({ name: 'gradient descent', style: 'dashed', color: '#d62728', points: line(evalPoly(r.coefficients.weight[0]!, r.coefficients.bias[0]!)) });
+    charts.push(svgChart(series, { title: `${r.targets[0]} against ${name}`, xLabel: name, yLabel: r.targets[0]! }));
+  }
+  const svg = stack(charts);
+  if (/\.png$/i.test(file)) writeFileSync(file, await svgToPng(svg));
+  else writeFileSync(file, svg);
+}

@@ -1,0 +1,49 @@
+/** @file Feature transforms: polynomial terms of one x, and z-scores with the population standard deviation. */
+import { InputError } from './data.js';
+
+/** x, x^2, ..., x^degree of a single column, named "x", "x^2", ... */
+export function polynomial(X: number[][], features: string[], degree: number): { X: number[][]; features: string[] } {
+  if (features.length !== 1) throw new InputError(`--poly expands one x column, got ${features.length} (${features.join(', ')}); name one with --x`);
+  if (!Number.isInteger(degree) || degree < 1 || degree > 12) throw new InputError(`--poly: the degree must be an integer from 1 to 12, got ${degree}`);
+  const name = features[0]!;
+  return {
+    X: X.map(([x]) => Array.from({ length: degree }, (_, p) => x! ** (p + 1))),
+    features: Array.from({ length: degree }, (_, p) => (p === 0 ? name : `${name}^${p + 1}`)),
+  };
+}
+
+export interface Scaling {
+  mean: number[];
+  sd: number[];
+}
+
+/** Means and population standard deviations of each column; a constant column is an error naming it. */
+export function scaling(rows: number[][], names: string[], what: string): Scaling {
+  const n = rows.length;
+  const cols = names.length;
+  const mean = Array.from({ length: cols }, (_, j) => rows.reduce((s, r) => s + r[j]!, 0) / n);
+  const sd = mean.map((m, j) => Math.sqrt(rows.reduce((s, r) => s + (r[j]! - m) ** 2, 0) / n));
+  sd.forEach((s, j) => {
+    if (!(s > 1e-12 * Math.max(1, Math.abs(mean[j]!)))) {
+      throw new InputError(`--standardize: ${what} column "${names[j]}" is constant (every value is ${mean[j]}), so it has no z-score; leave it out`);
+    }
+  });
+  return { mean, sd };
+}
+
+export const standardize = (rows: number[][], s: Scaling): number[][] => rows.map((r) => r.map((v, j) => (v - s.mean[j]!) / s.sd[j]!));
+
+/**
+ * Coefficients of y = X Wᵀ + b trained on z-scores, in the data's own units:
+ * W_tj = sd_y,t W'_tj / sd_x,j and b_t = mean_y,t + sd_y,t (b'_t - Σ_j W'_tj mean_x,j / sd_x,j).
+ */
+export function unstandardize(W: number[][], b: number[], x: Scaling | null, y: Scaling | null): { W: number[][]; b: number[] } {
+  const xm = (j: number) => x?.mean[j] ?? 0;
+  const xs = (j: number) => x?.sd[j] ?? 1;
+  const ym = (t: number) => y?.mean[t] ?? 0;
+  const ys = (t: number) => y?.sd[t] ?? 1;
+  return {
+    W: W.map((row, t) => row.map((w, j) => (ys(t) * w) / xs(j))),
+    b: b.map((bt, t) => ym(t) + ys(t) * (bt - W[t]!.reduce((s, w, j) => s + (w * xm(j)) / xs(j), 0))),
+  };
+}

@@ -1,0 +1,256 @@
+/**
+ * @file Fitting a linear regression by gradient descent, the way `fusegrad fit` and the examples
+ * do: polynomial terms, a seeded validation split, z-scores, the graph, training on a backend, and
+ * the result in both the units trained on and the data's own units, next to the closed form.
+ */
+import { Graph } from '../engine/graph.js';
+import type { FloatArray } from '../engine/ops.js';
+import { adam, adamw } from '../optim/adam.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { sgd } from '../optim/sgd.js';
+import { compile } from '../runtime/model.js';
+import type { Backend } from '../runtime/program.js';
+import { epochKey, feistelHalf, normals, permute } from '../runtime/shuffle.js';
+import { InputError } from './data.js';
+import { type Scaling, polynomial, scaling, standardize, unstandardize } from './features.js';
+import { type OlsResult, ols } from './ols.js';
+
+export type OptimizerName = 'sgd' | 'adam' | 'adamw';
+
+export interface FitOptions {
+  optimizer?: OptimizerName;
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  epochs?: number;
+  batchSize?: number;
+  shuffle?: boolean;
+  seed?: number;
+  /** Fraction of rows held out for validation (seeded split). */
+  validFrac?: number;
+  standardize?: boolean;
+  /** Polynomial terms x, x², ..., x^degree of a single x. */
+  poly?: number;
+  /** zeros (default), normal (seeded N(0, 1), as torch.randn), or given weights in the units trained on. */
+  init?: 'zeros' | 'normal' | { weight: number[][]; bias: number[] };
+  /** Record every parameter after every k-th epoch. */
+  paramsEvery?: number;
+  /** Called after each chunk of epochs when training in chunks (for a progress bar); chunks > 1 costs one read per chunk. */
+  chunks?: number;
+  onProgress?: (epochsDone: number) => void;
+}
+
+export interface FitResult {
+  device: { backend: 'webgpu' | 'cpu'; adapter: string; plan: string };
+  features: string[];
+  targets: string[];
+  n: number;
+  validRows: number;
+  epochs: number;
+  optimizer: { name: string; hyper: Record<string, number> };
+  history: { loss: number[]; validLoss?: number[] };
+  /** The training loss of the final parameters (float64, in the units trained on). */
+  finalLoss: number;
+  /** In the units trained on (z-scores with --standardize). */
+  params: { weight: number[][]; bias: number[] };
+  /** In the data's own units. */
+  coefficients: { weight: number[][]; bias: number[] };
+  /** Each parameter after every k-th epoch, in the units trained on. */
+  trajectory?: { epoch: number[]; weight: number[][][]; bias: number[][] };
+  scaling?: { x: Scaling; y: Scaling };
+  poly?: { column: string; degree: number };
+  /** The closed-form fit of each target on the training rows, in the data's own units. */
+  closedForm: OlsResult[];
+  timing: { ms: number; msPerEpoch: number; dispatchesPerEpoch: number; submits: number; readbacks: number };
+  diverged?: { epoch: number; lastFiniteLoss: number | null; message: string };
+}
+
+function makeOptimizer(o: FitOptions): Optimizer {
+  const lr = o.lr ?? (o.optimizer === 'sgd' || !o.optimizer ? 0.01 : 1e-3);
+  switch (o.optimizer ?? 'sgd') {
+    case 'sgd':
+      return sgd({ lr, momentum: o.momentum ?? 0, weightDecay: o.weightDecay ?? 0 });
+    case 'adam':
+      if (o.momentum) throw new InputError('--momentum applies to sgd; Adam has betas');
+      return adam({ lr, weightDecay: o.weightDecay ?? 0 });
+    case 'adamw':
+      if (o.momentum) throw new InputError('--momentum applies to sgd; AdamW has betas');
+      return adamw({ lr, weightDecay: o.weightDecay ?? 1e-2 });
+    default:
+      throw new InputError(`--optimizer: expected sgd, adam or adamw, got "${o.optimizer}"`);
+  }
+}
+
+/** Splits rows by a seeded permutation: the last round(frac n) of it are the validation rows. */
+export function splitRows(n: number, frac: number, seed: number): { train: number[]; valid: number[] } {
+  if (!(frac >= 0 && frac < 1)) throw new InputError(`--valid-frac: expected a fraction in [0, 1), got ${frac}`);
+  const nv = Math.round(frac * n);
+  const order = Array.from({ length: n }, (_, i) => permute(i, n, epochKey(seed, 0xffffffff), feistelHalf(n)));
+  const valid = order.slice(n - nv).sort((a, b) => a - b);
+  const held = new Set(valid);
+  return { train: order.filter((i) => !held.has(i)).sort((a, b) => a - b), valid };
+}
+
+const rowsOf = (a: FloatArray, k: number) => Array.from({ length: a.length / k }, (_, t) => Array.from(a.subarray(t * k, t * k + k)));
+
+/**
+ * Fits Y = X Wᵀ + b by gradient descent on `backend`.
+ * @example const r = await fitRegression(X, Y, ['displacement'], ['mpg'], backend, { standardize: true, lr: 0.01 });
+ */
+export async function fitRegression(X: number[][], Y: number[][], featureNames: string[], targets: string[], backend: Backend, o: FitOptions = {}): Promise<FitResult> {
+  let features = featureNames;
+  let rows = X;
+  if (o.poly !== undefined) ({ X: rows, features } = polynomial(X, features, o.poly));
+  const epochs = o.epochs ?? 1000;
+  if (!Number.isInteger(epochs) || epochs < 1) throw new InputError(`--epochs: expected a positive integer, got ${epochs}`);
+  const seed = o.seed ?? 0;
+  const split = splitRows(rows.length, o.validFrac ?? 0, seed);
+  const d = features.length;
+  const k = targets.length;
+  const params = k * d + k;
+  if (split.train.length <= d + 1) {
+    throw new InputError(`${split.train.length} training rows cannot determine ${d + 1} coefficients per target (${['const', ...features].join(', ')}); it needs more rows than coefficients`);
+  }
+  const trainX = split.train.map((i) => rows[i]!);
+  const trainY = split.train.map((i) => Y[i]!);
+  const validX = split.valid.map((i) => rows[i]!);
+  const validY = split.valid.map((i) => Y[i]!);
+  const scale = o.standardize ? { x: scaling(trainX, features, 'x'), y: scaling(trainY, targets, 'y') } : undefined;
+  const [tx, ty, vx, vy] = scale ? [standardize(trainX, scale.x), standardize(trainY, scale.y), standardize(validX, scale.x), standardize(validY, scale.y)] : [trainX, trainY, validX, validY];
+
+  const closedForm = targets.map((_, t) => ols(trainX, trainY.map((r) => r[t]!), features));
+
+  const n = tx.length;
+  const g = new Graph();
+  const Xin = g.input('X', [n, d]);
+  const Yin = g.input('Y', [n, k]);
+  const W = g.param('W', [k, d]);
+  const b = g.param('b', [k]);
+  const loss = g.mean(g.squaredError(g.add(g.matmul(Xin, g.transpose(W)), b), Yin));
+  const optimizer = makeOptimizer(o);
+  const model = await compile(g, {
+    loss,
+    optimizer,
+    backend,
+    batchSize: o.batchSize,
+    shuffle: o.shuffle ?? false,
+    seed,
+    validationRows: vx.length,
+  });
+  try {
+    model.write({ X: tx, Y: ty });
+    if (vx.length) model.write({ X: vx, Y: vy }, 'validation');
+    if (o.init === 'normal') {
+      const z = normals(params, seed);
+      model.write({ W: z.subarray(0, k * d), b: z.subarray(k * d) });
+    } else if (o.init && typeof o.init === 'object') {
+      const { weight, bias } = o.init;
+      if (!Array.isArray(weight) || weight.length !== k || weight.some((r) => !Array.isArray(r) || r.length !== d) || !Array.isArray(bias) || bias.length !== k) {
+        throw new InputError(`--init: expected {"weight": [[...]] (${k} rows of ${d}), "bias": [...] (${k})}, in the units trained on`);
+      }
+      model.write({ W: weight, b: bias });
+    }
+
+    // Snapshots come from one run, so a run that records them is not split for a progress bar.
+    const chunks = o.paramsEvery ? 1 : Math.max(1, Math.min(o.chunks ?? 1, epochs));
+    const before = { ...model.stats };
+    const loss: number[] = [];
+    const valid: number[] = [];
+    const snapshots: { W: FloatArray[]; b: FloatArray[] } = { W: [], b: [] };
+    let diverged: FitResult['diverged'];
+    const start = performance.now();
+    let done = 0;
+    for (let c = 0; c < chunks && !diverged; c++) {
+      const todo = Math.round(((c + 1) * epochs) / chunks) - done;
+      const run = await model.train({ epochs: todo, paramsEvery: o.paramsEvery ?? 0 });
+      loss.push(...run.loss);
+      if (run.validLoss) valid.push(...run.validLoss);
+      if (run.params) {
+        snapshots.W.push(...run.params.W!);
+        snapshots.b.push(...run.params.b!);
+      }
+      if (run.diverged) diverged = { ...run.diverged, epoch: run.diverged.epoch + done };
+      done += run.epochs;
+      o.onProgress?.(done);
+    }
+    const ms = performance.now() - start;
+    const work = { ...model.stats };
+    const w = rowsOf(await model.read('W'), d);
+    const bias = Array.from(await model.read('b'));
+    // The training loss of the final parameters, in float64 on the host.
+    let finalLoss = 0;
+    tx.forEach((r, i) => {
+      for (let t = 0; t < k; t++) {
+        const e = r.reduce((s, v, j) => s + w[t]![j]! * v, bias[t]!) - ty[i]![t]!;
+        finalLoss += (e * e) / (n * k);
+      }
+    });
+    const original = unstandardize(w, bias, scale?.x ?? null, scale?.y ?? null);
+    const coefficients = { weight: original.W, bias: original.b };
+    const result: FitResult = {
+      device: { backend: backend.kind, adapter: backend.description, plan: model.planName },
+      features,
+      targets,
+      n,
+      validRows: vx.length,
+      epochs: done,
+      optimizer: { name: optimizer.name, hyper: { ...optimizer.hyper } },
+      history: { loss },
+      finalLoss,
+      params: { weight: w, bias },
+      coefficients,
+      closedForm,
+      timing: {
+        ms,
+        msPerEpoch: ms / done,
+        dispatchesPerEpoch: (work.dispatches - before.dispatches) / done,
+        submits: work.submits - before.submits,
+        readbacks: work.readbacks - before.readbacks,
+      },
+    };
+    if (vx.length) result.history.validLoss = valid;
+    if (scale) result.scaling = scale;
+    if (o.poly !== undefined) result.poly = { column: featureNames[0]!, degree: o.poly };
+    if (o.paramsEvery && snapshots.W.length) {
+      result.trajectory = {
+        epoch: snapshots.W.map((_, i) => (i + 1) * o.paramsEvery!),
+        weight: snapshots.W.map((s) => rowsOf(s, d)),
+        bias: snapshots.b.map((s) => Array.from(s)),
+      };
+    }
+    if (diverged) result.diverged = diverged;
+    return result;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The model a `--save` file holds, enough for `fusegrad predict`. */
+export interface SavedModel {
+  format: 'fusegrad-linear-1';
+  /** The data columns the model reads (the x column for a polynomial). */
+  inputs: string[];
+  features: string[];
+  targets: string[];
+  poly?: { column: string; degree: number };
+  /** In the data's own units: y = weight · features + bias. */
+  weight: number[][];
+  bias: number[];
+  /** What training saw, for reference. */
+  trained: { params: { weight: number[][]; bias: number[] }; scaling?: { x: Scaling; y: Scaling } };
+}
+
+export function savedModel(r: FitResult): SavedModel {
+  const saved: SavedModel = {
+    format: 'fusegrad-linear-1',
+    inputs: r.poly ? [r.poly.column] : r.features,
+    features: r.features,
+    targets: r.targets,
+    weight: r.coefficients.weight,
+    bias: r.coefficients.bias,
+    trained: { params: r.params },
+  };
+  if (r.poly) saved.poly = r.poly;
+  if (r.scaling) saved.trained.scaling = r.scaling;
+  return saved;
+}

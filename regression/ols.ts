@@ -1,0 +1,163 @@
+/**
+ * @file Ordinary least squares with the statistics statsmodels and R's lm() print: coefficients,
+ * standard errors, t statistics, p-values and 95% intervals (t distribution from @stdlib), R²,
+ * adjusted R², the F statistic (its p-value from @stdlib's incomplete beta), the residual standard
+ * error, and the condition number. Solved by
+ * QR of the column-scaled design; standard errors from the same factorization.
+ */
+import tcdf from '@stdlib/stats-base-dists-t-cdf';
+import tquantile from '@stdlib/stats-base-dists-t-quantile';
+import betainc from '@stdlib/math-base-special-betainc';
+import { InputError } from './data.js';
+import { QR, RankError } from './lstsq.js';
+
+export interface OlsResult {
+  n: number;
+  /** Residual degrees of freedom, n - p. */
+  df: number;
+  terms: string[];
+  coef: number[];
+  se: number[];
+  t: number[];
+  p: number[];
+  ci95: [number, number][];
+  r2: number;
+  adjR2: number;
+  fStat: number;
+  fPValue: number;
+  /** Residual standard error. */
+  sigma: number;
+  /** Condition number of the design with its columns scaled to unit length. */
+  cond: number;
+  intercept: boolean;
+}
+
+/** Condition numbers above this are flagged in the summary. */
+export const LARGE_CONDITION = 1e8;
+
+export function ols(X: readonly (readonly number[])[], y: readonly number[], names: string[], { intercept = true } = {}): OlsResult {
+  const n = X.length;
+  const terms = intercept ? ['const', ...names] : [...names];
+  const p = terms.length;
+  if (n <= p) throw new InputError(`ols: ${n} rows cannot fit ${p} coefficients (${terms.join(', ')}); it needs more rows than coefficients`);
+  const A = new Float64Array(n * p);
+  X.forEach((row, i) => {
+    if (intercept) A[i * p] = 1;
+    row.forEach((v, j) => (A[i * p + j + (intercept ? 1 : 0)] = v));
+  });
+  let qr: QR;
+  try {
+    qr = new QR(A, n, p);
+  } catch (err) {
+    if (!(err instanceof RankError)) throw err;
+    const bad = err.columns.map((j) => terms[j]!);
+    throw new InputError(
+      `ols: ${bad.map((b) => `"${b}"`).join(', ')} ${bad.length > 1 ? 'are' : 'is'} (nearly) a linear combination of ${err.columns[0] === 0 ? 'nothing' : terms.slice(0, err.columns[0]).join(', ')}: the columns are collinear, so the coefficients are not determined; drop one`,
+    );
+  }
+  // Solve, then one step of iterative refinement on the residual.
+  let coef = qr.solve(y);
+  const residual = (c: Float64Array) => y.map((v, i) => A.subarray(i * p, i * p + p).reduce((s, a, j) => s - a * c[j]!, v));
+  const dx = qr.solve(residual(coef));
+  coef = coef.map((c, j) => c + dx[j]!);
+  const res = residual(coef);
+  const rss = res.reduce((s, r) => s + r * r, 0);
+  const mean = y.reduce((s, v) => s + v, 0) / n;
+  // Through the origin, R² uses the uncentered total sum of squares (as R and statsmodels do).
+  const tss = intercept ? y.reduce((s, v) => s + (v - mean) ** 2, 0) : y.reduce((s, v) => s + v * v, 0);
+  const df = n - p;
+  const sigma2 = rss / df;
+  const inv = qr.inverseR();
+  const se = Array.from({ length: p }, (_, j) => {
+    let s = 0;
+    for (let k = 0; k < p; k++) s += inv[j * p + k]! ** 2;
+    return Math.sqrt(sigma2 * s) / qr.scale[j]!;
+  });
+  const tq = tquantile(0.975, df);
+  const t = Array.from(coef, (c, j) => c / se[j]!);
+  const r2 = 1 - rss / tss;
+  const dfModel = intercept ? p - 1 : p;
+  const fStat = dfModel > 0 ? (tss - rss) / dfModel / sigma2 : NaN;
+  return {
+    n,
+    df,
+    terms,
+    coef: Array.from(coef),
+    se,
+    t,
+    p: t.map((v) => 2 * tcdf(-Math.abs(v), df)),
+    ci95: Array.from(coef, (c, j) => [c - tq * se[j]!, c + tq * se[j]!] as [number, number]),
+    r2,
+    adjR2: 1 - ((1 - r2) * (intercept ? n - 1 : n)) / df,
+    fStat,
+    // P(F > f) = I_x(df/2, dfModel/2) at x = df / (df + dfModel f): exact in the far tail, where 1 - cdf rounds to 0.
+    fPValue: dfModel > 0 ? betainc(df / (df + dfModel * fStat), df / 2, dfModel / 2) : NaN,
+    sigma: Math.sqrt(sigma2),
+    cond: conditionNumber(qr.r(), p),
+    intercept,
+  };
+}
+
+/** Ratio of the largest to the smallest singular value of an upper-triangular p x p matrix (one-sided Jacobi). */
+export function conditionNumber(R: Float64Array, p: number): number {
+  const a = Float64Array.from(R);
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let rotated = false;
+    for (let i = 0; i < p - 1; i++) {
+      for (let j = i + 1; j < p; j++) {
+        let alpha = 0;
+        let beta = 0;
+        let gamma = 0;
+        for (let k = 0; k < p; k++) {
+          const x = a[k * p + i]!;
+          const z = a[k * p + j]!;
+          alpha += x * x;
+          beta += z * z;
+          gamma += x * z;
+        }
+        if (Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) continue;
+        rotated = true;
+        const zeta = (beta - alpha) / (2 * gamma);
+        const tan = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const cos = 1 / Math.sqrt(1 + tan * tan);
+        const sin = cos * tan;
+        for (let k = 0; k < p; k++) {
+          const x = a[k * p + i]!;
+          const z = a[k * p + j]!;
+          a[k * p + i] = cos * x - sin * z;
+          a[k * p + j] = sin * x + cos * z;
+        }
+      }
+    }
+    if (!rotated) break;
+  }
+  const sv = Array.from({ length: p }, (_, j) => Math.sqrt(Array.from({ length: p }, (_, k) => a[k * p + j]! ** 2).reduce((s, v) => s + v, 0)));
+  return Math.max(...sv) / Math.min(...sv);
+}
+
+const num = (v: number, width = 11) => {
+  const a = Math.abs(v);
+  const s = a !== 0 && (a >= 1e6 || a < 1e-4) ? v.toExponential(4) : v.toFixed(4);
+  return s.padStart(width);
+};
+
+/** The summary in the familiar layout. */
+export function formatOls(r: OlsResult, target: string): string {
+  const w = Math.max(8, ...r.terms.map((t) => t.length)) + 2;
+  const head = `${''.padEnd(w)}${'coef'.padStart(11)}${'std err'.padStart(11)}${'t'.padStart(11)}${'P>|t|'.padStart(11)}${'[0.025'.padStart(11)}${'0.975]'.padStart(11)}`;
+  const rule = '='.repeat(head.length);
+  const rows = r.terms.map((term, j) => `${term.padEnd(w)}${num(r.coef[j]!)}${num(r.se[j]!)}${num(r.t[j]!)}${(r.p[j]! < 1e-4 ? r.p[j]!.toExponential(1) : r.p[j]!.toFixed(4)).padStart(11)}${num(r.ci95[j]![0])}${num(r.ci95[j]![1])}`);
+  const lines = [
+    rule,
+    `OLS: ${target} ~ ${r.terms.filter((t) => t !== 'const').join(' + ')}${r.intercept ? '' : ' (no intercept)'}`,
+    `rows ${r.n}, residual df ${r.df}, R² ${r.r2.toFixed(4)}${r.intercept ? '' : ' (uncentered)'}, adj. R² ${r.adjR2.toFixed(4)}`,
+    `F ${r.fStat.toPrecision(5)} (p ${r.fPValue.toExponential(2)}), residual std. error ${r.sigma.toPrecision(5)}, condition number ${r.cond.toPrecision(3)}`,
+    rule,
+    head,
+    '-'.repeat(head.length),
+    ...rows,
+    rule,
+  ];
+  if (r.cond > LARGE_CONDITION) lines.push(`warning: the condition number is large (${r.cond.toExponential(2)}): the columns are nearly collinear, and the coefficients are sensitive to small changes in the data.`);
+  return lines.join('\n');
+}
