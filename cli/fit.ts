@@ -2,8 +2,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import asciichart from 'asciichart';
 import cliProgress from 'cli-progress';
-import { InputError, parseTable, selectColumns } from '../regression/data.js';
+import { InputError, type Selection, parseTable, selectColumns } from '../regression/data.js';
 import { type FitOptions, type FitResult, type OptimizerName, fitRegression, savedModel } from '../regression/fit.js';
+import { LARGE_CONDITION } from '../regression/ols.js';
 import { type Series, stack, svgChart, svgToPng } from '../regression/plot.js';
 import type { DeviceKind } from '../runtime/device.js';
 import { requestBackend } from '../runtime/device.js';
@@ -127,7 +128,7 @@ export async function fit(values: Values, positionals: string[]): Promise<string
     if (typeof values.save === 'string') writeFileSync(values.save, `${JSON.stringify(savedModel(r), null, 2)}\n`);
     if (plot) await writePlot(plot, r, sel.X, sel.Y);
     if (json) return JSON.stringify({ ...r, dropped: sel.dropped });
-    return report(r, sel.dropped, sel.droppedAt, logEvery, table.file);
+    return report(r, sel, logEvery, table.file);
   } finally {
     bar?.stop();
     backend.dispose();
@@ -139,10 +140,11 @@ const f = (v: number, w = 12) => {
   return (a !== 0 && (a >= 1e6 || a < 1e-4) ? v.toExponential(4) : v.toFixed(5)).padStart(w);
 };
 
-function report(r: FitResult, dropped: number, droppedAt: string[], logEvery: number, file: string): string {
+function report(r: FitResult, { dropped, droppedAt, skipped }: Selection, logEvery: number, file: string): string {
   const out: string[] = [];
   out.push(`fusegrad fit: ${r.targets.join(', ')} ~ ${r.features.join(' + ')} from ${file}`);
   out.push(`${r.n} training rows${r.validRows ? `, ${r.validRows} validation rows` : ''}${dropped ? `; dropped ${dropped} row${dropped > 1 ? 's' : ''} with a missing value (${droppedAt.join(', ')}${dropped > droppedAt.length ? ', ...' : ''})` : ''}`);
+  if (skipped.length) out.push(`features: every numeric column but the target; not numeric, left out: ${skipped.join(', ')}`);
   const hyper = Object.entries(r.optimizer.hyper).filter(([k, v]) => k === 'lr' || v !== 0).map(([k, v]) => `${k} ${v}`).join(', ');
   out.push(`${r.device.backend} (${r.device.adapter}), ${r.device.plan} plan; ${r.optimizer.name} (${hyper}), ${r.epochs} epochs${r.scaling ? ', standardized' : ''}`);
   out.push('');
@@ -174,7 +176,7 @@ function report(r: FitResult, dropped: number, droppedAt: string[], logEvery: nu
       const ci = `[${f(cf.ci95[j]![0], 0).trim()}, ${f(cf.ci95[j]![1], 0).trim()}]`;
       out.push(`${term.padEnd(w)}${f(gd, 18)}${f(cf.coef[j]!, 14)}${f(cf.se[j]!)}${ci.padStart(26)}${r.scaling ? f(z, 15) : ''}`);
     });
-    out.push(`R² ${cf.r2.toFixed(4)}, residual std. error ${cf.sigma.toPrecision(5)}, condition number ${cf.cond.toPrecision(3)}${cf.cond > 1e8 ? ' (large: nearly collinear columns)' : ''}`, '');
+    out.push(`R² ${cf.r2.toFixed(4)}, residual std. error ${cf.sigma.toPrecision(5)}, condition number ${cf.cond.toPrecision(3)}${cf.cond > LARGE_CONDITION ? ' (large: nearly collinear columns)' : ''}`, '');
   });
   return out.join('\n').trimEnd();
 }

@@ -32,7 +32,8 @@ export function parseTable(file: string, text: string): Table {
 
 function parseCsv(file: string, text: string): Table {
   const parsed = Papa.parse<string[]>(text, { skipEmptyLines: 'greedy' });
-  const fatal = parsed.errors.find((e) => e.type === 'Quotes' || e.type === 'Delimiter');
+  // A file of one column has no delimiter to detect; papaparse then uses ',' and says so, which is fine.
+  const fatal = parsed.errors.find((e) => e.type === 'Quotes');
   if (fatal) throw new InputError(`${file}: line ${(fatal.row ?? 0) + 1}: ${fatal.message}`);
   const [header, ...rows] = parsed.data;
   if (!header || !header.length) throw new InputError(`${file}: no header row`);
@@ -91,6 +92,8 @@ export interface Selection {
   Y: number[][];
   /** Table row indices of the rows kept. */
   kept: number[];
+  /** Columns left out of the default features because they are not numeric. */
+  skipped: string[];
   /** How many rows were dropped for a missing value, and where the first ones were. */
   dropped: number;
   droppedAt: string[];
@@ -114,8 +117,10 @@ export function isNumericColumn(t: Table, col: number): boolean {
 export function selectColumns(t: Table, y: string[], x?: string[]): Selection {
   if (!y.length) throw new InputError('--y: name the column to predict');
   const yi = y.map((name) => columnIndex(t, name, '--y'));
-  const xi = x ? x.map((name) => columnIndex(t, name, '--x')) : t.columns.map((_, i) => i).filter((i) => !yi.includes(i) && isNumericColumn(t, i));
-  if (!xi.length) throw new InputError(`${t.file}: no numeric column is left to predict ${y.join(', ')} from; name them with --x`);
+  const others = t.columns.map((_, i) => i).filter((i) => !yi.includes(i));
+  const xi = x ? x.map((name) => columnIndex(t, name, '--x')) : others.filter((i) => isNumericColumn(t, i));
+  const skipped = x ? [] : others.filter((i) => !xi.includes(i)).map((i) => t.columns[i]!);
+  if (!xi.length) throw new InputError(`${t.file}: no numeric column is left to predict ${y.join(', ')} from${skipped.length ? ` (not numeric: ${skipped.join(', ')})` : ''}; name them with --x`);
   const both = xi.find((i) => yi.includes(i));
   if (both !== undefined) throw new InputError(`column "${t.columns[both]}" is both a feature (--x) and a target (--y)`);
   for (const i of [...yi, ...xi]) {
@@ -140,5 +145,5 @@ export function selectColumns(t: Table, y: string[], x?: string[]): Selection {
     kept.push(row);
   });
   if (!X.length) throw new InputError(`${t.file}: every row has a missing value in ${[...y, ...xi.map((i) => t.columns[i]!)].join(', ')}`);
-  return { features: xi.map((i) => t.columns[i]!), targets: y, X, Y, kept, dropped, droppedAt };
+  return { features: xi.map((i) => t.columns[i]!), targets: y, X, Y, kept, skipped, dropped, droppedAt };
 }

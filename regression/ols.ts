@@ -32,8 +32,12 @@ export interface OlsResult {
   intercept: boolean;
 }
 
-/** Condition numbers above this are flagged in the summary. */
-export const LARGE_CONDITION = 1e8;
+/**
+ * Condition numbers (of the column-scaled design) above this are flagged in the summary: there,
+ * anything that forms XᵀX (whose condition number is the square) loses 10 of float64's 16 digits,
+ * and the coefficients swing with small changes in the data.
+ */
+export const LARGE_CONDITION = 1e5;
 
 export function ols(X: readonly (readonly number[])[], y: readonly number[], names: string[], { intercept = true } = {}): OlsResult {
   const n = X.length;
@@ -158,6 +162,6 @@ export function formatOls(r: OlsResult, target: string): string {
     ...rows,
     rule,
   ];
-  if (r.cond > LARGE_CONDITION) lines.push(`warning: the condition number is large (${r.cond.toExponential(2)}): the columns are nearly collinear, and the coefficients are sensitive to small changes in the data.`);
+  if (r.cond > LARGE_CONDITION) lines.push(`warning: the condition number (columns scaled to unit length) is large, ${r.cond.toExponential(2)}: the columns are nearly collinear, so the coefficients are sensitive to small changes in the data.`);
   return lines.join('\n');
 }

@@ -1,0 +1,139 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { assertClose } from './helpers.js';
+import { fusegrad, scratch, scratchPath } from './cli-helpers.js';
+
+const MPG = 'examples/data/auto-mpg.csv';
+
+function fitJson(...args: string[]) {
+  const r = fusegrad('fit', ...args, '--json');
+  assert.is(r.code, 0, r.err);
+  return JSON.parse(r.out); // the whole of stdout is one JSON object
+}
+
+test('fit --json: the schema, and the closed-form line reproduced to 4 significant digits on WebGPU and the CPU', () => {
+  for (const device of ['webgpu', 'cpu']) {
+    const o = fitJson(MPG, '--y', 'mpg', '--x', 'displacement', '--standardize', '--lr', '0.01', '--epochs', '1000', '--device', device);
+    assert.is(o.device.backend, device);
+    assert.type(o.device.adapter, 'string');
+    assert.equal(o.features, ['displacement']);
+    assert.equal(o.targets, ['mpg']);
+    assert.is(o.n, 398);
+    assert.is(o.epochs, 1000);
+    assert.is(o.history.loss.length, 1000);
+    assert.type(o.finalLoss, 'number');
+    assert.is(o.params.weight.length, 1);
+    assert.is(o.coefficients.weight[0].length, 1);
+    assert.type(o.timing.msPerEpoch, 'number');
+    assert.type(o.timing.dispatchesPerEpoch, 'number');
+    const [c0, c1] = o.closedForm[0].coef;
+    const sig4 = (a: number, b: number) => Math.abs(a - b) <= 5e-5 * Math.abs(b);
+    assert.ok(sig4(o.coefficients.bias[0], c0), `${device} intercept ${o.coefficients.bias[0]} vs ${c0}`);
+    assert.ok(sig4(o.coefficients.weight[0][0], c1), `${device} slope ${o.coefficients.weight[0][0]} vs ${c1}`);
+    // The closed form is the textbook line for the 398 cars.
+    assert.ok(Math.abs(c0 - 35.17475) < 1e-5 && Math.abs(c1 + 0.0602828) < 1e-6, `closed form ${c0}, ${c1}`);
+    // Standardized: the loss of z-scores starts at 1 (zero weights) and ends at 1 - R².
+    assert.ok(Math.abs(o.history.loss[0] - 1) < 1e-5);
+    assert.ok(Math.abs(o.finalLoss - (1 - o.closedForm[0].r2)) < 1e-6, `final loss ${o.finalLoss} vs 1 - R² ${1 - o.closedForm[0].r2}`);
+  }
+});
+
+test('fit on WebGPU matches the float64 CPU run epoch by epoch (Adam, minibatches, shuffle, validation split)', () => {
+  const args = [MPG, '--y', 'mpg', '--x', 'displacement,weight,acceleration', '--standardize', '--optimizer', 'adam', '--lr', '0.05', '--epochs', '200', '--batch-size', '64', '--shuffle', '--seed', '3', '--valid-frac', '0.25'];
+  const gpu = fitJson(...args, '--device', 'webgpu');
+  const cpu = fitJson(...args, '--device', 'cpu');
+  assert.is(gpu.validRows, 100);
+  assert.is(gpu.n, 298);
+  assertClose(gpu.history.loss, cpu.history.loss, 1e-4, 'training loss');
+  assertClose(gpu.history.validLoss, cpu.history.validLoss, 1e-4, 'validation loss');
+  assertClose(gpu.coefficients.weight[0], cpu.coefficients.weight[0], 1e-4, 'coefficients');
+  assert.is(gpu.timing.submits, 1);
+  assert.is(gpu.timing.readbacks, 1);
+});
+
+test('fit prints the loss, a chart and the coefficient table; --save and predict; --plot writes SVG and PNG', () => {
+  const model = scratchPath('mpg-model.json');
+  const svg = scratchPath('mpg.svg');
+  const r = fusegrad('fit', MPG, '--y', 'mpg', '--x', 'displacement', '--standardize', '--lr', '0.05', '--epochs', '300', '--save', model, '--plot', svg, '--valid-frac', '0.2');
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /fusegrad fit: mpg ~ displacement from examples\/data\/auto-mpg\.csv/);
+  assert.match(r.out, /318 training rows, 80 validation rows/);
+  assert.match(r.out, /epoch\s+300\s+loss\s+[\d.]+\s+validation\s+[\d.]+/);
+  assert.match(r.out, /log10\(training loss\) by epoch/);
+  assert.match(r.out, /coefficient\s+gradient descent\s+closed form\s+std err\s+95% interval\s+standardized/);
+  assert.match(r.out, /displacement\s+-0\.06\d+\s+-0\.06\d+/);
+  const text = readFileSync(svg, 'utf8');
+  assert.match(text, /^<svg/);
+  for (const name of ['training loss', 'validation loss', 'closed form', 'gradient descent']) assert.ok(text.includes(name), name);
+  const saved = JSON.parse(readFileSync(model, 'utf8'));
+  assert.is(saved.format, 'fusegrad-linear-1');
+  const newRows = scratch('new-cars.csv', 'displacement,name\n100,small\n400,large\n,unknown\n');
+  const p = fusegrad('predict', model, newRows);
+  assert.is(p.code, 0, p.err);
+  const lines = p.out.trim().split('\n');
+  assert.is(lines[0], 'displacement,predicted_mpg');
+  const predicted = Number(lines[1]!.split(',')[1]);
+  assert.ok(Math.abs(predicted - (saved.bias[0] + 100 * saved.weight[0][0])) < 1e-9);
+  assert.is(lines[3], ',', 'a missing input gives an empty prediction');
+  const png = scratchPath('mpg.png');
+  assert.is(fusegrad('fit', MPG, '--y', 'mpg', '--x', 'displacement', '--standardize', '--epochs', '20', '--plot', png).code, 0);
+  assert.equal([...readFileSync(png).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'PNG signature');
+});
+
+test('polynomial features, several targets, and --init from a file', () => {
+  const o = fitJson(MPG, '--y', 'mpg', '--x', 'horsepower', '--poly', '2', '--standardize', '--epochs', '2000', '--lr', '0.1', '--device', 'cpu');
+  assert.equal(o.features, ['horsepower', 'horsepower^2']);
+  assert.is(o.dropped, 6);
+  o.closedForm[0].coef.slice(1).forEach((c: number, j: number) => assert.ok(Math.abs(o.coefficients.weight[0][j] - c) < 2e-3 * Math.abs(c), `term ${j}: ${o.coefficients.weight[0][j]} vs ${c}`));
+  const two = fitJson(MPG, '--y', 'mpg,acceleration', '--x', 'weight', '--standardize', '--epochs', '500', '--lr', '0.1', '--device', 'webgpu');
+  assert.equal(two.targets, ['mpg', 'acceleration']);
+  assert.is(two.closedForm.length, 2);
+  const init = scratch('init.json', JSON.stringify({ weight: [[0.5]], bias: [0.25] }));
+  const i = fitJson(MPG, '--y', 'mpg', '--x', 'weight', '--standardize', '--epochs', '1', '--lr', '0.1', '--init', init, '--device', 'cpu');
+  // z-scores: mean((0.5 z_x + 0.25 - z_y)²) = 0.25 + 0.0625 + 1 - 2 (0.5) r, with r = corr(weight, mpg) = -0.8317.
+  assert.ok(Math.abs(i.history.loss[0] - (1 + 0.25 + 0.25 ** 2 - 2 * 0.5 * -0.8317)) < 1e-3, `first loss from the given start: ${i.history.loss[0]}`);
+});
+
+test('bad input: each case exits 2 with a message that names the file, the column and the row', () => {
+  const cases: [string[], RegExp][] = [
+    [[MPG, '--y', 'mpg', '--x', 'origin'], /auto-mpg\.csv: column "origin" is not numeric: line 2 has "USA"/],
+    [[MPG, '--y', 'mileage'], /--y names column "mileage", which the file does not have \(it has mpg, cylinders/],
+    [[scratch('empty.csv', ''), '--y', 'y'], /empty\.csv: the file is empty/],
+    [[scratch('header.csv', 'y,x\n'), '--y', 'y'], /header\.csv: the header has no data rows under it/],
+    [[scratch('tiny.csv', 'y,a,b\n1,2,3\n4,5,7\n'), '--y', 'y'], /2 training rows cannot determine 3 coefficients per target \(const, a, b\)/],
+    [[scratch('constant.csv', 'y,a,c\n1,2,5\n2,3,5\n4,1,5\n3,7,5\n'), '--y', 'y', '--standardize'], /--standardize: x column "c" is constant \(every value is 5\)/],
+    [[scratch('ragged.csv', 'y,a\n1,2\n3\n'), '--y', 'y'], /ragged\.csv: line 3 has 1 fields, the header has 2/],
+    [[MPG, '--y', 'mpg', '--x', 'weight,horsepower', '--poly', '2'], /--poly expands one x column, got 2/],
+    [[MPG, '--y', 'mpg', '--lr', 'fast'], /--lr: expected a number, got "fast"/],
+    [[MPG, '--y', 'mpg', '--optimizer', 'lbfgs'], /--optimizer: expected one of sgd, adam, adamw, got "lbfgs"/],
+    [[scratchPath('absent.csv'), '--y', 'y'], /absent\.csv: cannot read the file \(ENOENT\)/],
+    [[MPG, '--y', 'mpg', '--valid-frac', '1.5'], /--valid-frac: expected a fraction in \[0, 1\), got 1\.5/],
+  ];
+  for (const [args, re] of cases) {
+    const r = fusegrad('fit', ...args);
+    assert.is(r.code, 2, `${args.join(' ')}: exit code (stderr: ${r.err})`);
+    assert.match(r.err, re);
+    assert.not.match(r.err, /\n\s+at /, 'no stack trace');
+    assert.is(r.out, '', 'nothing on stdout');
+  }
+  const json = scratch('records.json', JSON.stringify([{ y: 1, x: 2 }, { y: 2, x: 'two' }]));
+  const j = fusegrad('fit', json, '--y', 'y', '--x', 'x');
+  assert.is(j.code, 2);
+  assert.match(j.err, /records\.json: column "x" is not numeric: record 1 has "two"/);
+});
+
+test('missing values: rows with one are dropped and counted', () => {
+  const r = fusegrad('fit', MPG, '--y', 'mpg', '--x', 'horsepower', '--standardize', '--epochs', '10', '--device', 'cpu');
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /392 training rows; dropped 6 rows with a missing value \(line 34, line 128, line 332, line 338, line 356, \.\.\.\)/);
+  assert.ok(!existsSync(scratchPath('never-written.json')));
+});
+
+test('a learning rate that diverges is reported by fit', () => {
+  const r = fusegrad('fit', MPG, '--y', 'mpg', '--x', 'weight', '--lr', '0.1', '--epochs', '500');
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /diverged: the loss became (NaN|Infinity) at epoch \d+ .* training stopped there\. The learning rate \(0\.1\) is probably too large/);
+});
+
+test.run();

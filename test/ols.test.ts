@@ -1,0 +1,75 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { fusegrad, scratch } from './cli-helpers.js';
+
+// NIST StRD certified values for the Longley data (Longley 1967): an ill-conditioned design.
+const LONGLEY = {
+  coef: [-3482258.63459582, 15.0618722713733, -0.35819179292591e-1, -2.02022980381683, -1.03322686717359, -0.511041056535807e-1, 1829.15146461355],
+  se: [890420.383607373, 84.9149257747669, 0.334910077722432e-1, 0.488399681651699, 0.214274163161675, 0.22607320006937, 455.478499142212],
+  sigma: 304.854073561965,
+  r2: 0.995479004577296,
+};
+const digits = (got: number, want: number) => -Math.log10(Math.abs((got - want) / want) || 1e-17);
+
+test('ols --json on the Longley data agrees with the NIST certified values to at least 11 digits', () => {
+  const r = fusegrad('ols', 'test/data/longley.csv', '--y', 'y', '--json');
+  assert.is(r.code, 0, r.err);
+  const o = JSON.parse(r.out);
+  assert.equal(o.terms, ['const', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6']);
+  for (const key of ['n', 'df', 'r2', 'adjR2', 'fStat', 'sigma']) assert.type(o[key], 'number', key);
+  assert.is(o.n, 16);
+  assert.is(o.df, 9);
+  LONGLEY.coef.forEach((c, i) => assert.ok(digits(o.coef[i], c) >= 11, `coef ${o.terms[i]}: ${o.coef[i]} vs ${c} (${digits(o.coef[i], c).toFixed(1)} digits)`));
+  LONGLEY.se.forEach((s, i) => assert.ok(digits(o.se[i], s) >= 11, `se ${o.terms[i]}: ${o.se[i]} vs ${s}`));
+  assert.ok(digits(o.sigma, LONGLEY.sigma) >= 11, `sigma ${o.sigma}`);
+  assert.ok(digits(o.r2, LONGLEY.r2) >= 11, `R² ${o.r2}`);
+  // t, p and the interval follow from coef, se and the t distribution with 9 df (t_0.975,9 = 2.262157...).
+  o.coef.forEach((c: number, i: number) => {
+    assert.ok(Math.abs(o.t[i] - c / o.se[i]) < 1e-9 * Math.abs(o.t[i]));
+    assert.ok(Math.abs(o.ci95[i][1] - (c + 2.2621571627982 * o.se[i])) < 1e-9 * Math.abs(o.se[i]) * 3);
+  });
+  assert.ok(Math.abs(o.p[1] - 0.8631408) < 1e-6, `p of x1: ${o.p[1]}`); // two-sided p of t = 0.17737 with 9 df
+});
+
+test('ols prints the familiar summary table and flags a large condition number', () => {
+  const r = fusegrad('ols', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'displacement');
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /OLS: mpg ~ displacement/);
+  assert.match(r.out, /coef\s+std err\s+t\s+P>\|t\|\s+\[0\.025\s+0\.975\]/);
+  assert.match(r.out, /const\s+35\.17\d\d\s+0\.49\d\d/);
+  assert.match(r.out, /displacement\s+-0\.0603\s+0\.0022/);
+  const poly = fusegrad('ols', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'horsepower', '--poly', '10');
+  assert.is(poly.code, 0, poly.err);
+  assert.match(poly.out, /dropped 6 rows with a missing value \(line 34, line 128/);
+  assert.match(poly.out, /warning: the condition number \(columns scaled to unit length\) is large, 1\.\d\de\+8/);
+});
+
+test('--no-intercept fits through the origin with the uncentered R²', () => {
+  // y = 2x exactly plus a little noise: through the origin the slope is Σxy / Σx².
+  const rows = [[1, 2.1], [2, 3.9], [3, 6.2], [4, 7.8], [5, 10.1]];
+  const file = scratch('origin.csv', `x,y\n${rows.map((r) => r.join(',')).join('\n')}\n`);
+  const o = JSON.parse(fusegrad('ols', file, '--y', 'y', '--no-intercept', '--json').out);
+  const sxy = rows.reduce((s, [x, y]) => s + x! * y!, 0);
+  const sxx = rows.reduce((s, [x]) => s + x! * x!, 0);
+  assert.equal(o.terms, ['x']);
+  assert.ok(Math.abs(o.coef[0] - sxy / sxx) < 1e-14);
+  const rss = rows.reduce((s, [x, y]) => s + (y! - (sxy / sxx) * x!) ** 2, 0);
+  const tss = rows.reduce((s, [, y]) => s + y! * y!, 0);
+  assert.ok(Math.abs(o.r2 - (1 - rss / tss)) < 1e-14, `uncentered R² ${o.r2}`);
+});
+
+test('bad data for ols: collinear columns, fewer rows than coefficients, a missing column: exit 2 with the names', () => {
+  const collinear = scratch('collinear.csv', 'y,a,b,c\n1,1,2,3\n2,2,4,1\n3,3,6,4\n5,4,8,1\n4,5,10,9\n');
+  const r = fusegrad('ols', collinear, '--y', 'y');
+  assert.is(r.code, 2);
+  assert.match(r.err, /"b" is \(nearly\) a linear combination of const, a: the columns are collinear/);
+  const few = scratch('few.csv', 'y,a,b\n1,2,3\n2,1,5\n');
+  const f = fusegrad('ols', few, '--y', 'y');
+  assert.is(f.code, 2);
+  assert.match(f.err, /2 rows cannot fit 3 coefficients \(const, a, b\)/);
+  const m = fusegrad('ols', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'torque');
+  assert.is(m.code, 2);
+  assert.match(m.err, /examples\/data\/auto-mpg\.csv: --x names column "torque", which the file does not have \(it has mpg, cylinders/);
+});
+
+test.run();
