@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 const run = (file: string, env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [file], { env: { ...process.env, XDG_RUNTIME_DIR: '/tmp', ...env }, encoding: 'utf8', timeout: 120_000 });
@@ -28,6 +29,53 @@ test('the walkthrough runs end to end: graphs, plans, WGSL, one step with the sa
   for (const part of ['1. The forward graph', '2. The backward graph autograd added', '3. The kernel plan', '4. The WGSL', '5. One training step']) assert.ok(r.stdout.includes(part), part);
   const loss = /loss before the update: ([\d.]+)/.exec(r.stdout)![1];
   assert.match(r.stdout, new RegExp(`on the tiny plan: ${loss!.replace('.', '\\.')}, on the per-node plan: ${loss!.replace('.', '\\.')}`));
+});
+
+
+const lesson = (file: string) => run(`dist/examples/${file}.js`);
+
+test('crop yields: gradient descent by hand equals the built-in optimizer; minibatches train', () => {
+  const r = lesson('crop-yields');
+  assert.is(r.status, 0, r.stderr);
+  const hand = /by hand:\s+loss ([\d.]+) -> ([\d.]+) in 100 epochs \(100 reads\)/.exec(r.stdout)!;
+  const built = /built-in SGD:\s+loss ([\d.]+) -> ([\d.]+) \(\w+ plan, 1 read\); largest relative difference from by-hand ([\d.e+-]+)/.exec(r.stdout)!;
+  assert.ok(hand && built, r.stdout);
+  assert.is(hand[2], built[2]);
+  assert.ok(Number(built[3]) < 1e-5, `difference ${built[3]}`);
+  const mini = /minibatches of 5:\s+loss ([\d.]+) -> ([\d.]+)/.exec(r.stdout)!;
+  assert.ok(Number(mini[2]) < Number(mini[1]) / 10, 'minibatch loss falls');
+});
+
+test('fuel efficiency: three learning rates, the fastest lands on the closed form, the plot is written', () => {
+  const r = lesson('fuel-efficiency');
+  assert.is(r.status, 0, r.stderr);
+  const rows = [...r.stdout.matchAll(/^(0\.0+1)\s+([\d.]+)\s+([\d.-]+)\s+([\d.-]+)\s+([\d.-]+), ([\d.-]+)$/gm)];
+  assert.is(rows.length, 3, r.stdout);
+  const [fast, mid, slow] = rows.map((m) => Number(m[2]));
+  assert.ok(fast! < mid! && mid! < slow!, 'smaller learning rates are further from the minimum after 1000 epochs');
+  assert.ok(Math.abs(Number(rows[0]![3]) - Number(rows[0]![5])) < 1e-3 && Math.abs(Number(rows[0]![4]) - Number(rows[0]![6])) < 1e-4, rows[0]![0]);
+  assert.ok(existsSync('examples/out/fuel-efficiency.png'));
+});
+
+test('multiple regression: Adam with validation lands next to ols, in one submission', () => {
+  const r = lesson('multiple-regression');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\(tiny plan, 1 submit, 1 read\): 318 training rows, 80 validation rows/);
+  for (const m of r.stdout.matchAll(/^(const|displacement|weight|acceleration)\s+([\d.-]+)\s+([\d.-]+)$/gm)) {
+    assert.ok(Math.abs(Number(m[2]) - Number(m[3])) <= 1e-3 * Math.max(1, Math.abs(Number(m[3]))), m[0]);
+  }
+  assert.match(r.stdout, /OLS: mpg ~ displacement \+ weight \+ acceleration/);
+});
+
+test('polynomial: gradient descent from (5, 4, 3) moves towards the closed form every 1000 epochs', () => {
+  const r = lesson('polynomial');
+  assert.is(r.status, 0, r.stderr);
+  const cf = /closed form:\s+([\d.-]+)\s+([\d.-]+)\s+([\d.-]+)/.exec(r.stdout)!.slice(1).map(Number);
+  const steps = [...r.stdout.matchAll(/^\s*(\d+)\s+([\d.-]+)\s+([\d.-]+)\s+([\d.-]+)\s+([\d.]+)$/gm)].map((m) => m.slice(2, 5).map(Number));
+  assert.is(steps.length, 10);
+  const dist = (p: number[]) => Math.hypot(...p.map((v, i) => v - cf[i]!));
+  for (let i = 1; i < steps.length; i++) assert.ok(dist(steps[i]!) < dist(steps[i - 1]!), `closer at step ${i}`);
+  assert.ok(dist(steps[9]!) < 0.3 * dist([5, 4, 3]), `after 10000 epochs: ${dist(steps[9]!)}`);
 });
 
 test.run();
