@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { assertClose } from './helpers.js';
 import { fusegrad, scratch, scratchPath } from './cli-helpers.js';
@@ -134,6 +135,37 @@ test('a learning rate that diverges is reported by fit', () => {
   const r = fusegrad('fit', MPG, '--y', 'mpg', '--x', 'weight', '--lr', '0.1', '--epochs', '500');
   assert.is(r.code, 0, r.err);
   assert.match(r.out, /diverged: the loss became (NaN|Infinity) at epoch \d+ .* training stopped there\. The learning rate \(0\.1\) is probably too large/);
+});
+
+
+test('the remaining fit options on WebGPU and the CPU: momentum, weight decay, --init normal, --log-every; predict --json', () => {
+  const args = [MPG, '--y', 'mpg', '--x', 'weight,acceleration', '--standardize', '--momentum', '0.9', '--weight-decay', '0.01', '--init', 'normal', '--seed', '5', '--lr', '0.01', '--epochs', '120'];
+  const gpu = fitJson(...args, '--device', 'webgpu');
+  const cpu = fitJson(...args, '--device', 'cpu');
+  assertClose(gpu.history.loss, cpu.history.loss, 1e-4, 'loss with momentum, weight decay and a normal start');
+  assert.ok(gpu.history.loss[0] > 1.2, `a random start is worse than zeros (loss ${gpu.history.loss[0]})`);
+  assert.equal(gpu.optimizer.hyper, { lr: 0.01, momentum: 0.9, dampening: 0, nesterov: 0, weightDecay: 0.01 });
+  const text = fusegrad('fit', ...args, '--log-every', '40', '--device', 'cpu');
+  assert.is(text.code, 0, text.err);
+  assert.equal([...text.out.matchAll(/^\s+epoch\s+(\d+)\s+loss/gm)].map((m) => Number(m[1])), [1, 40, 80, 120]);
+  const model = scratchPath('two.json');
+  assert.is(fusegrad('fit', MPG, '--y', 'mpg', '--x', 'horsepower', '--poly', '2', '--standardize', '--epochs', '50', '--save', model).code, 0);
+  const p = fusegrad('predict', model, scratch('hp.csv', 'horsepower\n100\n'), '--json');
+  const saved = JSON.parse(readFileSync(model, 'utf8'));
+  const [row] = JSON.parse(p.out);
+  assert.ok(Math.abs(row.predicted_mpg - (saved.bias[0] + saved.weight[0][0] * 100 + saved.weight[0][1] * 100 ** 2)) < 1e-9, 'the polynomial terms are rebuilt from the column');
+});
+
+test('on a terminal a long run shows a progress bar, and training in chunks gives the same numbers', async () => {
+  const args = ['fit', MPG, '--y', 'mpg', '--x', 'displacement', '--standardize', '--epochs', '20000', '--lr', '0.001', '--device', 'webgpu'];
+  const quoted = ['node', 'dist/cli.js', ...args].map((a) => `'${a}'`).join(' ');
+  const tty = spawnSync('script', ['-qec', quoted, '/dev/null'], { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
+  assert.is(tty.status, 0, tty.stderr);
+  assert.match(tty.stdout, /training \[.*\] \d+\/20000 epochs/);
+  const plain = fusegrad(...args);
+  const final = (s: string) => /epoch\s+20000\s+loss\s+([\d.]+)/.exec(s)![1];
+  assert.is(final(tty.stdout), final(plain.out), 'the same final loss with and without the bar');
+  assert.match(tty.stdout, /20 submits\); final training loss/);
 });
 
 test.run();
