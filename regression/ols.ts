@@ -2,14 +2,16 @@
  * @file Ordinary least squares with the statistics statsmodels and R's lm() print: coefficients,
  * standard errors, t statistics, p-values and 95% intervals (t distribution from @stdlib), R²,
  * adjusted R², the F statistic (its p-value from @stdlib's incomplete beta), the residual standard
- * error, and the condition number. Solved by
- * QR of the column-scaled design; standard errors from the same factorization.
+ * error, and the condition number. Solved by QR of the column-scaled design and refined in
+ * double-double (Björck's augmented system), so ill-conditioned designs such as a degree-10
+ * polynomial in raw x keep their digits; standard errors from the same factorization.
  */
 import tcdf from '@stdlib/stats-base-dists-t-cdf';
 import tquantile from '@stdlib/stats-base-dists-t-quantile';
 import betainc from '@stdlib/math-base-special-betainc';
 import { InputError } from './data.js';
-import { QR, RankError } from './lstsq.js';
+import { Accumulator } from './extended.js';
+import { QR, RankError, refine } from './lstsq.js';
 
 export interface OlsResult {
   n: number;
@@ -59,24 +61,29 @@ export function ols(X: readonly (readonly number[])[], y: readonly number[], nam
       `ols: ${bad.map((b) => `"${b}"`).join(', ')} ${bad.length > 1 ? 'are' : 'is'} (nearly) a linear combination of ${err.columns[0] === 0 ? 'nothing' : terms.slice(0, err.columns[0]).join(', ')}: the columns are collinear, so the coefficients are not determined; drop one`,
     );
   }
-  // Solve, then one step of iterative refinement on the residual.
-  let coef = qr.solve(y);
-  const residual = (c: Float64Array) => y.map((v, i) => A.subarray(i * p, i * p + p).reduce((s, a, j) => s - a * c[j]!, v));
-  const dx = qr.solve(residual(coef));
-  coef = coef.map((c, j) => c + dx[j]!);
-  const res = residual(coef);
-  const rss = res.reduce((s, r) => s + r * r, 0);
-  const mean = y.reduce((s, v) => s + v, 0) / n;
+  // The coefficients, refined in extended precision (regression/lstsq.ts: refine).
+  const zeros = new Float64Array(p);
+  const { x: coef, r: res } = refine(qr, A, y, zeros, qr.solve(y));
+  const rss = res.reduce((acc, v) => acc.addProduct(v, v), new Accumulator()).value();
+  const mean = y.reduce((acc, v) => acc.add(v), new Accumulator()).value() / n;
   // Through the origin, R² uses the uncentered total sum of squares (as R and statsmodels do).
-  const tss = intercept ? y.reduce((s, v) => s + (v - mean) ** 2, 0) : y.reduce((s, v) => s + v * v, 0);
+  const tss = y.reduce((acc, v) => acc.addProduct(v - (intercept ? mean : 0), v - (intercept ? mean : 0)), new Accumulator()).value();
   const df = n - p;
   const sigma2 = rss / df;
-  const inv = qr.inverseR();
-  const se = Array.from({ length: p }, (_, j) => {
-    let s = 0;
-    for (let k = 0; k < p; k++) s += inv[j * p + k]! ** 2;
-    return Math.sqrt(sigma2 * s) / qr.scale[j]!;
+  const cond = conditionNumber(qr.r(), p);
+  // Standard errors from the diagonal of (AᵀA)⁻¹. From R alone it carries a relative error of
+  // about cond · eps; past cond 1e4 (worse than 1e-12) each diagonal entry is refined as the
+  // solution of [I A; Aᵀ 0] [r; x] = [0; -e_j], which costs one more refinement per coefficient.
+  const gramDiag = Array.from({ length: p }, (_, j) => {
+    const e = new Float64Array(p);
+    e[j] = 1 / qr.scale[j]!;
+    const x0 = qr.backSolve(qr.forwardSolve(e)).map((v, k) => v / qr.scale[k]!);
+    if (cond <= 1e4) return x0[j]!;
+    const c = new Float64Array(p);
+    c[j] = -1;
+    return refine(qr, A, new Float64Array(n), c, x0).x[j]!;
   });
+  const se = gramDiag.map((g) => Math.sqrt(sigma2 * g));
   const tq = tquantile(0.975, df);
   const t = Array.from(coef, (c, j) => c / se[j]!);
   const r2 = 1 - rss / tss;
@@ -97,7 +104,7 @@ export function ols(X: readonly (readonly number[])[], y: readonly number[], nam
     // P(F > f) = I_x(df/2, dfModel/2) at x = df / (df + dfModel f): exact in the far tail, where 1 - cdf rounds to 0.
     fPValue: dfModel > 0 ? betainc(df / (df + dfModel * fStat), df / 2, dfModel / 2) : NaN,
     sigma: Math.sqrt(sigma2),
-    cond: conditionNumber(qr.r(), p),
+    cond,
     intercept,
   };
 }

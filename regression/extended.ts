@@ -1,0 +1,65 @@
+/**
+ * @file Double-double arithmetic (a value as an unevaluated sum hi + lo of two doubles, about 32
+ * significant digits): just enough to accumulate the residuals of iterative refinement without
+ * rounding them away. Error-free transformations after Knuth (two-sum) and Dekker (two-product).
+ */
+
+/** 2^27 + 1: splits a double into two halves whose products are exact. */
+const SPLIT = 134217729;
+
+/**
+ * Accumulates Σ a_i b_i (and plain terms) in double-double. `add` and `addProduct` are exact up to
+ * the final rounding of hi + lo, so sums of many terms of mixed sign keep their small remainders.
+ */
+export class Accumulator {
+  hi = 0;
+  lo = 0;
+
+  constructor(start = 0) {
+    this.hi = start;
+  }
+
+  /** Starts again from `start` (reusing one accumulator in a hot loop). */
+  reset(start = 0): this {
+    this.hi = start;
+    this.lo = 0;
+    return this;
+  }
+
+  add(x: number): this {
+    const s = this.hi + x;
+    const bb = s - this.hi;
+    const err = this.hi - (s - bb) + (x - bb);
+    this.renormalize(s, err + this.lo);
+    return this;
+  }
+
+  addProduct(a: number, b: number): this {
+    // Dekker's two-product: a b = p + e exactly.
+    const p = a * b;
+    let t = SPLIT * a;
+    const ahi = t - (t - a);
+    const alo = a - ahi;
+    t = SPLIT * b;
+    const bhi = t - (t - b);
+    const blo = b - bhi;
+    const e = alo * blo - (p - ahi * bhi - alo * bhi - ahi * blo);
+    // Two-sum of hi + p, then fold in the low parts.
+    const s = this.hi + p;
+    const bb = s - this.hi;
+    const err = this.hi - (s - bb) + (p - bb);
+    this.renormalize(s, err + e + this.lo);
+    return this;
+  }
+
+  /** The nearest double to hi + lo. */
+  value(): number {
+    return this.hi + this.lo;
+  }
+
+  private renormalize(s: number, e: number): void {
+    const hi = s + e;
+    this.lo = e - (hi - s);
+    this.hi = hi;
+  }
+}
