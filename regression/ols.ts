@@ -146,7 +146,7 @@ export function conditionNumber(R: Float64Array, p: number): number {
   return Math.max(...sv) / Math.min(...sv);
 }
 
-const num = (v: number, width = 11) => {
+const num = (v: number, width = 12) => {
   const a = Math.abs(v);
   const s = a !== 0 && (a >= 1e6 || a < 1e-4) ? v.toExponential(4) : v.toFixed(4);
   return s.padStart(width);
@@ -155,9 +155,9 @@ const num = (v: number, width = 11) => {
 /** The summary in the familiar layout. */
 export function formatOls(r: OlsResult, target: string): string {
   const w = Math.max(8, ...r.terms.map((t) => t.length)) + 2;
-  const head = `${''.padEnd(w)}${'coef'.padStart(11)}${'std err'.padStart(11)}${'t'.padStart(11)}${'P>|t|'.padStart(11)}${'[0.025'.padStart(11)}${'0.975]'.padStart(11)}`;
+  const head = `${''.padEnd(w)}${'coef'.padStart(12)}${'std err'.padStart(12)}${'t'.padStart(12)}${'P>|t|'.padStart(12)}${'[0.025'.padStart(12)}${'0.975]'.padStart(12)}`;
   const rule = '='.repeat(head.length);
-  const rows = r.terms.map((term, j) => `${term.padEnd(w)}${num(r.coef[j]!)}${num(r.se[j]!)}${num(r.t[j]!)}${(r.p[j]! < 1e-4 ? r.p[j]!.toExponential(1) : r.p[j]!.toFixed(4)).padStart(11)}${num(r.ci95[j]![0])}${num(r.ci95[j]![1])}`);
+  const rows = r.terms.map((term, j) => `${term.padEnd(w)}${num(r.coef[j]!)}${num(r.se[j]!)}${num(r.t[j]!)}${(r.p[j]! < 1e-4 ? r.p[j]!.toExponential(1) : r.p[j]!.toFixed(4)).padStart(12)}${num(r.ci95[j]![0])}${num(r.ci95[j]![1])}`);
   const lines = [
     rule,
     `OLS: ${target} ~ ${r.terms.filter((t) => t !== 'const').join(' + ')}${r.intercept ? '' : ' (no intercept)'}`,
