@@ -11,7 +11,7 @@ export interface Series {
   color?: string;
 }
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#393b79', '#637939'];
 
 function ticks(lo: number, hi: number, count = 5): number[] {
   const span = hi - lo || 1;
@@ -26,10 +26,11 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 const label = (v: number) => (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(1) : String(Number(v.toPrecision(6))));
 
 /** A chart of `series`; with logY, y is plotted as log10 and labelled as powers of ten. */
-export function svgChart(series: Series[], { title, xLabel, yLabel, logY = false, width = 720, height = 440 }: { title: string; xLabel: string; yLabel: string; logY?: boolean; width?: number; height?: number }): string {
+export function svgChart(series: Series[], { title, xLabel, yLabel, logY = false, logX = false, width = 720, height = 440 }: { title: string; xLabel: string; yLabel: string; logY?: boolean; logX?: boolean; width?: number; height?: number }): string {
   const tf = (y: number) => (logY ? Math.log10(y) : y);
-  const pts = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(tf(y)));
-  const xs = pts.map((p) => p[0]);
+  const tx = (x: number) => (logX ? Math.log10(x) : x);
+  const pts = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(tx(x)) && Number.isFinite(tf(y)));
+  const xs = pts.map((p) => tx(p[0]));
   const ys = pts.map((p) => tf(p[1]));
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
   let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
@@ -46,8 +47,8 @@ export function svgChart(series: Series[], { title, xLabel, yLabel, logY = false
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${esc(title)}</text>`,
   ];
-  for (const t of ticks(x0, x1)) {
-    out.push(`<line x1="${px(t)}" y1="${m.top}" x2="${px(t)}" y2="${height - m.bottom}" stroke="#eee"/>`, `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle">${label(t)}</text>`);
+  for (const t of logX ? ticks(x0, x1).filter((v) => Number.isInteger(v)) : ticks(x0, x1)) {
+    out.push(`<line x1="${px(t)}" y1="${m.top}" x2="${px(t)}" y2="${height - m.bottom}" stroke="#eee"/>`, `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle">${logX ? `1e${t}` : label(t)}</text>`);
   }
   // On a log scale, whole decades when the range spans several, else ordinary ticks of log10(y) labelled with y.
   const decades = ticks(y0, y1).filter((v) => Number.isInteger(v));
@@ -57,26 +58,27 @@ export function svgChart(series: Series[], { title, xLabel, yLabel, logY = false
   }
   out.push(
     `<rect x="${m.left}" y="${m.top}" width="${width - m.left - m.right}" height="${height - m.top - m.bottom}" fill="none" stroke="#333"/>`,
-    `<text x="${(m.left + width - m.right) / 2}" y="${height - 14}" text-anchor="middle">${esc(xLabel)}</text>`,
+    `<text x="${(m.left + width - m.right) / 2}" y="${height - 14}" text-anchor="middle">${esc(xLabel)}${logX ? ' (log scale)' : ''}</text>`,
     `<text transform="translate(16 ${(m.top + height - m.bottom) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}${logY ? ' (log scale)' : ''}</text>`,
   );
   series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length]!;
-    const good = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(tf(y)));
+    const good = s.points.filter(([x, y]) => Number.isFinite(tx(x)) && Number.isFinite(tf(y)));
     if (s.style !== 'dots') {
-      const d = good.map(([x, y], k) => `${k ? 'L' : 'M'}${px(x).toFixed(1)},${py(tf(y)).toFixed(1)}`).join('');
+      const d = good.map(([x, y], k) => `${k ? 'L' : 'M'}${px(tx(x)).toFixed(1)},${py(tf(y)).toFixed(1)}`).join('');
       const dash = s.style === 'dashed' ? ' stroke-dasharray="8 6"' : '';
       out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="${s.style === 'dashed' ? 2 : 3}"${dash}/>`);
     } else {
-      for (const [x, y] of good) out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(tf(y)).toFixed(1)}" r="2.5" fill="${color}" fill-opacity="0.55"/>`);
+      for (const [x, y] of good) out.push(`<circle cx="${px(tx(x)).toFixed(1)}" cy="${py(tf(y)).toFixed(1)}" r="2.5" fill="${color}" fill-opacity="0.55"/>`);
     }
   });
   // The legend, on a white box over the top-right corner.
-  out.push(`<rect x="${width - m.right - 198}" y="${m.top + 4}" width="192" height="${18 * series.length + 8}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`);
+  const lw = Math.max(192, 24 + 7 * Math.max(...series.map((x) => x.name.length)));
+  out.push(`<rect x="${width - m.right - lw - 6}" y="${m.top + 4}" width="${lw}" height="${18 * series.length + 8}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`);
   series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length]!;
     const ly = m.top + 22 + 18 * i;
-    out.push(`<rect x="${width - m.right - 190}" y="${ly - 9}" width="14" height="4" fill="${color}"/>`, `<text x="${width - m.right - 170}" y="${ly - 3}">${esc(s.name)}</text>`);
+    out.push(`<rect x="${width - m.right - lw + 2}" y="${ly - 9}" width="14" height="4" fill="${color}"/>`, `<text x="${width - m.right - lw + 22}" y="${ly - 3}">${esc(s.name)}</text>`);
   });
   out.push('</svg>');
   return out.join('\n');
