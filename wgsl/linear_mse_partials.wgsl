@@ -12,7 +12,8 @@
 // Batches: batch control[C_BATCH] covers positions [b BATCH, (b + 1) BATCH) of the N rows; with
 // SHUFFLE, position p is row permute(p) of this epoch's permutation, drawn here from the seed and
 // the epoch. WHOLE takes all N rows (the validation set). Full-batch training is BATCH = N.
-// Row layout: CONTIGUOUS gives each invocation its own run of positions (fastest on CPU adapters
+// Lines that compute a graph node carry a `// op:` tag naming it (explain and the web page show
+// which ops a kernel fused). Row layout: CONTIGUOUS gives each invocation its own run of positions (fastest on CPU adapters
 // such as lavapipe, with few workgroups); otherwise a grid stride (GPUs). The planner picks.
 
 {{CONTROL}}
@@ -75,7 +76,7 @@ fn main(
   var b: array<f32, K>;
   for (var t = 0u; t < K; t++) {
     for (var j = 0u; j < D; j++) {
-      w[t * D + j] = theta[t * W_T + j * W_J];
+      w[t * D + j] = theta[t * W_T + j * W_J]; // op: transpose (Wᵀ is W read with swapped strides)
     }
     b[t] = theta[K * D + t];
   }
@@ -107,16 +108,16 @@ fn main(
       xr[j] = data[r + j];
     }
     for (var t = 0u; t < K; t++) {
-      var pred = b[t];
+      var pred = b[t]; // op: add (+ b)
       for (var j = 0u; j < D; j++) {
-        pred += w[t * D + j] * xr[j];
+        pred += w[t * D + j] * xr[j]; // op: matmul (X Wᵀ)
       }
-      let e = pred - data[r + D + t];
+      let e = pred - data[r + D + t]; // op: sub (backward: the residual)
       for (var j = 0u; j < D; j++) {
-        acc[t * W_T + j * W_J] += e * xr[j];
+        acc[t * W_T + j * W_J] += e * xr[j]; // op: matmul, transpose (backward: dW = eᵀ X)
       }
-      acc[K * D + t] += e;
-      acc[P - 1u] += e * e;
+      acc[K * D + t] += e; // op: sum (backward: db = Σ e)
+      acc[P - 1u] += e * e; // op: squaredError, mean (the loss)
     }
   }
 

@@ -63,7 +63,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       control[C_LOSS_SUM] = bitcast<u32>(sum);
     } else {
       let e = control[C_EPOCH];
-      let loss = sum / f32(BATCHES);
+      let loss = sum / f32(BATCHES); // op: mean (of the batch losses)
       if (e < arrayLength(&records)) {
         records[e] = loss;
       }

@@ -54,16 +54,16 @@ fn accumulate(lid: u32, first: u32, last: u32, shuffled: bool, key: u32, acc: pt
     }
     let r = row * WIDTH;
     for (var t = 0u; t < K; t++) {
-      var pred = theta[K * D + t];
+      var pred = theta[K * D + t]; // op: add (+ b)
       for (var j = 0u; j < D; j++) {
-        pred += theta[t * W_T + j * W_J] * data[r + j];
+        pred += theta[t * W_T + j * W_J] * data[r + j]; // op: transpose, matmul (X Wᵀ)
       }
-      let err = pred - data[r + D + t];
+      let err = pred - data[r + D + t]; // op: sub (backward: the residual)
       for (var j = 0u; j < D; j++) {
-        (*acc)[t * W_T + j * W_J] += err * data[r + j];
+        (*acc)[t * W_T + j * W_J] += err * data[r + j]; // op: matmul, transpose (backward: dW = eᵀ X)
       }
-      (*acc)[K * D + t] += err;
-      (*acc)[P - 1u] += err * err;
+      (*acc)[K * D + t] += err; // op: sum (backward: db = Σ e)
+      (*acc)[P - 1u] += err * err; // op: squaredError, mean (the loss)
     }
   }
 }
@@ -121,12 +121,12 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       loss_sum += tree[P - 1u] * inv;
       step += 1u;
       for (var i = lid; i < COUNT; i += WG) {
-        optimizer_step(i, 2.0 * inv * tree[i], f32(step));
+        optimizer_step(i, 2.0 * inv * tree[i], f32(step)); // op: constant, scale, broadcastTo, mul (backward: 2 / (m K) from the mean)
         theta[i] = params[i];
       }
       workgroupBarrier();
     }
-    let loss = loss_sum / f32(BATCHES);
+    let loss = loss_sum / f32(BATCHES); // op: mean (of the batch losses)
     if (lid == 0u) {
       if (epoch < arrayLength(&records)) {
         records[epoch] = loss;

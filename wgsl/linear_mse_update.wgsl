@@ -68,7 +68,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   let inv = 1.0 / (f32(rows) * f32(K));
   let t = f32(info.z);
   for (var i = lid; i < COUNT; i += WG) {
-    optimizer_step(i, 2.0 * inv * tree[i], t);
+    optimizer_step(i, 2.0 * inv * tree[i], t); // op: constant, scale, broadcastTo, mul (backward: 2 / (m K) from the mean)
     if (info.w != 0u) {
       let at = control[C_PARAMS_AT] + (info.w - 1u) * COUNT + i;
       if (at < arrayLength(&records)) {
@@ -85,7 +85,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       control[C_LOSS_SUM] = bitcast<u32>(sum);
     } else {
       let e = control[C_EPOCH];
-      let loss = sum / f32(BATCHES);
+      let loss = sum / f32(BATCHES); // op: mean (of the batch losses)
       if (e < arrayLength(&records)) {
         records[e] = loss;
       }
