@@ -35,9 +35,11 @@ export interface FitOptions {
   init?: 'zeros' | 'normal' | { weight: number[][]; bias: number[] };
   /** Record every parameter after every k-th epoch. */
   paramsEvery?: number;
-  /** Called after each chunk of epochs when training in chunks (for a progress bar); chunks > 1 costs one read per chunk. */
+  /** Called after each chunk of epochs when training in chunks (for a progress bar or a live curve); chunks > 1 costs one read per chunk. */
   chunks?: number;
-  onProgress?: (epochsDone: number) => void;
+  onProgress?: (epochsDone: number, loss: readonly number[], validLoss: readonly number[]) => void;
+  /** Keep the model's explain() text (graphs, plan, WGSL) in the result. */
+  explain?: boolean;
 }
 
 export interface FitResult {
@@ -62,6 +64,8 @@ export interface FitResult {
   /** The closed-form fit of each target on the training rows, in the data's own units. */
   closedForm: OlsResult[];
   timing: { ms: number; msPerEpoch: number; dispatchesPerEpoch: number; submits: number; readbacks: number };
+  /** With options.explain: the forward and backward graphs, the kernel plan and the WGSL. */
+  explain?: string;
   diverged?: { epoch: number; lastFiniteLoss: number | null; message: string };
 }
 
@@ -171,7 +175,7 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
       }
       if (run.diverged) diverged = { ...run.diverged, epoch: run.diverged.epoch + done };
       done += run.epochs;
-      o.onProgress?.(done);
+      o.onProgress?.(done, loss, valid);
     }
     const ms = performance.now() - start;
     const work = { ...model.stats };
@@ -219,6 +223,7 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
       };
     }
     if (diverged) result.diverged = diverged;
+    if (o.explain) result.explain = model.explain();
     return result;
   } finally {
     model.dispose();

@@ -107,6 +107,7 @@ function wantedLimits(adapter: GPUAdapter): Record<string, number> {
 
 function describeAdapter(adapter: GPUAdapter, via: string): string {
   const info = adapter.info;
-  const parts = [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => s && s.length);
+  // Dawn fills vendor and architecture with names; Deno's wgpu puts numeric ids there and the name in description.
+  const parts = [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => s && s.length && !/^\d+$/.test(s));
   return `${parts.join(' ') || 'unnamed adapter'} (${via})`;
 }

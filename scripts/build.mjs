@@ -1,7 +1,7 @@
 // Builds the package, examples, benchmarks and tests with esbuild (WGSL files inlined as text),
 // then, unless --no-types, emits the .d.ts files with tsc.
 import { build } from 'esbuild';
-import { readdirSync, rmSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 const listTs = (dir, suffix = '.ts') =>
@@ -24,6 +24,15 @@ await build({ ...common, entryPoints: ['cli/main.ts'], outfile: 'dist/cli.js', b
 await build({ ...common, entryPoints: listTs('examples'), outdir: 'dist/examples' });
 await build({ ...common, entryPoints: listTs('bench'), outdir: 'dist/bench' });
 await build({ ...common, entryPoints: listTs('test', '.test.ts'), outdir: 'dist/test' });
+// The browser bundle and the teaching page: everything inlined but Node's WebGPU binding and the
+// PNG renderer, which the browser never reaches (it has navigator.gpu, and plots stay SVG).
+const browser = { bundle: true, format: 'esm', platform: 'browser', target: 'es2022', loader: { '.wgsl': 'text' }, external: ['webgpu', '@resvg/resvg-js', 'node:*'], sourcemap: 'linked', logLevel: 'warning' };
+await build({ ...browser, entryPoints: ['browser.ts'], outfile: 'dist/fusegrad.browser.js' });
+if (existsSync('web/app.ts')) {
+  await build({ ...browser, entryPoints: ['web/app.ts'], outfile: 'dist/web/app.js' });
+  for (const f of ['index.html', 'style.css']) copyFileSync(`web/${f}`, `dist/web/${f}`);
+  copyFileSync('examples/data/auto-mpg.csv', 'dist/web/auto-mpg.csv');
+}
 if (!process.argv.includes('--no-types')) {
   execFileSync('node', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
 }

@@ -1,0 +1,67 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServer, type Server } from 'node:http';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+// The teaching page in a real headless Chromium (Debian's package) with WebGPU on: SwiftShader gives
+// it an adapter. REQUIRED like every GPU test: no browser is a failure with the install line.
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = resolve('dist/web');
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.csv': 'text/csv', '.map': 'application/json' };
+
+function serve(): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const path = join(ROOT, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/$/, '/index.html'));
+    if (!path.startsWith(ROOT) || !existsSync(path)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(readFileSync(path));
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` })));
+}
+
+test('the page trains on WebGPU in headless Chromium, draws the curve and lands on the closed form', async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (CI's .ci/run does)`);
+  const { server, url } = await serve();
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.waitForFunction(() => document.getElementById('backend')!.dataset.kind !== '', undefined, { timeout: 30_000 });
+    const backendText = await page.textContent('#backend');
+    assert.is(await page.getAttribute('#backend', 'data-kind'), 'webgpu', `the page says: ${backendText}`);
+    assert.match(backendText!, /Running on WebGPU/);
+    await page.selectOption('#dataset', 'mpg');
+    await page.fill('#epochs', '1000');
+    await page.click('#train');
+    await page.waitForSelector('#status[data-state="done"], #status[data-state="error"]', { timeout: 120_000 });
+    assert.is(await page.getAttribute('#status', 'data-state'), 'done', (await page.textContent('#status')) ?? '');
+    assert.ok(await page.$('#loss-chart svg path'), 'the loss curve is drawn');
+    assert.ok(await page.$('#fit-chart svg circle'), 'the data are drawn');
+    const final = Number(await page.textContent('#final-loss'));
+    const closed = Number(await page.textContent('#closed-form-loss'));
+    assert.ok(Math.abs(final - closed) <= 1e-3 * closed, `final loss ${final} vs closed form ${closed}`);
+    assert.match((await page.textContent('#forward'))!, /= squaredError %\d+, %1/);
+    assert.match((await page.textContent('#backward'))!, /; backward: dW/);
+    assert.match((await page.textContent('#plan'))!, /^plan: tiny/);
+    assert.ok((await page.$$('#wgsl .fused')).length >= 5, 'fused ops are highlighted in the WGSL');
+    assert.match((await page.textContent('#result'))!, /on the tiny plan \(\d+ submissions, \d+ reads\)/);
+    assert.equal(errors, []);
+    mkdirSync('test/artifacts', { recursive: true });
+    await page.screenshot({ path: 'test/artifacts/web.png', fullPage: false });
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
+
+test.run();

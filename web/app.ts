@@ -1,0 +1,169 @@
+/**
+ * @file The teaching page: pick a data set, an optimizer and a learning rate, press Train, and
+ * watch the loss fall (read back every few epochs, not every epoch), the line fit the data, and
+ * the graphs, the kernel plan and the WGSL that fusegrad runs, with the fused ops highlighted.
+ */
+import { APPLES15, type Backend, type FitResult, type Series, fitRegression, parseTable, requestBackend, selectColumns, svgChart } from '../browser.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+let backend: Backend | undefined;
+let fallback = '';
+
+async function getBackend(): Promise<Backend> {
+  if (backend) return backend;
+  backend = await requestBackend({ device: 'auto', log: (line) => (fallback = line) });
+  const el = $('backend');
+  el.dataset.kind = backend.kind;
+  el.textContent = backend.kind === 'webgpu' ? `Running on WebGPU: ${backend.description}` : `This browser has no WebGPU, so fusegrad runs on its CPU backend. (${fallback.replace(/^fusegrad: /, '')})`;
+  return backend;
+}
+
+interface Data {
+  X: number[][];
+  Y: number[][];
+  features: string[];
+  targets: string[];
+  poly?: number;
+}
+
+async function loadData(): Promise<Data> {
+  switch (($('dataset') as HTMLSelectElement).value) {
+    case 'crop':
+      return { X: APPLES15.X, Y: APPLES15.Y.map((r) => [r[0]!]), features: APPLES15.features, targets: ['apples'] };
+    case 'quadratic': {
+      const X = Array.from({ length: 100 }, (_, i) => [-3 + (6 * i) / 99]);
+      // A fixed pseudo-random wobble, so every visitor sees the same data.
+      const Y = X.map(([x], i) => [1 + 2 * x! - 0.5 * x! ** 2 + 0.8 * Math.sin(12.9898 * i) * Math.cos(78.233 * i)]);
+      return { X, Y, features: ['x'], targets: ['y'], poly: 2 };
+    }
+    case 'paste': {
+      const table = parseTable('pasted CSV', ($('csv') as HTMLTextAreaElement).value);
+      const y = ($('ycol') as HTMLInputElement).value.trim() || table.columns[table.columns.length - 1]!;
+      const xs = ($('xcols') as HTMLInputElement).value.split(',').map((s) => s.trim()).filter(Boolean);
+      const sel = selectColumns(table, [y], xs.length ? xs : undefined);
+      return { X: sel.X, Y: sel.Y, features: sel.features, targets: sel.targets };
+    }
+    default: {
+      const text = await (await fetch('auto-mpg.csv')).text();
+      const sel = selectColumns(parseTable('auto-mpg.csv', text), ['mpg'], ['displacement']);
+      return { X: sel.X, Y: sel.Y, features: sel.features, targets: sel.targets };
+    }
+  }
+}
+
+function drawLoss(loss: readonly number[], valid: readonly number[], total: number): void {
+  const series: Series[] = [{ name: 'training loss', style: 'line', points: loss.map((v, i) => [i + 1, v]) }];
+  if (valid.length) series.push({ name: 'validation loss', style: 'line', points: valid.map((v, i) => [i + 1, v]) });
+  $('loss-chart').innerHTML = svgChart(series, { title: `Loss by epoch (${loss.length} of ${total})`, xLabel: 'epoch', yLabel: 'mean squared error', logY: true });
+}
+
+function drawFit(r: FitResult, data: Data): void {
+  const cf = r.closedForm[0]!;
+  if (data.X[0]!.length !== 1) {
+    // Several features: predicted against actual.
+    const pred = data.X.map((row) => row.reduce((s, v, j) => s + r.coefficients.weight[0]![j]! * v, r.coefficients.bias[0]!));
+    const ys = data.Y.map((y) => y[0]!);
+    const [lo, hi] = [Math.min(...ys), Math.max(...ys)];
+    $('fit-chart').innerHTML = svgChart(
+      [
+        { name: 'rows', style: 'dots', points: ys.map((y, i) => [y, pred[i]!]) },
+        { name: 'perfect prediction', style: 'line', color: '#2ca02c', points: [[lo, lo], [hi, hi]] },
+      ],
+      { title: `predicted ${data.targets[0]} against actual`, xLabel: 'actual', yLabel: 'predicted' },
+    );
+    return;
+  }
+  const xs = data.X.map((x) => x[0]!);
+  const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
+  const grid = Array.from({ length: 100 }, (_, i) => lo + ((hi - lo) * i) / 99);
+  const curve = (w: number[], b: number) => grid.map((x) => [x, w.reduce((s, wi, j) => s + wi * x ** (j + 1), b)] as [number, number]);
+  $('fit-chart').innerHTML = svgChart(
+    [
+      { name: 'data', style: 'dots', points: xs.map((x, i) => [x, data.Y[i]![0]!]) },
+      { name: 'closed form', style: 'line', color: '#2ca02c', points: curve(cf.coef.slice(1), cf.coef[0]!) },
+      { name: 'gradient descent', style: 'dashed', color: '#d62728', points: curve(r.coefficients.weight[0]!, r.coefficients.bias[0]!) },
+    ],
+    { title: `${data.targets[0]} against ${data.features[0]}`, xLabel: data.features[0]!, yLabel: data.targets[0]! },
+  );
+}
+
+function showResult(r: FitResult): void {
+  const cf = r.closedForm[0]!;
+  const closedLoss = r.scaling ? 1 - cf.r2 : (cf.sigma ** 2 * cf.df) / r.n;
+  const rows = ['const', ...r.features].map((term, j) => {
+    const gd = j === 0 ? r.coefficients.bias[0]! : r.coefficients.weight[0]![j - 1]!;
+    return `<tr><td>${esc(term)}</td><td>${gd.toPrecision(6)}</td><td>${cf.coef[j]!.toPrecision(6)}</td><td>${cf.se[j]!.toPrecision(3)}</td></tr>`;
+  });
+  $('result').innerHTML = [
+    '<tr><th>term</th><th>gradient descent</th><th>closed form</th><th>std err</th></tr>',
+    ...rows,
+    `<tr><td>training loss</td><td id="final-loss">${r.finalLoss.toPrecision(6)}</td><td id="closed-form-loss">${closedLoss.toPrecision(6)}</td><td></td></tr>`,
+    `<tr><td>time</td><td colspan="3">${r.epochs} epochs in ${r.timing.ms.toFixed(1)} ms on the ${esc(r.device.plan)} plan (${r.timing.submits} submissions, ${r.timing.readbacks} reads)</td></tr>`,
+  ].join('');
+}
+
+/** Splits model.explain() into its parts and renders the WGSL with the `// op:` lines highlighted. */
+function showExplain(text: string): void {
+  const part = (title: string) => text.split(`== ${title}`)[1]?.split('\n== ')[0]?.replace(/^[^\n]*\n/, '') ?? '';
+  $('forward').textContent = part('forward graph').trim();
+  $('backward').textContent = part('backward graph').trim();
+  const planAndCode = part('kernel plan');
+  const [plan, ...pipelines] = planAndCode.split('\n--- ');
+  $('plan').textContent = plan!.trim();
+  $('wgsl').innerHTML = pipelines
+    .map((p) => {
+      const [head, fuses, constants, ...code] = p.split('\n');
+      const ops = (fuses ?? '').replace(/^\s*fuses:\s*/, '').split(', ').filter(Boolean);
+      const lines = code.map((line) => {
+        const tag = /\/\/ op: (.*)$/.exec(line);
+        return tag ? `<span class="line fused" title="${esc(tag[1]!)}">${esc(line.replace(/\/\/ op: .*$/, ''))}<span class="tag">// op: ${esc(tag[1]!)}</span></span>` : `<span class="line">${esc(line)}</span>`;
+      });
+      return `<div class="pipeline"><h3>${esc(head!)}</h3><div class="chips">${ops.map((o) => `<span>${esc(o)}</span>`).join('')}</div><p><small>${esc((constants ?? '').trim())}</small></p><pre class="wgsl">${lines.join('')}</pre></div>`;
+    })
+    .join('');
+}
+
+async function train(): Promise<void> {
+  const status = $('status');
+  const button = $('train') as HTMLButtonElement;
+  button.disabled = true;
+  status.dataset.state = 'running';
+  try {
+    const b = await getBackend();
+    const data = await loadData();
+    const epochs = Number(($('epochs') as HTMLInputElement).value);
+    const chunks = Math.max(1, Math.min(20, Math.floor(epochs / 10)));
+    status.textContent = `training ${epochs} epochs on ${b.kind}, reading the loss every ${Math.ceil(epochs / chunks)} epochs…`;
+    const r = await fitRegression(data.X, data.Y, data.features, data.targets, b, {
+      optimizer: ($('optimizer') as HTMLSelectElement).value as 'sgd' | 'adam' | 'adamw',
+      lr: Number(($('lr') as HTMLInputElement).value),
+      epochs,
+      standardize: ($('standardize') as HTMLInputElement).checked,
+      ...(data.poly ? { poly: data.poly } : {}),
+      chunks,
+      explain: true,
+      onProgress: (_done, loss, valid) => drawLoss(loss, valid, epochs),
+    });
+    drawLoss(r.history.loss, r.history.validLoss ?? [], epochs);
+    drawFit(r, data);
+    showResult(r);
+    showExplain(r.explain ?? '');
+    status.textContent = r.diverged ? r.diverged.message : `done: ${r.epochs} epochs on ${r.device.backend}`;
+    status.dataset.state = r.diverged ? 'error' : 'done';
+  } catch (err) {
+    status.textContent = (err as Error).message;
+    status.dataset.state = 'error';
+  } finally {
+    button.disabled = false;
+  }
+}
+
+$('dataset').addEventListener('change', () => {
+  const v = ($('dataset') as HTMLSelectElement).value;
+  $('paste-box').hidden = v !== 'paste';
+  ($('lr') as HTMLInputElement).value = v === 'crop' ? '0.05' : v === 'quadratic' ? '0.05' : '0.01';
+});
+$('train').addEventListener('click', () => void train());
+void getBackend();
