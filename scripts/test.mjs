@@ -14,6 +14,8 @@ process.stdout.write = (chunk, ...rest) => {
 };
 
 const isDeno = typeof globalThis.Deno !== 'undefined';
+// Deno's Linux x64 build, a dev dependency (the machines this project builds on are Linux x64).
+const DENO = 'node_modules/@deno/linux-x64-glibc/deno';
 // The suites that exercise WebGPU through the library alone (no child processes, no browser): these
 // also run under Deno.
 const DENO_FILES = ['backends', 'train', 'fuse', 'loader', 'optim', 'reduce', 'errors', 'debug', 'snapshot'];
@@ -46,7 +48,7 @@ let all = node;
 if (!isDeno && !only.length && !process.argv.includes('--no-deno')) {
   const { spawnSync } = await import('node:child_process');
   console.log(`\nnode: ${node.passed} passed, ${node.failed} failed; now the WebGPU tests under Deno (${DENO_FILES.join(', ')})\n`);
-  const deno = spawnSync('node_modules/.bin/deno', ['run', '-A', 'scripts/test.mjs', ...DENO_FILES], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const deno = spawnSync(DENO, ['run', '-A', 'scripts/test.mjs', ...DENO_FILES], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   process.stdout.write(deno.stdout ?? '');
   const d = deno.error ? { total: 1, passed: 0, skipped: 0, failed: 1 } : counts(deno.stdout ?? '');
   if (deno.error) console.log(`deno did not run: ${deno.error.message}`);
