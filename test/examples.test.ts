@@ -78,4 +78,18 @@ test('polynomial: gradient descent from (5, 4, 3) moves towards the closed form 
   assert.ok(dist(steps[9]!) < 0.3 * dist([5, 4, 3]), `after 10000 epochs: ${dist(steps[9]!)}`);
 });
 
+
+test('the README example under Deno prints the same numbers as under Node (float32 rounding apart)', () => {
+  const numbers = (out: string) => [...out.matchAll(/^\s+epoch\s+\d+\s+loss\s+([\d.]+)$|^(?:apples|oranges): .*?\s(-?\d+\.\d+)\s+-?\d+\.\d+$/gm)].map((m) => Number(m[1] ?? m[2]));
+  const node = run('dist/examples/demo.js', { FUSEGRAD_DEVICE: 'webgpu' });
+  const deno = spawnSync('node_modules/@deno/linux-x64-glibc/deno', ['run', '-A', 'dist/examples/demo.js'], { env: { ...process.env, XDG_RUNTIME_DIR: '/tmp', FUSEGRAD_DEVICE: 'webgpu' }, encoding: 'utf8', timeout: 120_000 });
+  assert.is(deno.status, 0, deno.stderr);
+  assert.match(deno.stdout, /backend: webgpu — .*\(navigator\.gpu\)/);
+  assert.match(deno.stdout, /1000 epochs in .* on the tiny plan: 1 dispatch, 1 submit, 1 readback/);
+  const [a, b] = [numbers(node.stdout), numbers(deno.stdout)];
+  assert.is(a.length, 19);
+  assert.is(b.length, a.length);
+  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= 1e-4 * Math.max(1, Math.abs(v)), `value ${i}: node ${v}, deno ${b[i]}`));
+});
+
 test.run();

@@ -64,4 +64,25 @@ test('the page trains on WebGPU in headless Chromium, draws the curve and lands 
   }
 });
 
+test('without WebGPU the page says so and trains on the CPU backend', async () => {
+  const { server, url } = await serve();
+  // No --enable-unsafe-webgpu, and WebGPU switched off: navigator.gpu is absent.
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless=new', '--no-sandbox', '--disable-features=WebGPU,Vulkan', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => document.getElementById('backend')!.dataset.kind !== '', undefined, { timeout: 30_000 });
+    assert.is(await page.getAttribute('#backend', 'data-kind'), 'cpu');
+    assert.match((await page.textContent('#backend'))!, /no WebGPU, so fusegrad runs on its CPU backend/);
+    await page.selectOption('#dataset', 'crop');
+    await page.fill('#epochs', '200');
+    await page.click('#train');
+    await page.waitForSelector('#status[data-state="done"], #status[data-state="error"]', { timeout: 60_000 });
+    assert.match((await page.textContent('#status'))!, /done: 200 epochs on cpu/);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
+
 test.run();
