@@ -13,6 +13,7 @@ import { compile } from '../runtime/model.js';
 import type { PlanOptions } from '../runtime/program.js';
 import type { WebGpuBackend } from '../runtime/webgpu.js';
 import { synthetic } from '../test/regression-data.js';
+import { writeFileSync } from 'node:fs';
 import { fmt, readBandwidth, table, timePerUnit, writeResults } from './lib.js';
 
 const quick = process.argv.includes('--quick');
@@ -68,6 +69,12 @@ console.log(table(header, body));
 console.log(`\nGB/s: bytes an epoch must read (X and Y once, 4(d+1)n) / median epoch time. x floor: epoch time / (those bytes / ${bandwidth.gbps.toFixed(2)} GB/s).`);
 if (!quick) {
   const file = writeResults('fusion', backend.description, { date: new Date().toISOString(), adapter: backend.description, bandwidth, rows });
-  console.log(`results: ${file}`);
+  const md = [
+    `${backend.description}; read bandwidth ${bandwidth.gbps.toFixed(2)} GB/s (${bandwidth.layout}); SGD, 1 target; ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    table(header, body),
+  ].join('\n');
+  writeFileSync(file.replace(/\.json$/, '.md'), `${md}\n`);
+  console.log(`results: ${file} and .md`);
 }
 backend.dispose();

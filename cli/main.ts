@@ -3,6 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from './args.js';
+import { BENCH_HELP, BENCH_OPTIONS, bench } from './bench.js';
 import { EXPLAIN_HELP, explain } from './explain.js';
 import { FIT_HELP, FIT_OPTIONS, fit } from './fit.js';
 import { OLS_HELP, OLS_OPTIONS, olsCommand } from './ols.js';
@@ -19,6 +20,7 @@ Usage:
   fusegrad ols <file> --y <col> [options]     closed-form least squares with its statistics
   fusegrad predict <model.json> <file>        predictions of a saved model
   fusegrad explain [options]                  the graphs, the kernel plan and the WGSL
+  fusegrad bench [options]                    GPU against CPU epochs, against the peers
   fusegrad <command> --help                   a command's options
 
 Environment:
@@ -37,6 +39,7 @@ const COMMANDS: Record<string, Command> = {
   fit: { help: FIT_HELP, options: FIT_OPTIONS, positionals: true, run: fit },
   ols: { help: OLS_HELP, options: OLS_OPTIONS, positionals: true, run: olsCommand },
   predict: { help: PREDICT_HELP, options: PREDICT_OPTIONS, positionals: true, run: predict },
+  bench: { help: BENCH_HELP, options: BENCH_OPTIONS, positionals: false, run: (values) => bench(values) },
   explain: {
     help: EXPLAIN_HELP,
     options: { rows: { type: 'string' }, features: { type: 'string' }, targets: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, plan: { type: 'string' }, device: { type: 'string' } },

@@ -197,7 +197,7 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
   const groupsFor = (rows: number) =>
     layout.rows === 'contiguous'
       ? Math.max(1, Math.min(layout.contiguousGroups, Math.ceil(rows / WG)))
-      : Math.max(1, Math.min(Math.ceil(rows / WG), 1024, layout.maxGroupsPerDim));
+      : Math.max(1, Math.min(Math.ceil(rows / WG), layout.stridedGroups, layout.maxGroupsPerDim));
   notes.push(`rows layout: ${layout.rows}${layout.rows === 'contiguous' ? ' (each invocation reads its own run of rows)' : ' (grid stride)'}, workgroup size ${WG}`);
 
   /** One row-kernel dispatch per chunk, writing consecutive rows of `partials`; returns the steps and the rows of partials. */

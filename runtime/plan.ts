@@ -93,6 +93,8 @@ export interface Layout {
   rows: 'contiguous' | 'strided';
   /** Workgroups of the fused row kernel with the contiguous layout. */
   contiguousGroups: number;
+  /** Most workgroups of the fused row kernel with the strided layout. */
+  stridedGroups: number;
   /** Largest rows x (parameters + 1) solved by the single-dispatch kernel. */
   tinyMaxWork: number;
   /** Epochs one dispatch of the single-dispatch kernel runs at most (keeps a dispatch short). */
@@ -108,6 +110,7 @@ export const DEFAULT_LAYOUT: Layout = {
   maxWorkgroupBytes: 16384,
   rows: 'strided',
   contiguousGroups: 32,
+  stridedGroups: 1024,
   tinyMaxWork: 1 << 16,
   epochsPerDispatch: 5000,
 };

@@ -1,0 +1,344 @@
+/**
+ * @file The benchmark: trains the regression graph for a matrix of sizes on every backend (fusegrad
+ * fused and per-node on WebGPU, fusegrad CPU float32 and float64, a plain TypeScript loop, and the
+ * peers a user would pick instead: TensorFlow.js and jax-js on WebGPU and on the CPU), and reports
+ * ms per epoch, epochs per second, dispatches and submits per epoch (counted by wrapping WebGPU's
+ * entry points, for peers too), GB/s over the bytes an epoch must read, and how far each row is
+ * from the adapter's read-bandwidth floor, measured in the same run.
+ */
+import { Graph } from '../engine/graph.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { adam } from '../optim/adam.js';
+import { sgd } from '../optim/sgd.js';
+import { CpuBackend } from '../runtime/cpu.js';
+import { requestBackend } from '../runtime/device.js';
+import { compile } from '../runtime/model.js';
+import type { PlanOptions } from '../runtime/program.js';
+import type { WebGpuBackend } from '../runtime/webgpu.js';
+import { APPLES } from '../examples/apples.js';
+import { synthetic } from '../test/regression-data.js';
+import { fmt, readBandwidth, table, type Timing } from './lib.js';
+import type { PeerProblem, PeerRunner, PeerSession } from './peers/types.js';
+
+export interface Size {
+  label: string;
+  n: number;
+  d: number;
+  k: number;
+}
+
+export const DEFAULT_SIZES: Size[] = [
+  { label: 'apples 5x3->2', n: 5, d: 3, k: 2 },
+  ...[1e3, 1e5, 1e6].flatMap((n) => [4, 16].map((d) => ({ label: `${n}x${d}`, n, d, k: 1 }))),
+];
+
+export const ROWS = ['fused', 'per-node', 'cpu32', 'cpu64', 'loop', 'tfjs-webgpu', 'tfjs-cpu', 'jax-webgpu', 'jax-cpu'] as const;
+export type RowKind = (typeof ROWS)[number];
+
+export interface BenchOptions {
+  sizes?: Size[];
+  rows?: RowKind[];
+  optimizer?: 'sgd' | 'adam';
+  /** Aim for timed runs of about this many ms (each row is timed `runs` times after a warm-up). */
+  targetMs?: number;
+  runs?: number;
+  /** Rows whose first epoch took longer than this many ms are timed over 2 single-epoch runs only. */
+  slowMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface BenchRow {
+  size: string;
+  n: number;
+  d: number;
+  k: number;
+  row: string;
+  /** ms per epoch: median, min, max over the timed runs. */
+  msPerEpoch: number;
+  min: number;
+  max: number;
+  runs: number;
+  epochsPerRun: number;
+  epochsPerSecond: number;
+  dispatchesPerEpoch: number | null;
+  submitsPerEpoch: number | null;
+  gbps: number;
+  /** Epoch time over bytes / measured bandwidth. */
+  floorRatio: number;
+  /** Epoch time over the fastest row's at this size. */
+  vsFastest: number;
+  /** The loss after the first two epochs from zero weights: every correct row agrees. */
+  lossAfter2: number;
+  /** lossAfter2 agrees with fusegrad's float64 CPU row (or, without one, the first row) within 1e-3. */
+  lossAgrees: boolean;
+  note?: string;
+}
+
+export interface BenchResult {
+  date: string;
+  adapter: string;
+  bandwidth: { gbps: number; layout: string };
+  optimizer: string;
+  rows: BenchRow[];
+  skipped: { row: string; why: string }[];
+}
+
+/** What every row offers the timer: train from the current weights and await the device. */
+interface Session {
+  train(epochs: number): Promise<number>;
+  dispose(): void;
+  note?: string;
+}
+
+/** Counts WebGPU dispatches and submits process-wide, whoever makes them (fusegrad or a peer). */
+function gpuCounter() {
+  const g = globalThis as unknown as { GPUComputePassEncoder?: { prototype: GPUComputePassEncoder }; GPUQueue?: { prototype: GPUQueue } };
+  const counts = { dispatches: 0, submits: 0 };
+  if (!g.GPUComputePassEncoder || !g.GPUQueue) return { counts, restore: () => {} };
+  const pass = g.GPUComputePassEncoder.prototype;
+  const queue = g.GPUQueue.prototype;
+  const dispatch = pass.dispatchWorkgroups;
+  const submit = queue.submit;
+  pass.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...a: Parameters<GPUComputePassEncoder['dispatchWorkgroups']>) {
+    counts.dispatches++;
+    return dispatch.apply(this, a);
+  };
+  queue.submit = function (this: GPUQueue, ...a: Parameters<GPUQueue['submit']>) {
+    counts.submits++;
+    return submit.apply(this, a);
+  };
+  return {
+    counts,
+    restore: () => {
+      pass.dispatchWorkgroups = dispatch;
+      queue.submit = submit;
+    },
+  };
+}
+
+/** The regression in a plain TypeScript loop over Float32Arrays: the CPU baseline a user would write. */
+function plainLoop(p: PeerProblem): Session {
+  const { n, d, k, X, Y, lr } = p;
+  const W = new Float32Array(k * d);
+  const b = new Float32Array(k);
+  const gW = new Float32Array(k * d);
+  const gb = new Float32Array(k);
+  return {
+    async train(epochs) {
+      let loss = 0;
+      for (let e = 0; e < epochs; e++) {
+        gW.fill(0);
+        gb.fill(0);
+        loss = 0;
+        for (let r = 0; r < n; r++) {
+          for (let t = 0; t < k; t++) {
+            let pred = b[t]!;
+            for (let j = 0; j < d; j++) pred += W[t * d + j]! * X[r * d + j]!;
+            const err = pred - Y[r * k + t]!;
+            loss += err * err;
+            for (let j = 0; j < d; j++) gW[t * d + j]! += err * X[r * d + j]!;
+            gb[t]! += err;
+          }
+        }
+        const scale = 2 / (n * k);
+        for (let i = 0; i < k * d; i++) W[i] = W[i]! - lr * scale * gW[i]!;
+        for (let t = 0; t < k; t++) b[t] = b[t]! - lr * scale * gb[t]!;
+        loss /= n * k;
+      }
+      return loss;
+    },
+    dispose() {},
+  };
+}
+
+async function fusegradSession(p: PeerProblem, backend: WebGpuBackend | CpuBackend, optimizer: Optimizer, plan: PlanOptions['plan']): Promise<Session> {
+  const g = new Graph();
+  const X = g.input('X', [p.n, p.d]);
+  const Y = g.input('Y', [p.n, p.k]);
+  const W = g.param('W', [p.k, p.d]);
+  const b = g.param('b', [p.k]);
+  const loss = g.mean(g.squaredError(g.add(g.matmul(X, g.transpose(W)), b), Y));
+  const model = await compile(g, { loss, optimizer, backend, plan });
+  model.write({ X: p.X, Y: p.Y });
+  return {
+    async train(epochs) {
+      const run = await model.train({ epochs });
+      return run.loss[run.loss.length - 1]!;
+    },
+    dispose: () => model.dispose(),
+    note: backend.kind === 'webgpu' ? `${model.planName} plan` : undefined,
+  };
+}
+
+function problemFor(size: Size, lr: number): PeerProblem {
+  if (size.label.startsWith('apples')) {
+    return { n: 5, d: 3, k: 2, X: Float32Array.from(APPLES.X.flat()), Y: Float32Array.from(APPLES.Y.flat()), lr: 1e-5 };
+  }
+  const data = synthetic(size.n, size.d, size.k, size.n + size.d);
+  return { ...size, X: Float32Array.from(data.X), Y: Float32Array.from(data.Y), lr };
+}
+
+/** Times a session: a warm-up of 2 epochs (pipelines compile, the loss is checked), then the timed runs. */
+async function timeSession(s: Session, o: Required<Pick<BenchOptions, 'targetMs' | 'runs' | 'slowMs'>>): Promise<Timing & { units: number; lossAfter2: number }> {
+  let t = performance.now();
+  const lossAfter2 = await s.train(2);
+  const first = (performance.now() - t) / 2;
+  const runs = first > o.slowMs ? 2 : o.runs;
+  let units = first > o.slowMs ? 1 : 2;
+  // Grow the run until it takes a quarter of the target, then scale to the target.
+  if (first <= o.slowMs) {
+    for (;;) {
+      t = performance.now();
+      await s.train(units);
+      const ms = performance.now() - t;
+      if (ms >= o.targetMs / 4 || units >= 20000) {
+        units = Math.max(1, Math.min(20000, Math.round((units * o.targetMs) / Math.max(ms, 1e-3))));
+        break;
+      }
+      units *= 4;
+    }
+  }
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    t = performance.now();
+    await s.train(units);
+    times.push((performance.now() - t) / units);
+  }
+  times.sort((a, b) => a - b);
+  const mid = times.length / 2;
+  const median = times.length % 2 ? times[Math.floor(mid)]! : (times[mid - 1]! + times[mid]!) / 2;
+  return { median, min: times[0]!, max: times[times.length - 1]!, runs, units, lossAfter2 };
+}
+
+/** Loads the peer runners, which are the benchmark's dev dependencies; absent ones become skipped rows. */
+async function loadPeers(rows: RowKind[], log: (l: string) => void): Promise<{ runners: Map<string, PeerRunner[]>; skipped: { row: string; why: string }[] }> {
+  const runners = new Map<string, PeerRunner[]>();
+  const skipped: { row: string; why: string }[] = [];
+  const wanted = (r: RowKind) => rows.includes(r);
+  if (!wanted('tfjs-webgpu') && !wanted('tfjs-cpu') && !wanted('jax-webgpu') && !wanted('jax-cpu')) return { runners, skipped };
+  const { installNavigator } = await import('./peers/node-navigator.js');
+  await installNavigator();
+  const load = async (kinds: RowKind[], what: string, get: () => Promise<PeerRunner[]>) => {
+    if (!kinds.some(wanted)) return;
+    try {
+      const all = await get();
+      // A runner is a WebGPU row when its name says so; the rest run on the CPU (tfjs 'cpu', jax-js 'wasm').
+      for (const kind of kinds) runners.set(kind, all.filter((r) => r.name.toLowerCase().includes('webgpu') === kind.endsWith('webgpu')));
+    } catch (err) {
+      for (const kind of kinds.filter(wanted)) skipped.push({ row: kind, why: `${what} did not load: ${(err as Error).message}` });
+      log(`bench: ${what} did not load (${(err as Error).message}); its rows are skipped`);
+    }
+  };
+  await load(['tfjs-webgpu', 'tfjs-cpu'], 'TensorFlow.js', async () => (await import('./peers/tfjs.js')).tfjsRunners());
+  await load(['jax-webgpu', 'jax-cpu'], 'jax-js', async () => (await import('./peers/jaxjs.js')).jaxRunners());
+  return { runners, skipped };
+}
+
+export async function runBench(options: BenchOptions = {}): Promise<BenchResult> {
+  const { sizes = DEFAULT_SIZES, rows = [...ROWS], optimizer = 'sgd', targetMs = 300, runs = 5, slowMs = 1500 } = options;
+  const log = options.log ?? (() => {});
+  // The peers' WebGPU backends must see navigator.gpu before they load; fusegrad then shares that adapter.
+  const { runners, skipped } = await loadPeers(rows, log);
+  const gpu = (await requestBackend({ device: 'webgpu' })) as WebGpuBackend;
+  const bandwidth = await readBandwidth(gpu);
+  log(`bench: ${gpu.description}; read bandwidth ${bandwidth.gbps.toFixed(2)} GB/s`);
+  const makeOptimizer = (lr: number) => (optimizer === 'adam' ? adam({ lr }) : sgd({ lr }));
+  const out: BenchRow[] = [];
+  for (const size of sizes) {
+    const problem = problemFor(size, 0.01);
+    const bytes = 4 * size.n * (size.d + size.k);
+    const here: BenchRow[] = [];
+    const candidates: { row: string; make: () => Promise<Session> }[] = [];
+    for (const kind of rows) {
+      if (kind === 'fused') candidates.push({ row: 'fusegrad WebGPU (fused)', make: () => fusegradSession(problem, gpu, makeOptimizer(problem.lr), 'auto') });
+      if (kind === 'per-node') candidates.push({ row: 'fusegrad WebGPU (per node)', make: () => fusegradSession(problem, gpu, makeOptimizer(problem.lr), 'per-node') });
+      if (kind === 'cpu32') candidates.push({ row: 'fusegrad CPU float32', make: () => fusegradSession(problem, new CpuBackend('f32'), makeOptimizer(problem.lr), 'auto') });
+      if (kind === 'cpu64') candidates.push({ row: 'fusegrad CPU float64', make: () => fusegradSession(problem, new CpuBackend('f64'), makeOptimizer(problem.lr), 'auto') });
+      if (kind === 'loop' && optimizer === 'sgd') candidates.push({ row: 'plain TypeScript loop (Float32Array)', make: async () => plainLoop(problem) });
+      if (optimizer === 'sgd') {
+        for (const r of runners.get(kind) ?? []) candidates.push({ row: r.name, make: async () => (await r.setup(problem)) as PeerSession & Session });
+      }
+    }
+    for (const c of candidates) {
+      let session: Session | undefined;
+      const counter = gpuCounter();
+      try {
+        session = await c.make();
+        const inner = session;
+        // Every epoch trained while the counter watches (warm-up and calibration included) divides the counts.
+        let epochs = 0;
+        const counted: Session = { train: (e) => ((epochs += e), inner.train(e)), dispose: () => inner.dispose() };
+        const before = { ...counter.counts };
+        const t = await timeSession(counted, { targetMs, runs, slowMs });
+        const gpuRow = counter.counts.dispatches > before.dispatches;
+        here.push({
+          size: size.label,
+          n: size.n,
+          d: size.d,
+          k: size.k,
+          row: c.row,
+          msPerEpoch: t.median,
+          min: t.min,
+          max: t.max,
+          runs: t.runs,
+          epochsPerRun: t.units,
+          epochsPerSecond: 1000 / t.median,
+          dispatchesPerEpoch: gpuRow ? (counter.counts.dispatches - before.dispatches) / epochs : null,
+          submitsPerEpoch: gpuRow ? (counter.counts.submits - before.submits) / epochs : null,
+          gbps: bytes / (t.median * 1e6),
+          floorRatio: t.median / (bytes / (bandwidth.gbps * 1e6)),
+          vsFastest: 0,
+          lossAfter2: t.lossAfter2,
+          lossAgrees: true,
+          ...(session.note ? { note: session.note } : {}),
+        });
+        log(`bench: ${size.label} ${c.row}: ${fmt(t.median, 4)} ms/epoch`);
+      } catch (err) {
+        skipped.push({ row: `${size.label} ${c.row}`, why: (err as Error).message });
+        log(`bench: ${size.label} ${c.row} failed: ${(err as Error).message}`);
+      } finally {
+        counter.restore();
+        session?.dispose();
+      }
+    }
+    const fastest = Math.min(...here.map((r) => r.msPerEpoch));
+    const reference = (here.find((r) => r.row === 'fusegrad CPU float64') ?? here[0])?.lossAfter2 ?? NaN;
+    for (const r of here) {
+      r.vsFastest = r.msPerEpoch / fastest;
+      r.lossAgrees = Math.abs(r.lossAfter2 - reference) <= 1e-3 * Math.abs(reference);
+    }
+    out.push(...here);
+  }
+  gpu.dispose();
+  return { date: new Date().toISOString(), adapter: gpu.description, bandwidth, optimizer, rows: out, skipped };
+}
+
+/** The results as Markdown: one table per size. */
+export function markdown(r: BenchResult): string {
+  const lines = [`${r.adapter}; read bandwidth ${r.bandwidth.gbps.toFixed(2)} GB/s (${r.bandwidth.layout}); ${r.optimizer.toUpperCase()}; ${r.date.slice(0, 10)}`, ''];
+  const header = ['size', 'row', 'ms/epoch (median)', 'min-max', 'epochs/s', 'dispatches/epoch', 'submits/epoch', 'GB/s', 'x floor', 'x fastest', 'loss check'];
+  lines.push(
+    table(
+      header,
+      r.rows.map((x) => [
+        x.size,
+        x.note ? `${x.row}, ${x.note}` : x.row,
+        fmt(x.msPerEpoch, 4),
+        `${fmt(x.min)}-${fmt(x.max)}`,
+        fmt(x.epochsPerSecond),
+        x.dispatchesPerEpoch === null ? '-' : fmt(x.dispatchesPerEpoch),
+        x.submitsPerEpoch === null ? '-' : fmt(x.submitsPerEpoch),
+        fmt(x.gbps),
+        fmt(x.floorRatio),
+        fmt(x.vsFastest),
+        x.lossAgrees ? 'ok' : `differs: ${x.lossAfter2.toPrecision(6)}`,
+      ]),
+    ),
+  );
+  lines.push(
+    '',
+    'ms/epoch: median of the timed runs (each long enough to take ~0.3 s, after a warm-up; rows slower than 1.5 s an epoch: 2 runs of 1 epoch), timed around a call that awaits a read of the device. Dispatches and submits are counted by wrapping WebGPU\'s dispatchWorkgroups and queue.submit, for the peers too. GB/s: the bytes an epoch must read (X and Y once, 4(d+k)n) over the epoch time; x floor: the epoch time over those bytes at the measured read bandwidth. Loss check: the loss after the first two epochs from zero weights equals fusegrad CPU float64\'s within 1e-3.',
+  );
+  if (r.skipped.length) lines.push('', ...r.skipped.map((s) => `- skipped: ${s.row}: ${s.why}`));
+  return lines.join('\n');
+}

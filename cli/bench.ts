@@ -1,0 +1,83 @@
+/** @file `fusegrad bench`: the benchmark as a command; writes the results file, a Markdown table and an SVG plot. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { type BenchResult, DEFAULT_SIZES, ROWS, type RowKind, type Size, markdown, runBench } from '../bench/bench.js';
+import { slug } from '../bench/lib.js';
+import { stack, svgChart, type Series } from '../regression/plot.js';
+import { UsageError, intOption, oneOf } from './args.js';
+
+export const BENCH_HELP = `fusegrad bench [options]
+
+Trains the regression graph for a matrix of sizes on every backend and prints, per row, ms per
+epoch (median of timed runs after a warm-up, min-max), epochs per second, dispatches and submits
+per epoch, GB/s over the bytes an epoch must read, how far that is from the adapter's read
+bandwidth (measured in the same run), and the ratio to the fastest row.
+
+Options:
+  --sizes <list>      apples and/or NxD or NxDxK (default: apples,1000x4,1000x16,100000x4,100000x16,1000000x4,1000000x16)
+  --rows <list>       ${ROWS.join(', ')} (default: all)
+  --optimizer <name>  sgd (default) | adam (fusegrad rows only: the peers run SGD)
+  --runs <n>          timed runs per row (default 5)
+  --target-ms <ms>    length of a timed run (default 300)
+  --results <dir>     where the results JSON, Markdown table and SVG plot go (default bench/results)
+  --json              the results as JSON on stdout
+`;
+
+export const BENCH_OPTIONS = {
+  sizes: { type: 'string' },
+  rows: { type: 'string' },
+  optimizer: { type: 'string' },
+  runs: { type: 'string' },
+  'target-ms': { type: 'string' },
+  results: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+function parseSizes(text: string): Size[] {
+  return text.split(',').map((s) => {
+    const t = s.trim();
+    if (t === 'apples') return DEFAULT_SIZES[0]!;
+    const m = /^(\d+(?:e\d+)?)x(\d+)(?:x(\d+))?$/.exec(t);
+    if (!m) throw new UsageError(`--sizes: "${t}" is not apples, NxD or NxDxK`);
+    const [n, d, k] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 1)];
+    if (!(n >= 1 && d >= 1 && k >= 1)) throw new UsageError(`--sizes: "${t}" needs positive sizes`);
+    return { label: `${n}x${d}${k > 1 ? `->${k}` : ''}`, n, d, k };
+  });
+}
+
+export async function bench(values: Record<string, string | boolean | undefined>): Promise<string> {
+  const sizes = typeof values.sizes === 'string' ? parseSizes(values.sizes) : DEFAULT_SIZES;
+  const rows = typeof values.rows === 'string' ? values.rows.split(',').map((r) => r.trim()) : [...ROWS];
+  const unknown = rows.find((r) => !(ROWS as readonly string[]).includes(r));
+  if (unknown) throw new UsageError(`--rows: "${unknown}" is not one of ${ROWS.join(', ')}`);
+  const optimizer = oneOf(values, 'optimizer', ['sgd', 'adam'], 'sgd') as 'sgd' | 'adam';
+  const result = await runBench({
+    sizes,
+    rows: rows as RowKind[],
+    optimizer,
+    runs: intOption(values, 'runs', 5, 1),
+    targetMs: intOption(values, 'target-ms', 300, 1),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  const dir = typeof values.results === 'string' ? values.results : 'bench/results';
+  mkdirSync(dir, { recursive: true });
+  const base = `${dir}/${result.date.slice(0, 10)}-${slug(result.adapter)}-bench`;
+  writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  const md = markdown(result);
+  writeFileSync(`${base}.md`, `${md}\n`);
+  writeFileSync(`${base}.svg`, plot(result));
+  if (values.json === true) return JSON.stringify(result);
+  return `${md}\n\nresults: ${base}.json, ${base}.md, ${base}.svg`;
+}
+
+/** ms per epoch against n, log-log, one line per row; one chart per feature count. */
+function plot(r: BenchResult): string {
+  const charts: string[] = [];
+  for (const d of [...new Set(r.rows.filter((x) => x.k === 1 && !x.size.startsWith('apples')).map((x) => x.d))]) {
+    const names = [...new Set(r.rows.map((x) => x.row))];
+    const series: Series[] = names
+      .map((name) => ({ name, style: 'line' as const, points: r.rows.filter((x) => x.row === name && x.d === d && x.k === 1 && !x.size.startsWith('apples')).map((x) => [x.n, x.msPerEpoch] as [number, number]) }))
+      .filter((s) => s.points.length);
+    charts.push(svgChart(series, { title: `ms per epoch, ${d} features (${r.optimizer.toUpperCase()})`, xLabel: 'rows n', yLabel: 'ms per epoch', logX: true, logY: true, width: 820, height: 520 }));
+  }
+  return charts.length ? stack(charts, 820, 520) : svgChart([], { title: 'no sizes with one target to plot', xLabel: 'n', yLabel: 'ms' });
+}
