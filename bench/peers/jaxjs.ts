@@ -8,7 +8,7 @@
  * `navigator.gpu` and reads `navigator.userAgent` even on the CPU backend.
  */
 import type * as Jax from '@jax-js/jax';
-import { installNavigator } from './node-navigator.js';
+import { installNavigator, requireAdapter } from './node-navigator.js';
 import type { PeerProblem, PeerRunner, PeerSession } from './types.js';
 
 type JaxModule = typeof Jax;
@@ -41,10 +41,11 @@ export async function jaxRunners(): Promise<PeerRunner[]> {
 }
 
 async function setup(jax: JaxModule, device: JaxDevice, read: ReadMode, p: PeerProblem): Promise<PeerSession> {
+  if (device === 'webgpu') await requireAdapter('jax-js webgpu');
   // init() returns every backend started so far, and starts none it cannot (no error, no reason).
   const started = await jax.init(device);
   if (!started.includes(device)) {
-    const why = device === 'webgpu' ? 'navigator.gpu gave no adapter, or the adapter refused a device' : 'WebAssembly is unavailable';
+    const why = device === 'webgpu' ? 'the adapter refused it a device; jax-js logs why' : 'WebAssembly is unavailable';
     throw new Error(`jax-js: the ${device} backend did not initialize (${why}); started: ${started.join(', ') || 'none'}`);
   }
   // jit traces on the default device; every array is also placed (committed) on it explicitly.

@@ -38,3 +38,14 @@ async function install(): Promise<void> {
   };
   Object.defineProperty(globalThis, 'navigator', { value: navigator, configurable: true, writable: true, enumerable: true });
 }
+
+/**
+ * Throws, naming the cause, when `navigator.gpu` has no adapter: the libraries themselves would
+ * only log a TypeError (TensorFlow.js) or silently leave the backend out (jax-js).
+ */
+export async function requireAdapter(library: string): Promise<void> {
+  await installNavigator();
+  const gpu = (globalThis as { navigator?: NodeNavigator }).navigator?.gpu;
+  if (!gpu) throw new Error(`${library}: navigator.gpu is missing`);
+  if (!(await gpu.requestAdapter())) throw new Error(`${library}: navigator.gpu.requestAdapter() found no WebGPU adapter (no Vulkan driver Dawn could use)`);
+}

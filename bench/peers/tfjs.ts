@@ -4,7 +4,7 @@
  * backend. Call `installNavigator()` first; the libraries are imported here, lazily, after it.
  */
 import type * as TF from '@tensorflow/tfjs';
-import { installNavigator } from './node-navigator.js';
+import { installNavigator, requireAdapter } from './node-navigator.js';
 import type { PeerProblem, PeerRunner, PeerSession } from './types.js';
 
 type Tf = typeof TF;
@@ -47,6 +47,7 @@ async function useBackend(tf: Tf, backend: TfBackend): Promise<void> {
     const registered = Object.keys(tf.engine().registryFactory).join(', ') || 'none';
     throw new Error(`TensorFlow.js: no ${backend} backend is registered (registered: ${registered}); for webgpu, navigator.gpu was missing when @tensorflow/tfjs-backend-webgpu was imported`);
   }
+  if (backend === 'webgpu') await requireAdapter('TensorFlow.js webgpu');
   // setBackend resolves false (and logs the cause) rather than throwing when the backend fails to start.
   if (!(await tf.setBackend(backend))) throw new Error(`TensorFlow.js: the ${backend} backend failed to initialize (see the error logged above)`);
   await tf.ready();
@@ -57,8 +58,8 @@ async function setup(tf: Tf, backend: TfBackend, p: PeerProblem): Promise<PeerSe
   const { n, d, k, lr } = p;
   const X = tf.tensor2d(p.X, [n, d], 'float32');
   const Y = tf.tensor2d(p.Y, [n, k], 'float32');
-  const W = tf.variable(tf.zeros([k, d], 'float32'), true);
-  const b = tf.variable(tf.zeros([k], 'float32'), true);
+  // tidy frees the zeros: a variable shares its initial tensor's data but does not own the tensor.
+  const [W, b] = tf.tidy(() => [tf.variable(tf.zeros([k, d], 'float32'), true), tf.variable(tf.zeros([k], 'float32'), true)]);
   const optimizer = tf.train.sgd(lr);
   const loss = (): TF.Scalar => tf.mean(tf.square(tf.sub(tf.add(tf.matMul(X, W, false, true), b), Y)));
   let disposed = false;
