@@ -10,7 +10,7 @@ import { Graph, Tensor, formatNode } from '../engine/graph.js';
 import { type FloatArray, OPS, type OpDef, type OpKind } from '../engine/ops.js';
 import { sizeOf } from '../engine/shape.js';
 import { type Backend, type Executable, type Program, type RawRun, type Stats, batchesPerEpoch, zeroStats } from './program.js';
-import { epochKey, feistelHalf, permute } from './shuffle.js';
+import { epochKey, feistelHalf, permute, resampleRow } from './shuffle.js';
 
 export type Precision = 'f32' | 'f64';
 
@@ -77,6 +77,12 @@ class CpuExecutable implements Executable {
   private steps = 0;
   /** Epochs trained since compile: the shuffle's key, as on the device. */
   private epochsTotal = 0;
+  /** With replicates: every replicate's parameters, one after another (replicate 0's are live in `main`). */
+  private readonly stacked: Map<number, FloatArray>;
+  private readonly replicaState: FloatArray[][][];
+  private readonly replicaSteps: number[];
+  /** Per-replicate hyperparameters (a sweep), swapped with `hyper` like the rest. */
+  private readonly table: number[][] | null;
 
   constructor(
     private readonly program: Program,
@@ -89,9 +95,21 @@ class CpuExecutable implements Executable {
     this.hyper = Object.values(program.optimizer?.hyper ?? {});
     const { validationRows } = program.loader;
     this.validation = new Map(program.inputs.map((i) => [i.id, new this.Arr(validationRows * (program.graph.nodes[i.id]!.shape[1] ?? 1))]));
+    const B = program.replicas.count;
+    this.stacked = new Map(B > 1 ? program.params.map((p) => [p.id, new this.Arr(B * this.main.values[p.id]!.length)]) : []);
+    this.replicaState = Array.from({ length: B }, () => this.state.map((slots) => slots.map((slot) => new this.Arr(slot.length))));
+    this.replicaSteps = new Array<number>(B).fill(0);
+    this.table = program.replicas.hyper?.map((row) => [...row]) ?? null;
   }
 
   write(id: number, data: FloatArray): void {
+    const stacked = this.stacked.get(id);
+    if (stacked) {
+      // Replicate 0's values are the live ones; the rest wait in `stacked`.
+      stacked.set(data);
+      this.main.values[id]!.set(data.subarray(0, this.main.values[id]!.length));
+      return;
+    }
     this.main.values[id]!.set(data);
   }
 
@@ -102,16 +120,60 @@ class CpuExecutable implements Executable {
 
   setHyper(values: readonly number[]): void {
     this.hyper = [...values];
+    // One set for every replicate.
+    this.table?.forEach((_, r) => (this.table![r] = [...values]));
   }
 
   async train(epochs: number, { paramsEvery }: { paramsEvery: number }): Promise<RawRun> {
-    const { loss, optimizer, params, loader } = this.program;
+    const { loss, optimizer } = this.program;
     if (loss === null || !optimizer) throw new Error('train: the program was compiled without a loss and an optimizer');
+    const B = this.program.replicas.count;
+    if (B === 1) return this.trainOne(epochs, paramsEvery, null);
+    if (paramsEvery) throw new Error('train: parameter snapshots are for one model; with replicates, read the parameters after the run');
+    // Many models: each replicate's parameters, state, steps and hyperparameters are swapped in and
+    // trained in turn, on its own resample of the rows when bootstrapping, as the device does.
+    const startTotal = this.epochsTotal;
+    const runs: RawRun[] = [];
+    for (let r = 0; r < B; r++) {
+      this.swapReplica(r);
+      this.epochsTotal = startTotal;
+      const { seed, rows } = this.program.loader;
+      const rowOf = this.program.replicas.bootstrap ? (p: number) => resampleRow(seed, r, p, rows) : null;
+      runs.push(await this.trainOne(epochs, 0, rowOf));
+      this.swapReplica(r);
+    }
+    this.epochsTotal = startTotal + epochs;
+    const marks = runs.map((run) => run.diverged);
+    return { loss: runs[0]!.loss, valid: null, snapshots: new Map(), diverged: 0, replicas: { loss: runs.map((run) => run.loss), diverged: marks } };
+  }
+
+  /** Exchanges the live parameters, optimizer state, step count and hyperparameters with replicate r's. */
+  private swapReplica(r: number): void {
+    this.program.params.forEach((p, i) => {
+      const live = this.main.values[p.id]!;
+      const stacked = this.stacked.get(p.id)!;
+      const mine = stacked.slice(r * live.length, (r + 1) * live.length);
+      stacked.set(live, r * live.length);
+      live.set(mine);
+      const state = this.replicaState[r]![i]!;
+      this.state[i]!.forEach((slot, k) => {
+        const keep = slot.slice();
+        slot.set(state[k]!);
+        state[k]!.set(keep);
+      });
+    });
+    [this.steps, this.replicaSteps[r]] = [this.replicaSteps[r]!, this.steps];
+    if (this.table) [this.hyper, this.table[r]] = [this.table[r]!, this.hyper];
+  }
+
+  /** One model's run; `rowOf` maps a position to a row of the data (a bootstrap resample). */
+  private async trainOne(epochs: number, paramsEvery: number, rowOf: ((p: number) => number) | null): Promise<RawRun> {
+    const { loss, params, loader } = this.program;
     const lossOut = new this.Arr(epochs);
     const validOut = loader.validationRows ? new this.Arr(epochs) : null;
     const snapshots = new Map<number, FloatArray[]>(params.filter((p) => p.grad !== null).map((p) => [p.id, []]));
     const batches = batchesPerEpoch(loader);
-    const fullBatch = batches === 1 && loader.batchSize >= loader.rows && !loader.shuffle;
+    const fullBatch = batches === 1 && loader.batchSize >= loader.rows && !loader.shuffle && !rowOf;
     let ran = 0;
     let diverged = 0;
     for (let e = 0; e < epochs; e++) {
@@ -124,7 +186,10 @@ class CpuExecutable implements Executable {
         for (let b = 0; b < batches; b++) {
           const first = b * loader.batchSize;
           const last = Math.min(loader.rows, first + loader.batchSize);
-          const rows = Array.from({ length: last - first }, (_, i) => (loader.shuffle ? permute(first + i, loader.rows, key, half) : first + i));
+          const rows = Array.from({ length: last - first }, (_, i) => {
+            const pos = loader.shuffle ? permute(first + i, loader.rows, key, half) : first + i;
+            return rowOf ? rowOf(pos) : pos;
+          });
           const replay = this.replay(rows.length, true);
           for (const input of this.program.inputs) gatherRows(this.main.values[input.id]!, rows, replay.ev.values[replay.ids.get(input.id)!]!);
           sum += this.step(replay.ev, (id) => replay.ids.get(id)!);
@@ -138,7 +203,7 @@ class CpuExecutable implements Executable {
         const replay = this.replay(loader.validationRows, false);
         for (const input of this.program.inputs) replay.ev.values[replay.ids.get(input.id)!]!.set(this.validation.get(input.id)!);
         replay.ev.run();
-        validOut[e] = replay.ev.values[replay.ids.get(loss)!]![0]!;
+        validOut[e] = replay.ev.values[replay.ids.get(loss!)!]![0]!;
       }
       if (paramsEvery && (e + 1) % paramsEvery === 0) {
         for (const [id, list] of snapshots) list.push(this.main.values[id]!.slice());
@@ -157,7 +222,13 @@ class CpuExecutable implements Executable {
   }
 
   async read(ids: readonly number[]): Promise<FloatArray[]> {
-    return ids.map((id) => this.main.values[id]!.slice());
+    return ids.map((id) => {
+      const stacked = this.stacked.get(id);
+      if (!stacked) return this.main.values[id]!.slice();
+      const out = stacked.slice();
+      out.set(this.main.values[id]!, 0);
+      return out;
+    });
   }
 
   plan(): string {

@@ -32,6 +32,7 @@ import type { Node } from '../engine/graph.js';
 import { RULES } from '../wgsl/kernels.js';
 import { CONTROL_WGSL } from '../wgsl/kernels.js';
 import { type Binding, type BufferDecl, type Layout, type Plan, type Segment, type Step, trainingBuffers } from './plan.js';
+import { HYPER } from './control.js';
 import { type Program, batchesPerEpoch } from './program.js';
 import { feistelHalf } from './shuffle.js';
 
@@ -112,14 +113,16 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
   const decl = (label: string, words: number) => buffers.push({ label, words }) - 1;
 
   if (layout.maxStorageBuffers < 4) throw new Error(`the fused plan needs 4 storage buffers per kernel, the device allows ${layout.maxStorageBuffers}`);
-  const theta = decl(`theta = [W, b] (${count} parameters)`, count);
-  places.set(m.W.id, [{ buffer: theta, offset: 0, words: k * d }]);
-  places.set(m.b.id, [{ buffer: theta, offset: k * d, words: k }]);
+  const B = program.replicas.count;
+  const theta = decl(B > 1 ? `theta = [W, b] of ${B} replicates (${count} parameters each)` : `theta = [W, b] (${count} parameters)`, B * count);
+  // With replicates, a parameter reads as every replicate's values one after another.
+  places.set(m.W.id, Array.from({ length: B }, (_, r) => ({ buffer: theta, offset: r * count, words: k * d })));
+  places.set(m.b.id, Array.from({ length: B }, (_, r) => ({ buffer: theta, offset: r * count + k * d, words: k })));
   const snapshot = [
     { id: m.W.id, offset: 0, words: k * d },
     { id: m.b.id, offset: k * d, words: k },
   ];
-  const state = decl(`${optimizer.name} state (${optimizer.slots} x ${count})`, Math.max(1, optimizer.slots * count));
+  const state = decl(`${optimizer.name} state (${optimizer.slots} x ${B * count})`, Math.max(1, optimizer.slots * B * count));
 
   /** X and Y interleaved row by row ([x | y], d + k words a row), in chunks that fit one binding. */
   const dataChunks = (set: string, rows: number, first: number) => {
@@ -168,6 +171,10 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
             ? `${P} sums a row leave room for a workgroup of only ${tinyWG} in ${layout.maxWorkgroupBytes} bytes of shared memory`
             : null;
   if (!allowTiny || tinyRefusal) notes.push(`not the single-dispatch plan: ${allowTiny ? tinyRefusal : 'the caller asked for the general one'}`);
+  if (B > 1) {
+    const why = !allowTiny ? 'the general fused plan trains one model' : tinyRefusal ?? (nv ? 'a validation set' : null);
+    if (why) throw new Error(`${B} replicates train in one dispatch of the single-workgroup plan, and here ${why}; replicates suit problems of up to ${layout.tinyMaxWork} rows x sums`);
+  }
   if (allowTiny && !tinyRefusal) {
     // One buffer of n + nv rows: the training set, then the validation set.
     const data = decl(nv ? `[X | Y]: ${n} training rows, then ${nv} validation rows` : '[X | Y]', (n + nv) * width);
@@ -178,14 +185,17 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
       validation.set(m.Y.id, [{ buffer: data, offset: n * width + d, words: nv * k, stride: width, width: k }]);
     }
     notes.push(`the whole run in one workgroup of ${tinyWG}: ${n + nv} rows x ${P} sums <= ${layout.tinyMaxWork}; up to ${layout.epochsPerDispatch} epochs per dispatch`);
+    const hypers = Math.max(1, Object.keys(optimizer.hyper).length);
+    const replicated: Record<string, number | boolean> = B > 1 ? { REPLICATES: B, BOOTSTRAP: program.replicas.bootstrap, REPLICA_AT: HYPER + hypers * B, HYPER_STRIDE: hypers } : {};
+    if (B > 1) notes.push(`${B} replicates, one workgroup each${program.replicas.bootstrap ? ', each on its own resample of the rows drawn on the device' : ''}${program.replicas.hyper ? ', each with its own hyperparameters' : ''}`);
     const s = step(
-      'every batch of every epoch: forward, backward, update; loss record, validation, snapshots',
+      B > 1 ? `${B} models: every batch of every epoch, forward, backward, update, loss record` : 'every batch of every epoch: forward, backward, update; loss record, validation, snapshots',
       'linear_mse_tiny',
       { ...wHoles, OPTIMIZER: rule },
-      { WG: tinyWG, ...batching, VALID: nv, ...shuffle, MAX_EPOCHS: layout.epochsPerDispatch },
+      { WG: tinyWG, ...batching, VALID: nv, ...shuffle, MAX_EPOCHS: layout.epochsPerDispatch, ...replicated },
       [ro(data), rw(theta), rw(state), rw(records), rw(control)],
-      [1, 1],
-      { read: 4 * (n + nv) * width + stateBytes, written: stateBytes + 8 },
+      [B, 1],
+      { read: 4 * (n + nv) * width + B * stateBytes, written: B * (stateBytes + 8) },
     );
     return { name: 'tiny', buffers, places, validation, snapshot, evaluate: [], train: { kind: 'block', steps: [s], epochsPerDispatch: layout.epochsPerDispatch }, records, control, notes };
   }

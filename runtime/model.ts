@@ -9,7 +9,7 @@ import { fmtShape, sizeOf } from '../engine/shape.js';
 import { type Optimizer, hyperValues } from '../optim/optimizer.js';
 import { debug } from './debug.js';
 import { requestBackend } from './device.js';
-import type { Backend, Executable, Loader, PlanOptions, Program, Stats } from './program.js';
+import type { Backend, Executable, Loader, PlanOptions, Program, Replicas, Stats } from './program.js';
 
 /** Values a user may write: a number, nested arrays matching the shape, or a flat typed array. */
 export type TensorData = number | readonly number[] | readonly (readonly number[])[] | Float32Array | Float64Array;
@@ -33,6 +33,15 @@ export interface CompileOptions extends PlanOptions {
   seed?: number;
   /** Rows of a validation set, written with `model.write(values, 'validation')`; its loss is recorded every epoch. */
   validationRows?: number;
+  /**
+   * Trains this many models at once (default 1), in the same dispatches: each has its own
+   * parameters and optimizer state. Parameters then read as every replicate's values in turn.
+   */
+  replicates?: number;
+  /** Each replicate trains on its own resample of the rows with replacement, drawn on the device from (seed, replicate). */
+  bootstrap?: boolean;
+  /** Per-replicate hyperparameters, e.g. `{ lr: [0.01, 0.001, 0.0001] }` (one value per replicate). */
+  sweep?: Record<string, number[]>;
 }
 
 export interface TrainOptions {
@@ -63,6 +72,8 @@ export interface TrainResult {
   /** Epochs run: fewer than asked when the loss diverged. */
   epochs: number;
   diverged?: Divergence;
+  /** With several replicates: each one's loss by epoch (up to its divergence) and its divergence, if any. `loss` is replicate 0's. */
+  replicates?: { loss: FloatArray[]; diverged: (Divergence | null)[] };
 }
 
 /** Bad values written to a model: names the tensor, the shape and the offending row or index. */
@@ -86,9 +97,11 @@ export async function compile(g: Graph, options: CompileOptions = {}): Promise<M
   let grads: (Tensor | null)[] = params.map(() => null);
   if (loss && loss.graph !== g) throw new Error('compile: the loss is not a tensor of this graph');
   if (loss && optimizer) grads = backward(g, loss, params.map((p) => g.byName(p.attrs.name)!));
+  const replicas = makeReplicas(optimizer, options);
   const program: Program = {
     graph: g,
     loader,
+    replicas,
     loss: loss?.id ?? null,
     inputs: g.leaves('input').map((n) => ({ name: n.attrs.name, id: n.id })),
     params: params.map((n, i) => ({ name: n.attrs.name, id: n.id, grad: grads[i]?.id ?? null })),
@@ -97,6 +110,22 @@ export async function compile(g: Graph, options: CompileOptions = {}): Promise<M
   const backend = options.backend ?? (await requestBackend());
   debug(3, () => `fusegrad: forward graph\n${g.toString((n) => n.role === 'forward')}\nfusegrad: backward graph\n${g.toString((n) => n.role === 'backward')}`);
   return new Model(program, backend, await backend.compile(program, { plan, layout }));
+}
+
+/** Checks the replicate options: a count, and sweep values that match it and the optimizer. */
+function makeReplicas(optimizer: Optimizer | null, { replicates, bootstrap = false, sweep }: CompileOptions): Replicas {
+  const lengths = Object.values(sweep ?? {}).map((v) => v.length);
+  const count = replicates ?? (lengths[0] ?? 1);
+  if (!Number.isInteger(count) || count < 1) throw new DataError(`replicates must be a positive integer, got ${replicates}`);
+  if ((bootstrap || sweep) && !optimizer) throw new DataError('bootstrap and sweeps train models: compile with a loss and an optimizer');
+  let hyper: number[][] | null = null;
+  if (sweep) {
+    for (const [name, values] of Object.entries(sweep)) {
+      if (values.length !== count) throw new DataError(`sweep ${name}: ${values.length} values for ${count} replicates; give one per replicate`);
+    }
+    hyper = Array.from({ length: count }, (_, r) => hyperValues(optimizer!, Object.fromEntries(Object.entries(sweep).map(([k, v]) => [k, v[r]!]))));
+  }
+  return { count, bootstrap, hyper };
 }
 
 /** Checks the minibatch and validation options against the data inputs. */
@@ -160,7 +189,14 @@ export class Model {
         throw new DataError(`write: the graph has no ${validation ? 'input' : 'input or parameter'} "${name}" (it has ${names})`);
       }
       const shape = this.graph.nodes[leaf.id]!.shape;
-      return { id: leaf.id, flat: flatten(validation ? `${name} (validation)` : name, data, validation ? [nv, ...shape.slice(1)] : shape) };
+      const B = this.program.replicas.count;
+      const isParam = this.program.params.some((p) => p.id === leaf.id);
+      // With replicates, a parameter takes one value for all of them, or every replicate's in turn.
+      if (isParam && B > 1 && !(typeof data === 'number') && flatLength(data) === B * sizeOf(shape)) {
+        return { id: leaf.id, flat: flatten(name, data instanceof Float32Array || data instanceof Float64Array ? data : (data as number[]).flat(), [B * sizeOf(shape)]) };
+      }
+      const flat = flatten(validation ? `${name} (validation)` : name, data, validation ? [nv, ...shape.slice(1)] : shape);
+      return { id: leaf.id, flat: isParam && B > 1 ? repeat(flat, B) : flat };
     });
     for (const { id, flat } of checked) {
       if (validation) {
@@ -179,6 +215,11 @@ export class Model {
     this.exe.setHyper(hyperValues(opt, values));
   }
 
+  /** How many models train at once (1 unless compiled with replicates or a sweep). */
+  get replicates(): number {
+    return this.program.replicas.count;
+  }
+
   /**
    * Trains `epochs` epochs: one submission and one read for the whole run, validation losses and
    * parameter snapshots included. Stops at an epoch whose loss is not finite and says so.
@@ -190,24 +231,32 @@ export class Model {
     this.requireInputs('train');
     const raw = await this.exe.train(epochs, { paramsEvery });
     const result: TrainResult = { loss: raw.loss, epochs: raw.loss.length };
+    if (raw.replicas) {
+      result.replicates = {
+        loss: raw.replicas.loss,
+        diverged: raw.replicas.diverged.map((mark, r) => (mark ? this.divergence(mark - 1, raw.replicas!.loss[r]!, this.program.replicas.hyper?.[r]?.[0]) : null)),
+      };
+      result.epochs = epochs;
+      return result;
+    }
     if (raw.valid) result.validLoss = raw.valid;
     if (paramsEvery) {
       result.params = Object.fromEntries(this.program.params.filter((p) => raw.snapshots.has(p.id)).map((p) => [p.name, raw.snapshots.get(p.id)!]));
     }
-    if (raw.diverged) {
-      const epoch = raw.diverged - 1;
-      const lastFiniteLoss = epoch > 0 ? raw.loss[epoch - 1]! : null;
-      const lr = this.program.optimizer!.hyper.lr;
-      result.diverged = {
-        epoch,
-        lastFiniteLoss,
-        message:
-          `the loss became ${raw.loss[epoch]} at epoch ${epoch + 1}` +
-          (lastFiniteLoss === null ? '' : ` (last finite loss ${lastFiniteLoss.toPrecision(6)} at epoch ${epoch})`) +
-          `; training stopped there. The learning rate${lr === undefined ? '' : ` (${lr})`} is probably too large: try a smaller one (say 10x smaller), or standardize the features.`,
-      };
-    }
+    if (raw.diverged) result.diverged = this.divergence(raw.diverged - 1, raw.loss, this.program.optimizer!.hyper.lr);
     return result;
+  }
+
+  private divergence(epoch: number, loss: FloatArray, lr: number | undefined): Divergence {
+    const lastFiniteLoss = epoch > 0 ? loss[epoch - 1]! : null;
+    return {
+      epoch,
+      lastFiniteLoss,
+      message:
+        `the loss became ${loss[epoch]} at epoch ${epoch + 1}` +
+        (lastFiniteLoss === null ? '' : ` (last finite loss ${lastFiniteLoss.toPrecision(6)} at epoch ${epoch})`) +
+        `; training stopped there. The learning rate${lr === undefined ? '' : ` (${lr})`} is probably too large: try a smaller one (say 10x smaller), or standardize the features.`,
+    };
   }
 
   /** Runs forward and backward once without updating, and reads the given tensors (one read). */
@@ -286,6 +335,18 @@ export class Model {
       if (absent.length) throw new DataError(`${what}: validation input${absent.length > 1 ? 's' : ''} ${absent.join(', ')} not written yet (model.write({ ${absent[0]}: ... }, 'validation'))`);
     }
   }
+}
+
+function flatLength(data: TensorData): number {
+  if (typeof data === 'number') return 1;
+  if (data instanceof Float32Array || data instanceof Float64Array) return data.length;
+  return (data as readonly (number | readonly number[])[]).reduce<number>((s, v) => s + (Array.isArray(v) ? v.length : 1), 0);
+}
+
+function repeat(flat: Float64Array, times: number): Float64Array {
+  const out = new Float64Array(flat.length * times);
+  for (let r = 0; r < times; r++) out.set(flat, r * flat.length);
+  return out;
 }
 
 /** Checks data against a shape and returns it flat, as float64 so the CPU reference loses nothing. */

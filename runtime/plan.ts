@@ -132,14 +132,19 @@ const COMBINE: Record<string, string> = {
 
 /** Declares the buffers every training plan has; returns their indices. */
 export function trainingBuffers(program: Program, buffers: BufferDecl[]) {
-  const hyper = Object.keys(program.optimizer?.hyper ?? {}).length;
+  const hyper = Math.max(1, Object.keys(program.optimizer?.hyper ?? {}).length);
+  const B = program.replicas.count;
   const records = buffers.push({ label: 'records (losses, validation losses, parameter snapshots)', words: 1024 }) - 1;
-  const control = buffers.push({ label: 'control (counters, seed, hyperparameters)', words: HYPER + Math.max(1, hyper) }) - 1;
+  // The header, each replicate's hyperparameters, then (several replicates) each one's counters:
+  // epochs done this run, steps, epochs in all, divergence mark (B words each).
+  const words = HYPER + hyper * B + (B > 1 ? 4 * B : 0);
+  const control = buffers.push({ label: B > 1 ? `control (counters, seed, ${B} replicates' hyperparameters and counters)` : 'control (counters, seed, hyperparameters)', words }) - 1;
   return { records, control };
 }
 
 export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): Plan {
   const { loader } = program;
+  if (program.replicas.count > 1) throw new Error('replicates (bootstrap, sweeps) train on the single-dispatch plan of the regression graph; the per-node plan trains one model');
   if (loader.batchSize < loader.rows || loader.validationRows > 0) {
     throw new Error('the per-node plan trains full batches without a validation set; minibatches and validation run on the fused plans (the regression graph) and on the CPU backend');
   }

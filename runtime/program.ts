@@ -24,9 +24,20 @@ export interface Loader {
 /** Batches per epoch. */
 export const batchesPerEpoch = (l: Loader): number => (l.dropLast ? Math.floor(l.rows / l.batchSize) : Math.ceil(l.rows / l.batchSize));
 
+/** Many models trained at once: copies of the parameters and optimizer state, trained together. */
+export interface Replicas {
+  /** How many (1: the ordinary single model). */
+  count: number;
+  /** Each replicate trains on its own resample of the rows with replacement, drawn from (seed, replicate). */
+  bootstrap: boolean;
+  /** Per replicate, the optimizer's hyperparameters in buffer order (a sweep); null: all the same. */
+  hyper: number[][] | null;
+}
+
 export interface Program {
   readonly graph: Graph;
   readonly loader: Loader;
+  readonly replicas: Replicas;
   /** Node id of the scalar loss, when the program trains. */
   readonly loss: number | null;
   readonly inputs: readonly { name: string; id: number }[];
@@ -45,6 +56,8 @@ export interface RawRun {
   snapshots: Map<number, FloatArray[]>;
   /** 1 + the epoch whose loss was not finite (the run stopped there); 0 if none. */
   diverged: number;
+  /** With several replicates: each one's losses (up to its divergence) and its divergence mark. */
+  replicas?: { loss: FloatArray[]; diverged: number[] };
 }
 
 /** Work counters, so a test can assert "100 epochs = 1 submit, 1 readback". */
@@ -63,7 +76,7 @@ export interface Executable {
   readonly planName: string;
   /** Replaces the value of a leaf node (input or parameter). */
   write(id: number, data: FloatArray): void;
-  /** Writes the optimizer's hyperparameters, in the optimizer's order. */
+  /** Writes the optimizer's hyperparameters, in the optimizer's order: one set for every replicate, or one set per replicate one after another. */
   setHyper(values: readonly number[]): void;
   /** Runs `epochs` epochs, stopping early at a loss that is not finite. */
   train(epochs: number, options: { paramsEvery: number }): Promise<RawRun>;

@@ -106,7 +106,8 @@ class WebGpuExecutable implements Executable {
       return buffer;
     });
     const exe = new WebGpuExecutable(backend, program, plan, buffers);
-    exe.setHyper(Object.values(program.optimizer?.hyper ?? {}));
+    const table = program.replicas.hyper;
+    exe.setHyper(table ? table.flat() : Object.values(program.optimizer?.hyper ?? {}));
     await exe.bindAll();
     debug(1, () => {
       const kib = plan.buffers.reduce((s, b) => s + b.words, 0) / 256;
@@ -129,7 +130,10 @@ class WebGpuExecutable implements Executable {
 
   setHyper(values: readonly number[]): void {
     if (!values.length) return;
-    this.backend.device.queue.writeBuffer(this.buffers[this.layoutPlan.control]!, 4 * HYPER, new Float32Array(values));
+    // One set for every replicate, or one set per replicate.
+    const B = this.program.replicas.count;
+    const all = values.length === Object.keys(this.program.optimizer?.hyper ?? {}).length && B > 1 ? Array.from({ length: B }, () => values).flat() : values;
+    this.backend.device.queue.writeBuffer(this.buffers[this.layoutPlan.control]!, 4 * HYPER, new Float32Array(all));
   }
 
   /**
@@ -169,9 +173,16 @@ class WebGpuExecutable implements Executable {
     const { loader } = this.program;
     const count = plan.snapshot.reduce((s, p) => s + p.words, 0);
     const slots = paramsEvery ? Math.floor(epochs / paramsEvery) : 0;
+    const B = this.program.replicas.count;
+    const hypers = Math.max(1, Object.keys(this.program.optimizer?.hyper ?? {}).length);
+    // Several replicates: each one's counters (epochs this run, steps, epochs in all, divergence mark), B words each.
+    const replicaAt = HYPER + hypers * B;
+    const marksAt = replicaAt + 3 * B;
+    if (B > 1 && paramsEvery) throw new Error('train: parameter snapshots are for one model; with replicates, read the parameters after the run');
     const validAt = epochs;
     const paramsAt = epochs + (loader.validationRows ? epochs : 0);
-    const words = paramsAt + slots * count;
+    // Several replicates: each one's losses, one after another.
+    const words = B > 1 ? B * epochs : paramsAt + slots * count;
     if (this.buffers[plan.records]!.size < 4 * words) {
       this.buffers[plan.records]!.destroy();
       this.buffers[plan.records] = device.createBuffer({ label: 'records', size: 4 * words, usage: STORAGE | COPY_SRC | COPY_DST });
@@ -183,12 +194,16 @@ class WebGpuExecutable implements Executable {
     device.queue.writeBuffer(control, 4 * CONTROL.EPOCH, new Uint32Array([0, epochs]));
     device.queue.writeBuffer(control, 4 * CONTROL.BATCH, new Uint32Array([0]));
     device.queue.writeBuffer(control, 4 * CONTROL.LOSS_SUM, new Uint32Array([0, 0, validAt, paramsAt, paramsEvery, loader.seed >>> 0]));
+    if (B > 1) {
+      device.queue.writeBuffer(control, 4 * replicaAt, new Uint32Array(B));
+      device.queue.writeBuffer(control, 4 * marksAt, new Uint32Array(B));
+    }
     const encoder = device.createCommandEncoder({ label: `train ${epochs} epochs` });
     const before = { ...this.stats };
     const start = performance.now();
     const sources = [
       { buffer: this.buffers[plan.records]!, offset: 0, words },
-      { buffer: control, offset: 0, words: HYPER },
+      { buffer: control, offset: 0, words: B > 1 ? marksAt + B : HYPER },
     ];
     let out: Float32Array[];
     if (debugLevel() >= 4 && device.features.has('timestamp-query')) {
@@ -203,7 +218,17 @@ class WebGpuExecutable implements Executable {
       return `fusegrad: trained ${epochs} epochs in ${ms.toFixed(2)} ms (${((1000 * ms) / epochs).toFixed(1)} µs/epoch): ${d('dispatches')} dispatches, ${d('submits')} submit, ${d('readbacks')} readback`;
     });
     const [records, ctl] = out as [Float32Array, Float32Array];
-    const counters = new Uint32Array(ctl.buffer, ctl.byteOffset, HYPER);
+    const counters = new Uint32Array(ctl.buffer, ctl.byteOffset, ctl.length);
+    if (B > 1) {
+      const marks = Array.from(counters.subarray(marksAt, marksAt + B));
+      return {
+        loss: records.slice(0, marks[0] ? marks[0] : epochs),
+        valid: null,
+        snapshots: new Map(),
+        diverged: 0,
+        replicas: { loss: marks.map((m, r) => records.slice(r * epochs, r * epochs + (m ? m : epochs))), diverged: marks },
+      };
+    }
     const ran = Math.min(epochs, counters[CONTROL.EPOCH]!);
     const snapshots = new Map<number, Float32Array[]>();
     for (const p of plan.snapshot) {

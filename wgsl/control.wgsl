@@ -13,8 +13,13 @@ const C_PARAMS_EVERY: u32 = 9u;  // a snapshot after every k-th epoch (0: none)
 const C_SEED: u32 = 10u;         // the shuffle's seed
 const HYPER: u32 = 12u;          // the optimizer's hyperparameters start here
 
+// The replicate a workgroup trains (linear_mse_tiny trains many models at once, one per
+// workgroup); each replicate has its own row of hyperparameters, HYPER_STRIDE words apart.
+var<private> replica: u32 = 0u;
+override HYPER_STRIDE: u32 = 0u;
+
 fn hyper(k: u32) -> f32 {
-  return bitcast<f32>(control[HYPER + k]);
+  return bitcast<f32>(control[HYPER + replica * HYPER_STRIDE + k]);
 }
 
 // Neither infinite nor NaN, read from the exponent bits (a NaN compare could be optimized away).

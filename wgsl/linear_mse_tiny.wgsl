@@ -8,6 +8,14 @@
 // control[C_EPOCH] counts the epochs done in this run and control[C_RUN] holds its length; one
 // dispatch runs at most MAX_EPOCHS of them and the host dispatches again for the rest (a GPU
 // watchdog may stop a dispatch that runs for seconds).
+//
+// Many models at once: workgroup r trains replicate r of REPLICATES, with its own slice of
+// params and state, its own row of hyperparameters (a learning-rate sweep), and with BOOTSTRAP its
+// own resample of the rows with replacement, drawn here from (seed, r). Its losses go to
+// records[r * RUN + epoch]. Each replicate keeps its own counters in control from REPLICA_AT
+// (epochs done this run, steps, epochs in all, and a divergence mark: one diverging replicate
+// stops alone), since workgroups may run one after another and must not see each other's updates.
+// With one replicate this is the single model above.
 
 {{CONTROL}}
 
@@ -26,6 +34,13 @@ override BATCHES: u32;
 override SHUFFLE: bool = false;
 override HALF: u32 = 1u;
 override MAX_EPOCHS: u32 = 5000u;
+override REPLICATES: u32 = 1u;
+override BOOTSTRAP: bool = false;
+// Where the per-replicate counters start in control (after every replicate's hyperparameters):
+// REPLICATES words each of epochs done this run, steps taken, epochs in all, divergence marks.
+override REPLICA_AT: u32 = 0u;
+// The optimizer's second state slot starts after every replicate's first.
+override STATE_SLOT: u32 = COUNT * REPLICATES;
 
 const WIDTH: u32 = D + K;
 
@@ -45,12 +60,21 @@ var<workgroup> stop: u32;
 
 {{OPTIMIZER}}
 
-// Adds the residual sums of rows [first, last) of the positions (permuted when `key` is used) into acc.
-fn accumulate(lid: u32, first: u32, last: u32, shuffled: bool, key: u32, acc: ptr<function, array<f32, P>>) {
+// The row a replicate's resample puts at position p: a uniform draw from [0, N) keyed by (seed, replicate, p).
+fn resample(seed: u32, rep: u32, p: u32) -> u32 {
+  return mix(mix(seed ^ 0xb5297a4du) ^ mix(rep * 0x9e3779b9u + p)) % N;
+}
+
+// Adds the residual sums of rows [first, last) of the positions (permuted when `key` is used,
+// then mapped through the replicate's resample when `seed` is) into acc.
+fn accumulate(lid: u32, first: u32, last: u32, shuffled: bool, key: u32, boot: bool, seed: u32, acc: ptr<function, array<f32, P>>) {
   for (var p = first + lid; p < last; p += WG) {
     var row = p;
     if (shuffled) {
       row = permute(p, N, key, HALF);
+    }
+    if (boot) {
+      row = resample(seed, replica, row);
     }
     let r = row * WIDTH;
     for (var t = 0u; t < K; t++) {
@@ -85,15 +109,28 @@ fn reduce(lid: u32, acc: ptr<function, array<f32, P>>) {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  replica = wid.x;
+  let base = replica * COUNT;
+  // The counters this workgroup reads and advances: the shared ones for one model, its own for many.
+  var at_epoch = C_EPOCH;
+  var at_step = C_STEP;
+  var at_total = C_EPOCHS_TOTAL;
+  var at_halt = C_DIVERGED;
+  if (REPLICATES > 1u) {
+    at_epoch = REPLICA_AT + replica;
+    at_step = REPLICA_AT + REPLICATES + replica;
+    at_total = REPLICA_AT + 2u * REPLICATES + replica;
+    at_halt = REPLICA_AT + 3u * REPLICATES + replica;
+  }
   if (lid == 0u) {
-    let done = min(control[C_EPOCH], control[C_RUN]);
-    run_info = vec4u(control[C_EPOCH], min(MAX_EPOCHS, control[C_RUN] - done), control[C_STEP], control[C_DIVERGED]);
-    more_info = vec4u(control[C_SEED], control[C_EPOCHS_TOTAL], control[C_PARAMS_EVERY], control[C_VALID_AT]);
+    let done = min(control[at_epoch], control[C_RUN]);
+    run_info = vec4u(control[at_epoch], min(MAX_EPOCHS, control[C_RUN] - done), control[at_step], control[at_halt]);
+    more_info = vec4u(control[C_SEED], control[at_total], control[C_PARAMS_EVERY], control[C_VALID_AT]);
     stop = 0u;
   }
   for (var i = lid; i < COUNT; i += WG) {
-    theta[i] = params[i];
+    theta[i] = params[base + i];
   }
   let info = workgroupUniformLoad(&run_info);
   let more = workgroupUniformLoad(&more_info);
@@ -115,21 +152,22 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       for (var c = 0u; c < P; c++) {
         acc[c] = 0.0;
       }
-      accumulate(lid, first, last, SHUFFLE, key, &acc);
+      accumulate(lid, first, last, SHUFFLE, key, BOOTSTRAP, more.x, &acc);
       reduce(lid, &acc);
       let inv = 1.0 / (f32(last - first) * f32(K));
       loss_sum += tree[P - 1u] * inv;
       step += 1u;
       for (var i = lid; i < COUNT; i += WG) {
-        optimizer_step(i, 2.0 * inv * tree[i], f32(step)); // op: constant, scale, broadcastTo, mul (backward: 2 / (m K) from the mean)
-        theta[i] = params[i];
+        optimizer_step(base + i, 2.0 * inv * tree[i], f32(step)); // op: constant, scale, broadcastTo, mul (backward: 2 / (m K) from the mean)
+        theta[i] = params[base + i];
       }
       workgroupBarrier();
     }
     let loss = loss_sum / f32(BATCHES); // op: mean (of the batch losses)
     if (lid == 0u) {
-      if (epoch < arrayLength(&records)) {
-        records[epoch] = loss;
+      let at = replica * control[C_RUN] + epoch;
+      if (at < arrayLength(&records)) {
+        records[at] = loss;
       }
       if (!finite(loss)) {
         stop = epoch + 1u;
@@ -140,7 +178,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       for (var c = 0u; c < P; c++) {
         acc[c] = 0.0;
       }
-      accumulate(lid, N, N + VALID, false, 0u, &acc);
+      accumulate(lid, N, N + VALID, false, 0u, false, 0u, &acc);
       reduce(lid, &acc);
       if (lid == 0u && more.w + epoch < arrayLength(&records)) {
         records[more.w + epoch] = tree[P - 1u] / (f32(VALID) * f32(K));
@@ -161,9 +199,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   }
 
   if (lid == 0u) {
-    control[C_EPOCH] = info.x + epochs_done;
-    control[C_STEP] = step;
-    control[C_EPOCHS_TOTAL] = more.y + epochs_done;
-    control[C_DIVERGED] = stop;
+    control[at_epoch] = info.x + epochs_done;
+    control[at_step] = step;
+    control[at_total] = more.y + epochs_done;
+    control[at_halt] = stop;
   }
 }

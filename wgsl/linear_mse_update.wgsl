@@ -12,6 +12,7 @@ const D: u32 = {{D}}u;
 const K: u32 = {{K}}u;
 const P: u32 = K * D + K + 1u;
 const COUNT: u32 = P - 1u;
+const STATE_SLOT: u32 = COUNT;
 
 override WG: u32 = 64;
 override GROUPS: u32;

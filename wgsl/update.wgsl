@@ -7,6 +7,8 @@
 
 override WG: u32 = 64;
 override COUNT: u32;
+// Where the optimizer's second state slot starts (state holds slots of COUNT values).
+override STATE_SLOT: u32 = COUNT;
 
 @group(0) @binding(0) var<storage, read_write> params: array<f32>;
 @group(0) @binding(1) var<storage, read> grads: array<f32>;
