@@ -24,7 +24,8 @@ Data:
   --valid-frac <f>        hold out a seeded fraction of rows; its loss is recorded every epoch
 Training:
   --optimizer <name>      sgd (default) | adam | adamw
-  --lr <rate>             learning rate (default 0.01 for sgd, 0.001 for adam/adamw)
+  --lr <rate[,rate...]>   learning rate (default 0.01 for sgd, 0.001 for adam/adamw); several: a
+                          sweep, one model per rate trained together, loss curves plotted together
   --momentum <m>          sgd momentum (default 0)
   --weight-decay <wd>     L2 penalty (sgd, adam) or decoupled decay (adamw, default 0.01)
   --epochs <n>            epochs (default 1000)
@@ -32,6 +33,8 @@ Training:
   --shuffle               reshuffle the rows every epoch (on the device)
   --seed <n>              seed for the shuffle, the split and --init normal (default 0)
   --init <how>            zeros (default) | normal | <file.json> {"weight": [[...]], "bias": [...]}
+  --bootstrap <B>         also fit B bootstrap resamples (drawn on the device, trained together):
+                          each coefficient's bootstrap mean, standard error and percentile 95% interval
   --device <device>       auto (default) | webgpu | cpu
 Output:
   --log-every <k>         print the loss every k epochs (default: 10 lines)
@@ -56,6 +59,7 @@ export const FIT_OPTIONS = {
   seed: { type: 'string' },
   init: { type: 'string' },
   device: { type: 'string' },
+  bootstrap: { type: 'string' },
   'log-every': { type: 'string' },
   save: { type: 'string' },
   plot: { type: 'string' },
@@ -102,7 +106,14 @@ export async function fit(values: Values, positionals: string[]): Promise<string
     standardize: values.standardize === true,
     init,
   };
-  if (values.lr !== undefined) options.lr = numberOption(values, 'lr', 0.01);
+  if (typeof values.lr === 'string' && values.lr.includes(',')) {
+    options.sweepLr = values.lr.split(',').map((v) => {
+      const x = Number(v.trim());
+      if (!(x > 0) || !Number.isFinite(x)) throw new InputError(`--lr: "${v.trim()}" is not a positive number`);
+      return x;
+    });
+  } else if (values.lr !== undefined) options.lr = numberOption(values, 'lr', 0.01);
+  if (values.bootstrap !== undefined) options.bootstrap = intOption(values, 'bootstrap', 2, 2);
   if (values.momentum !== undefined) options.momentum = numberOption(values, 'momentum', 0);
   if (values['weight-decay'] !== undefined) options.weightDecay = numberOption(values, 'weight-decay', 0);
   if (values['batch-size'] !== undefined) options.batchSize = intOption(values, 'batch-size', 1, 1);
@@ -177,14 +188,31 @@ function report(r: FitResult, { dropped, droppedAt, skipped }: Selection, logEve
       out.push(`${term.padEnd(w)}${f(gd, 18)}${f(cf.coef[j]!, 14)}${f(cf.se[j]!)}${ci.padStart(26)}${r.scaling ? f(z, 15) : ''}`);
     });
     out.push(`R² ${cf.r2.toFixed(4)}, residual std. error ${cf.sigma.toPrecision(5)}, condition number ${cf.cond.toPrecision(3)}${cf.cond > LARGE_CONDITION ? ' (large: nearly collinear columns)' : ''}`, '');
+    if (r.bootstrap) {
+      const bs = r.bootstrap;
+      out.push(`bootstrap: ${bs.replicates} resamples trained together${bs.diverged ? ` (${bs.diverged} diverged, left out)` : ''}`);
+      out.push(`${'coefficient'.padEnd(w)}${'closed form'.padStart(14)}${'std err'.padStart(12)}${'bootstrap mean'.padStart(16)}${'bootstrap se'.padStart(14)}${'percentile 95% interval'.padStart(28)}`);
+      terms.forEach((term, j) => {
+        const pick = <T>(x: { weight: T[][]; bias: T[] }) => (j === 0 ? x.bias[t]! : x.weight[t]![j - 1]!);
+        const [lo, hi] = pick(bs.ci95);
+        out.push(`${term.padEnd(w)}${f(cf.coef[j]!, 14)}${f(cf.se[j]!)}${f(pick(bs.mean), 16)}${f(pick(bs.se), 14)}${`[${f(lo, 0).trim()}, ${f(hi, 0).trim()}]`.padStart(28)}`);
+      });
+      out.push('');
+    }
   });
+  if (r.sweep) {
+    out.push('learning-rate sweep (one model per rate, trained together):', `${'lr'.padStart(12)}${'final loss'.padStart(16)}  status`);
+    for (const s of r.sweep) out.push(`${String(s.lr).padStart(12)}${f(s.finalLoss, 16)}  ${s.diverged ? `diverged: ${s.diverged}` : 'ok'}`);
+  }
   return out.join('\n').trimEnd();
 }
 
 async function writePlot(file: string, r: FitResult, X: number[][], Y: number[][]): Promise<void> {
-  const curves: Series[] = [{ name: 'training loss', style: 'line', points: r.history.loss.map((v, i) => [i + 1, v]) }];
+  const curves: Series[] = r.sweep
+    ? r.sweep.map((s) => ({ name: `lr ${s.lr}${s.diverged ? ' (diverged)' : ''}`, style: 'line', points: s.loss.map((v, i) => [i + 1, v] as [number, number]) }))
+    : [{ name: 'training loss', style: 'line', points: r.history.loss.map((v, i) => [i + 1, v]) }];
   if (r.history.validLoss) curves.push({ name: 'validation loss', style: 'line', points: r.history.validLoss.map((v, i) => [i + 1, v]) });
-  const charts = [svgChart(curves, { title: `Loss by epoch (${r.optimizer.name}, lr ${r.optimizer.hyper.lr})`, xLabel: 'epoch', yLabel: 'mean squared error', logY: true })];
+  const charts = [svgChart(curves, { title: `Loss by epoch (${r.optimizer.name}${r.sweep ? ', a learning-rate sweep' : `, lr ${r.optimizer.hyper.lr}`})`, xLabel: 'epoch', yLabel: 'mean squared error', logY: true })];
   if (X[0]!.length === 1) {
     const xs = X.map((row) => row[0]!);
     const [lo, hi] = [Math.min(...xs), Math.max(...xs)];

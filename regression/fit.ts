@@ -3,7 +3,7 @@
  * do: polynomial terms, a seeded validation split, z-scores, the graph, training on a backend, and
  * the result in both the units trained on and the data's own units, next to the closed form.
  */
-import { Graph } from '../engine/graph.js';
+import { Graph, type Tensor } from '../engine/graph.js';
 import type { FloatArray } from '../engine/ops.js';
 import { adam, adamw } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -40,6 +40,10 @@ export interface FitOptions {
   onProgress?: (epochsDone: number, loss: readonly number[], validLoss: readonly number[]) => void;
   /** Keep the model's explain() text (graphs, plan, WGSL) in the result. */
   explain?: boolean;
+  /** Also fit this many bootstrap resamples (rows drawn with replacement on the device), all in the same dispatches. */
+  bootstrap?: number;
+  /** Train one model per learning rate, all in the same dispatches (replaces `lr`). */
+  sweepLr?: number[];
 }
 
 export interface FitResult {
@@ -67,10 +71,75 @@ export interface FitResult {
   /** With options.explain: the forward and backward graphs, the kernel plan and the WGSL. */
   explain?: string;
   diverged?: { epoch: number; lastFiniteLoss: number | null; message: string };
+  /** With `bootstrap`: per coefficient (data's units), the replicates' mean, standard deviation and 2.5% / 97.5% percentiles. */
+  bootstrap?: BootstrapSummary;
+  /** With `sweepLr`: one entry per learning rate. */
+  sweep?: { lr: number; loss: number[]; finalLoss: number; coefficients: { weight: number[][]; bias: number[] }; diverged: string | null }[];
+}
+
+export interface BootstrapSummary {
+  replicates: number;
+  /** Replicates whose loss diverged, left out of the summary. */
+  diverged: number;
+  mean: { weight: number[][]; bias: number[] };
+  se: { weight: number[][]; bias: number[] };
+  ci95: { weight: [number, number][][]; bias: [number, number][] };
+}
+
+/**
+ * Fits B bootstrap resamples of the training rows (drawn on the device from (seed, replicate)),
+ * all trained together, and summarizes each coefficient in the data's units.
+ */
+async function bootstrapFit(
+  g: Graph,
+  loss: Tensor,
+  optimizer: Optimizer,
+  backend: Backend,
+  B: number,
+  seed: number,
+  epochs: number,
+  data: { tx: number[][]; ty: number[][] },
+  { k, d }: { k: number; d: number },
+  scale: { x: Scaling; y: Scaling } | undefined,
+): Promise<BootstrapSummary> {
+  const model = await compile(g, { loss, optimizer, backend, replicates: B, bootstrap: true, seed });
+  try {
+    model.write({ X: data.tx, Y: data.ty });
+    const run = await model.train({ epochs });
+    const allW = await model.read('W');
+    const allB = await model.read('b');
+    const ok = Array.from({ length: B }, (_, r) => r).filter((r) => !run.replicates!.diverged[r]);
+    const coefs = ok.map((r) => unstandardize(rowsOf(allW.subarray(r * k * d, (r + 1) * k * d), d), Array.from(allB.subarray(r * k, (r + 1) * k)), scale?.x ?? null, scale?.y ?? null));
+    const wStats = Array.from({ length: k }, (_, t) => Array.from({ length: d }, (_, j) => describe(coefs.map((c) => c.W[t]![j]!))));
+    const bStats = Array.from({ length: k }, (_, t) => describe(coefs.map((c) => c.b[t]!)));
+    return {
+      replicates: B,
+      diverged: B - ok.length,
+      mean: { weight: wStats.map((r) => r.map((x) => x.mean)), bias: bStats.map((x) => x.mean) },
+      se: { weight: wStats.map((r) => r.map((x) => x.sd)), bias: bStats.map((x) => x.sd) },
+      ci95: { weight: wStats.map((r) => r.map((x) => x.ci)), bias: bStats.map((x) => x.ci) },
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Mean, sample standard deviation and the 2.5% / 97.5% percentiles (linear interpolation) of values. */
+function describe(values: number[]): { mean: number; sd: number; ci: [number, number] } {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, n - 1));
+  const sorted = [...values].sort((a, b) => a - b);
+  const q = (p: number) => {
+    const h = (n - 1) * p;
+    const lo = Math.floor(h);
+    return sorted[lo]! + (h - lo) * ((sorted[Math.min(n - 1, lo + 1)] ?? sorted[lo]!) - sorted[lo]!);
+  };
+  return { mean, sd, ci: [q(0.025), q(0.975)] };
 }
 
 function makeOptimizer(o: FitOptions): Optimizer {
-  const lr = o.lr ?? (o.optimizer === 'sgd' || !o.optimizer ? 0.01 : 1e-3);
+  const lr = o.sweepLr?.[0] ?? o.lr ?? (o.optimizer === 'sgd' || !o.optimizer ? 0.01 : 1e-3);
   switch (o.optimizer ?? 'sgd') {
     case 'sgd':
       return sgd({ lr, momentum: o.momentum ?? 0, weightDecay: o.weightDecay ?? 0 });
@@ -130,16 +199,23 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
   const Yin = g.input('Y', [n, k]);
   const W = g.param('W', [k, d]);
   const b = g.param('b', [k]);
-  const loss = g.mean(g.squaredError(g.add(g.matmul(Xin, g.transpose(W)), b), Yin));
+  const lossNode = g.mean(g.squaredError(g.add(g.matmul(Xin, g.transpose(W)), b), Yin));
   const optimizer = makeOptimizer(o);
+  // A sweep is one model per rate; the bootstrap is a second model of B resamples, trained after
+  // the fit on the data itself.
+  const replicas = o.sweepLr ? { sweep: { lr: o.sweepLr } } : {};
+  if (o.bootstrap !== undefined && (!Number.isInteger(o.bootstrap) || o.bootstrap < 2)) throw new InputError(`--bootstrap: expected an integer >= 2, got ${o.bootstrap}`);
+  if (o.bootstrap && o.sweepLr) throw new InputError('--bootstrap and several --lr values: choose one');
+  if ((o.bootstrap || o.sweepLr) && vx.length) throw new InputError('--valid-frac with --bootstrap or several --lr values is not supported: the replicates train on the single-workgroup plan without a validation set');
   const model = await compile(g, {
-    loss,
+    loss: lossNode,
     optimizer,
     backend,
     batchSize: o.batchSize,
     shuffle: o.shuffle ?? false,
     seed,
     validationRows: vx.length,
+    ...replicas,
   });
   try {
     model.write({ X: tx, Y: ty });
@@ -162,11 +238,13 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
     const valid: number[] = [];
     const snapshots: { W: FloatArray[]; b: FloatArray[] } = { W: [], b: [] };
     let diverged: FitResult['diverged'];
+    let lastRun: Awaited<ReturnType<typeof model.train>> | undefined;
     const start = performance.now();
     let done = 0;
     for (let c = 0; c < chunks && !diverged; c++) {
       const todo = Math.round(((c + 1) * epochs) / chunks) - done;
       const run = await model.train({ epochs: todo, paramsEvery: o.paramsEvery ?? 0 });
+      lastRun = run;
       loss.push(...run.loss);
       if (run.validLoss) valid.push(...run.validLoss);
       if (run.params) {
@@ -179,8 +257,13 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
     }
     const ms = performance.now() - start;
     const work = { ...model.stats };
-    const w = rowsOf(await model.read('W'), d);
-    const bias = Array.from(await model.read('b'));
+    const B = model.replicates;
+    const replicaRuns = lastRun?.replicates;
+    // With replicates, W and b read as every replicate's values in turn; replicate 0 is the model.
+    const allW = await model.read('W');
+    const allB = await model.read('b');
+    const w = rowsOf(allW.subarray(0, k * d), d);
+    const bias = Array.from(allB.subarray(0, k));
     // The training loss of the final parameters, in float64 on the host.
     let finalLoss = 0;
     tx.forEach((r, i) => {
@@ -224,6 +307,14 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
     }
     if (diverged) result.diverged = diverged;
     if (o.explain) result.explain = model.explain();
+    if (B > 1 && replicaRuns && o.sweepLr) {
+      result.sweep = o.sweepLr.map((lr, r) => {
+        const curve = Array.from(replicaRuns.loss[r]!);
+        const c = unstandardize(rowsOf(allW.subarray(r * k * d, (r + 1) * k * d), d), Array.from(allB.subarray(r * k, (r + 1) * k)), scale?.x ?? null, scale?.y ?? null);
+        return { lr, loss: curve, finalLoss: curve[curve.length - 1]!, coefficients: { weight: c.W, bias: c.b }, diverged: replicaRuns.diverged[r]?.message ?? null };
+      });
+    }
+    if (o.bootstrap) result.bootstrap = await bootstrapFit(g, lossNode, makeOptimizer(o), backend, o.bootstrap, seed, epochs, { tx, ty }, { k, d }, scale);
     return result;
   } finally {
     model.dispose();
