@@ -178,15 +178,20 @@ function problemFor(size: Size, lr: number): PeerProblem {
   return { ...size, X: Float32Array.from(data.X), Y: Float32Array.from(data.Y), lr };
 }
 
-/** Times a session: a warm-up of 2 epochs (pipelines compile, the loss is checked), then the timed runs. */
+/**
+ * Times a session: a warm-up of 2 epochs (pipelines compile and shaders JIT on first use, so it
+ * is never timed; the loss it returns is checked), a 1-epoch probe that sorts slow rows out, then
+ * runs grown until one takes a quarter of the target, scaled to the target, and the timed runs.
+ */
 async function timeSession(s: Session, o: Required<Pick<BenchOptions, 'targetMs' | 'runs' | 'slowMs'>>): Promise<Timing & { units: number; lossAfter2: number }> {
-  let t = performance.now();
   const lossAfter2 = await s.train(2);
-  const first = (performance.now() - t) / 2;
-  const runs = first > o.slowMs ? 2 : o.runs;
-  let units = first > o.slowMs ? 1 : 2;
-  // Grow the run until it takes a quarter of the target, then scale to the target.
-  if (first <= o.slowMs) {
+  let t = performance.now();
+  await s.train(1);
+  const probe = performance.now() - t;
+  const slow = probe > o.slowMs;
+  const runs = slow ? 2 : o.runs;
+  let units = 1;
+  if (!slow) {
     for (;;) {
       t = performance.now();
       await s.train(units);
@@ -337,7 +342,7 @@ export function markdown(r: BenchResult): string {
   );
   lines.push(
     '',
-    'ms/epoch: median of the timed runs (each long enough to take ~0.3 s, after a warm-up; rows slower than 1.5 s an epoch: 2 runs of 1 epoch), timed around a call that awaits a read of the device. Dispatches and submits are counted by wrapping WebGPU\'s dispatchWorkgroups and queue.submit, for the peers too. GB/s: the bytes an epoch must read (X and Y once, 4(d+k)n) over the epoch time; x floor: the epoch time over those bytes at the measured read bandwidth. Loss check: the loss after the first two epochs from zero weights equals fusegrad CPU float64\'s within 1e-3.',
+    'ms/epoch: median of the timed runs (each long enough to take ~0.3 s, after an untimed 2-epoch warm-up and a 1-epoch probe; rows slower than 1.5 s an epoch: 2 runs of 1 epoch), timed around a call that awaits a read of the device. Dispatches and submits are counted by wrapping WebGPU\'s dispatchWorkgroups and queue.submit, for the peers too. GB/s: the bytes an epoch must read (X and Y once, 4(d+k)n) over the epoch time; x floor: the epoch time over those bytes at the measured read bandwidth. Loss check: the loss after the first two epochs from zero weights equals fusegrad CPU float64\'s within 1e-3.',
   );
   if (r.skipped.length) lines.push('', ...r.skipped.map((s) => `- skipped: ${s.row}: ${s.why}`));
   return lines.join('\n');
