@@ -16,7 +16,7 @@ import { compile } from '../runtime/model.js';
 import type { PlanOptions } from '../runtime/program.js';
 import type { WebGpuBackend } from '../runtime/webgpu.js';
 import { APPLES } from '../examples/apples.js';
-import { synthetic } from '../test/regression-data.js';
+import { synthetic } from '../regression/synthetic.js';
 import { fmt, readBandwidth, table, type Timing } from './lib.js';
 import type { PeerProblem, PeerRunner, PeerSession } from './peers/types.js';
 

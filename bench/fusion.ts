@@ -12,7 +12,7 @@ import { requestBackend } from '../runtime/device.js';
 import { compile } from '../runtime/model.js';
 import type { PlanOptions } from '../runtime/program.js';
 import type { WebGpuBackend } from '../runtime/webgpu.js';
-import { synthetic } from '../test/regression-data.js';
+import { synthetic } from '../regression/synthetic.js';
 import { writeFileSync } from 'node:fs';
 import { fmt, readBandwidth, table, timePerUnit, writeResults } from './lib.js';
 

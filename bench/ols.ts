@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ols } from '../regression/ols.js';
-import { randoms } from '../test/helpers.js';
+import { normals } from '../runtime/shuffle.js';
 import { writeResults } from './lib.js';
 
 const { values } = parseArgs({ options: { rows: { type: 'string' }, cols: { type: 'string' }, quick: { type: 'boolean' } } });
@@ -15,7 +15,7 @@ const n = Number(values.rows ?? (values.quick ? 20000 : 1e6));
 const p = Number(values.cols ?? 16);
 // Correlated columns (a shared signal plus each column's own), so the design is not trivially orthogonal.
 const X = Array.from({ length: n }, (_, i) => Array.from({ length: p - 1 }, (_, j) => Math.sin(0.001 * i) + 0.3 * Math.sin(1 + i * (j + 1.37)) * (j + 1)));
-const noise = randoms(n, 1);
+const noise = normals(n, 1);
 const y = X.map((row, i) => row.reduce((s, v, j) => s + (j - 3) * v, 2) + noise[i]!);
 
 /** The baseline: Householder QR of the design as given (no scaling), Qᵀy, back substitution. */

@@ -7,7 +7,7 @@ import { sgd } from '../optim/sgd.js';
 import { compile, type Model } from '../runtime/model.js';
 import type { Backend, PlanOptions } from '../runtime/program.js';
 import { assertClose, countDispatches, cpu64, rejects, webgpu } from './helpers.js';
-import { synthetic } from './regression-data.js';
+import { synthetic } from '../regression/synthetic.js';
 
 type Form = 'transpose' | 'transB' | 'dk';
 

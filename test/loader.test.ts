@@ -9,7 +9,7 @@ import type { Backend } from '../runtime/program.js';
 import { epochKey, feistelHalf, permute } from '../runtime/shuffle.js';
 import { APPLES15 } from '../examples/apples.js';
 import { assertClose, cpu32, cpu64, rejects, webgpu } from './helpers.js';
-import { synthetic } from './regression-data.js';
+import { synthetic } from '../regression/synthetic.js';
 
 function regression(g: Graph, n: number, d: number, k: number) {
   const X = g.input('X', [n, d]);

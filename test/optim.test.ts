@@ -9,7 +9,7 @@ import type { Backend, PlanOptions } from '../runtime/program.js';
 import type { WebGpuBackend } from '../runtime/webgpu.js';
 import { fitLinear } from '../regression/lstsq.js';
 import { assertClose, cpu32, cpu64, randoms, webgpu } from './helpers.js';
-import { synthetic } from './regression-data.js';
+import { synthetic } from '../regression/synthetic.js';
 
 // PyTorch's update equations, written out here in float64 independently of optim/ (from the
 // torch.optim.SGD / Adam / AdamW documentation), as the reference for the first three steps.

@@ -1,5 +1,11 @@
-/** @file Seeded synthetic regression data: y = X Wᵀ + b + noise, with known W and b. */
-import { rng } from './helpers.js';
+/** @file Seeded synthetic regression data: y = X Wᵀ + b + noise, with known W and b (for tests and benchmarks). */
+import { mix } from '../runtime/shuffle.js';
+
+/** Uniform [0, 1) draws from a seed, counter-based on `mix`. */
+function rng(seed: number): () => number {
+  let i = 0;
+  return () => (mix((seed ^ mix(i++ + 0x632be5ab)) >>> 0) + 0.5) / 4294967296;
+}
 
 export function synthetic(n: number, d: number, k: number, seed = 1) {
   const r = rng(seed);
