@@ -17,6 +17,7 @@ Options:
   --rows <list>       ${ROWS.join(', ')} (default: all)
   --optimizer <name>  sgd (default) | adam (fusegrad rows only: the peers run SGD)
   --runs <n>          timed runs per row (default 5)
+  --epochs <n>        epochs per timed run (default: as many as take --target-ms)
   --target-ms <ms>    length of a timed run (default 300)
   --results <dir>     where the results JSON, Markdown table and SVG plot go (default bench/results)
   --json              the results as JSON on stdout
@@ -27,6 +28,7 @@ export const BENCH_OPTIONS = {
   rows: { type: 'string' },
   optimizer: { type: 'string' },
   runs: { type: 'string' },
+  epochs: { type: 'string' },
   'target-ms': { type: 'string' },
   results: { type: 'string' },
   json: { type: 'boolean' },
@@ -56,6 +58,7 @@ export async function bench(values: Record<string, string | boolean | undefined>
     optimizer,
     runs: intOption(values, 'runs', 5, 1),
     targetMs: intOption(values, 'target-ms', 300, 1),
+    ...(values.epochs !== undefined ? { epochs: intOption(values, 'epochs', 1, 1) } : {}),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   const dir = typeof values.results === 'string' ? values.results : 'bench/results';

@@ -34,4 +34,17 @@ test('fusegrad bench on a tiny matrix: every row, the counters, the files', () =
   assert.ok(existsSync(`${dir}/${files.find((f) => f.endsWith('.svg'))}`));
 });
 
+test('fusegrad bench --epochs fixes the epochs per timed run; --optimizer adam times fusegrad rows only', () => {
+  const dir = scratchPath('bench-adam');
+  const r = fusegrad('bench', '--sizes', '200x3', '--rows', 'fused,cpu32,tfjs-cpu', '--optimizer', 'adam', '--epochs', '7', '--runs', '2', '--results', dir, '--json');
+  assert.is(r.code, 0, r.err);
+  const out = JSON.parse(r.out);
+  assert.is(out.optimizer, 'adam');
+  assert.equal(out.rows.map((x: { row: string }) => x.row), ['fusegrad WebGPU (fused)', 'fusegrad CPU float32']);
+  for (const x of out.rows) assert.is(x.epochsPerRun, 7);
+  const bad = fusegrad('bench', '--rows', 'cuda');
+  assert.is(bad.code, 2);
+  assert.match(bad.err, /--rows: "cuda" is not one of fused, per-node/);
+});
+
 test.run();
