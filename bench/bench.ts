@@ -17,7 +17,7 @@ import type { PlanOptions } from '../runtime/program.js';
 import type { WebGpuBackend } from '../runtime/webgpu.js';
 import { APPLES } from '../examples/apples.js';
 import { synthetic } from '../regression/synthetic.js';
-import { fmt, readBandwidth, table, type Timing } from './lib.js';
+import { fmt, readBandwidth, summarize, table, timePerUnit, type Timing } from './lib.js';
 import type { PeerProblem, PeerRunner, PeerSession } from './peers/types.js';
 
 export interface Size {
@@ -182,44 +182,29 @@ function problemFor(size: Size, lr: number): PeerProblem {
 
 /**
  * Times a session: a warm-up of 2 epochs (pipelines compile and shaders JIT on first use, so it
- * is never timed; the loss it returns is checked), 1-epoch probes that sort slow rows out, then
- * runs grown until one takes a quarter of the target, scaled to the target, and the timed runs.
+ * is never timed; the loss it returns is checked), 1-epoch probes that sort slow rows out (2 runs
+ * of 1 epoch), then lib.ts's timePerUnit (runs sized to the target, or `epochs` long).
  */
 async function timeSession(s: Session, o: Required<Pick<BenchOptions, 'targetMs' | 'runs' | 'slowMs'>> & { epochs?: number }): Promise<Timing & { units: number; lossAfter2: number }> {
   const lossAfter2 = await s.train(2);
   // Two 1-epoch probes, the faster counting: lavapipe now and then stalls a call for a second or two.
-  let probe = Infinity;
-  let t = 0;
+  const probes: number[] = [];
   for (let i = 0; i < 2; i++) {
-    t = performance.now();
+    const t = performance.now();
     await s.train(1);
-    probe = Math.min(probe, performance.now() - t);
+    probes.push(performance.now() - t);
   }
-  const slow = probe > o.slowMs && !o.epochs;
-  const runs = slow ? 2 : o.runs;
-  let units = o.epochs ?? 1;
-  if (!slow && !o.epochs) {
-    for (;;) {
-      t = performance.now();
-      await s.train(units);
-      const ms = performance.now() - t;
-      if (ms >= o.targetMs / 4 || units >= 20000) {
-        units = Math.max(1, Math.min(20000, Math.round((units * o.targetMs) / Math.max(ms, 1e-3))));
-        break;
-      }
-      units *= 4;
-    }
+  if (o.epochs || Math.min(...probes) <= o.slowMs) {
+    const units = o.epochs ? { minUnits: o.epochs, maxUnits: o.epochs } : { minUnits: 1 };
+    return { ...(await timePerUnit((e) => s.train(e), { targetMs: o.targetMs, runs: o.runs, ...units })), lossAfter2 };
   }
   const times: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    t = performance.now();
-    await s.train(units);
-    times.push((performance.now() - t) / units);
+  for (let r = 0; r < 2; r++) {
+    const t = performance.now();
+    await s.train(1);
+    times.push(performance.now() - t);
   }
-  times.sort((a, b) => a - b);
-  const mid = times.length / 2;
-  const median = times.length % 2 ? times[Math.floor(mid)]! : (times[mid - 1]! + times[mid]!) / 2;
-  return { median, min: times[0]!, max: times[times.length - 1]!, runs, units, lossAfter2 };
+  return { ...summarize(times), runs: 2, units: 1, lossAfter2 };
 }
 
 /** Loads the peer runners, which are the benchmark's dev dependencies; absent ones become skipped rows. */

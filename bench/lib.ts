@@ -32,8 +32,15 @@ export async function timePerUnit(once: (units: number) => Promise<unknown>, { t
     await once(units);
     times.push((performance.now() - t) / units);
   }
-  times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)]!, min: times[0]!, max: times[times.length - 1]!, runs, units };
+  return { ...summarize(times), runs, units };
+}
+
+/** Median (the mean of the middle two for an even count), min and max. */
+export function summarize(times: number[]): { median: number; min: number; max: number } {
+  const sorted = [...times].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const median = sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
 }
 
 /** Read bandwidth of the adapter in GB/s: a plain streaming kernel over `bytes`, best of both layouts. */

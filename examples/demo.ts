@@ -6,6 +6,7 @@
  * Run: npm run demo            (FUSEGRAD_DEVICE=cpu npm run demo for the CPU backend)
  */
 import { Graph, compile, requestBackend, sgd, type DeviceKind } from '../index.js';
+import { scaling, standardize } from '../regression/features.js';
 import { fitLinear } from '../regression/lstsq.js';
 import { APPLES } from './apples.js';
 
@@ -13,10 +14,7 @@ const EPOCHS = 1000;
 const LR = 0.1;
 
 // Standardize each feature (z-scores) so one learning rate suits all three; yields stay in tons.
-const cols = APPLES.X[0]!.map((_, j) => APPLES.X.map((r) => r[j]!));
-const mean = cols.map((c) => c.reduce((a, b) => a + b, 0) / c.length);
-const sd = cols.map((c, j) => Math.sqrt(c.reduce((a, b) => a + (b - mean[j]!) ** 2, 0) / c.length));
-const Xz = APPLES.X.map((r) => r.map((v, j) => (v - mean[j]!) / sd[j]!));
+const Xz = standardize(APPLES.X, scaling(APPLES.X, APPLES.features, 'x'));
 
 const g = new Graph();
 const X = g.input('X', [5, 3]);

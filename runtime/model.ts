@@ -170,7 +170,7 @@ export class Model {
   /** The gradient tensor of each parameter, by name (empty when compiled without training). */
   get gradients(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
-    for (const p of this.program.params) if (p.grad !== null) out.set(p.name, this.tensor(p.grad));
+    for (const p of this.program.params) if (p.grad !== null) out.set(p.name, new Tensor(this.graph, p.grad));
     return out;
   }
 
@@ -304,10 +304,6 @@ export class Model {
 
   dispose(): void {
     this.exe.dispose();
-  }
-
-  private tensor(id: number): Tensor {
-    return new Tensor(this.graph, id);
   }
 
   private idOf(t: Tensor | string): number {
