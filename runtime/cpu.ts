@@ -143,6 +143,11 @@ class CpuExecutable implements Executable {
       this.swapReplica(r);
     }
     this.epochsTotal = startTotal + epochs;
+    // Each replicate's trained values now wait in `stacked`; replicate 0's become the live ones again.
+    for (const p of this.program.params) {
+      const live = this.main.values[p.id]!;
+      live.set(this.stacked.get(p.id)!.subarray(0, live.length));
+    }
     const marks = runs.map((run) => run.diverged);
     return { loss: runs[0]!.loss, valid: null, snapshots: new Map(), diverged: 0, replicas: { loss: runs.map((run) => run.loss), diverged: marks } };
   }

@@ -59,6 +59,8 @@ test('a 3-rate sweep trains in one dispatch, each replicate with the curve it ha
     assert.is(got.length, 200, `lr ${lr}: every epoch`);
     assertClose(got, want.loss, 1e-4, `lr ${lr}: WebGPU replicate vs alone`);
     assertClose(both.replicates!.loss[r]!, want.loss, 1e-12, `lr ${lr}: CPU replicate vs alone`);
+    // Replicate 0's parameters too (the CPU backend once read back its values from before the run).
+    assertClose((await cpu.read('W')).subarray(r * D, r * D + D), await alone.read('W'), 1e-12, `lr ${lr}: CPU replicate's W vs alone`);
     assert.is(run.replicates!.diverged[r], null);
   }
   const W = await gpu.read('W');
