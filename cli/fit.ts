@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import asciichart from 'asciichart';
 import cliProgress from 'cli-progress';
 import { InputError, type Selection, parseTable, selectColumns } from '../regression/data.js';
-import { type FitOptions, type FitResult, type OptimizerName, fitRegression, savedModel } from '../regression/fit.js';
+import { type BootstrapMethod, type FitOptions, type FitResult, type OptimizerName, fitRegression, savedModel } from '../regression/fit.js';
 import { LARGE_CONDITION } from '../regression/ols.js';
 import { type Series, stack, svgChart, svgToPng } from '../regression/plot.js';
 import type { DeviceKind } from '../runtime/device.js';
@@ -35,6 +35,10 @@ Training:
   --init <how>            zeros (default) | normal | <file.json> {"weight": [[...]], "bias": [...]}
   --bootstrap <B>         also fit B bootstrap resamples (drawn on the device, trained together):
                           each coefficient's bootstrap mean, standard error and percentile 95% interval
+  --bootstrap-method <m>  pairs (default): rows drawn with replacement, robust to a spread that
+                          changes with x | residuals: x kept, y = closed-form fit + resampled
+                          (leverage-adjusted) residuals, which assumes one error variance, as the
+                          classical standard error does
   --device <device>       auto (default) | webgpu | cpu
 Output:
   --log-every <k>         print the loss every k epochs (default: 10 lines)
@@ -60,6 +64,7 @@ export const FIT_OPTIONS = {
   init: { type: 'string' },
   device: { type: 'string' },
   bootstrap: { type: 'string' },
+  'bootstrap-method': { type: 'string' },
   'log-every': { type: 'string' },
   save: { type: 'string' },
   plot: { type: 'string' },
@@ -114,6 +119,7 @@ export async function fit(values: Values, positionals: string[]): Promise<string
     });
   } else if (values.lr !== undefined) options.lr = numberOption(values, 'lr', 0.01);
   if (values.bootstrap !== undefined) options.bootstrap = intOption(values, 'bootstrap', 2, 2);
+  if (values['bootstrap-method'] !== undefined) options.bootstrapMethod = oneOf(values, 'bootstrap-method', ['pairs', 'residuals'], 'pairs') as BootstrapMethod;
   if (values.momentum !== undefined) options.momentum = numberOption(values, 'momentum', 0);
   if (values['weight-decay'] !== undefined) options.weightDecay = numberOption(values, 'weight-decay', 0);
   if (values['batch-size'] !== undefined) options.batchSize = intOption(values, 'batch-size', 1, 1);
@@ -190,7 +196,8 @@ function report(r: FitResult, { dropped, droppedAt, skipped }: Selection, logEve
     out.push(`R² ${cf.r2.toFixed(4)}, residual std. error ${cf.sigma.toPrecision(5)}, condition number ${cf.cond.toPrecision(3)}${cf.cond > LARGE_CONDITION ? ' (large: nearly collinear columns)' : ''}`, '');
     if (r.bootstrap) {
       const bs = r.bootstrap;
-      out.push(`bootstrap: ${bs.replicates} resamples trained together${bs.diverged ? ` (${bs.diverged} diverged, left out)` : ''}`);
+      const what = bs.method === 'residuals' ? 'residual resamples (x fixed, y = fit + resampled residuals)' : 'resamples of the rows';
+      out.push(`bootstrap: ${bs.replicates} ${what} trained together${bs.diverged ? ` (${bs.diverged} diverged, left out)` : ''}`);
       out.push(`${'coefficient'.padEnd(w)}${'closed form'.padStart(14)}${'std err'.padStart(12)}${'bootstrap mean'.padStart(16)}${'bootstrap se'.padStart(14)}${'percentile 95% interval'.padStart(28)}`);
       terms.forEach((term, j) => {
         const pick = <T>(x: { weight: T[][]; bias: T[] }) => (j === 0 ? x.bias[t]! : x.weight[t]![j - 1]!);

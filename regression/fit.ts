@@ -3,7 +3,7 @@
  * do: polynomial terms, a seeded validation split, z-scores, the graph, training on a backend, and
  * the result in both the units trained on and the data's own units, next to the closed form.
  */
-import { Graph, type Tensor } from '../engine/graph.js';
+import { Graph } from '../engine/graph.js';
 import type { FloatArray } from '../engine/ops.js';
 import { adam, adamw } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -14,6 +14,9 @@ import { epochKey, feistelHalf, normals, permute } from '../runtime/shuffle.js';
 import { InputError } from './data.js';
 import { type Scaling, polynomial, scaling, standardize, unstandardize } from './features.js';
 import { type OlsResult, ols } from './ols.js';
+import { type BootstrapMethod, type BootstrapSummary, bootstrapFit, rowsOf } from './bootstrap.js';
+
+export type { BootstrapMethod, BootstrapSummary } from './bootstrap.js';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
 
@@ -40,8 +43,10 @@ export interface FitOptions {
   onProgress?: (epochsDone: number, loss: readonly number[], validLoss: readonly number[]) => void;
   /** Keep the model's explain() text (graphs, plan, WGSL) in the result. */
   explain?: boolean;
-  /** Also fit this many bootstrap resamples (rows drawn with replacement on the device), all in the same dispatches. */
+  /** Also fit this many bootstrap replicates, each on its own resample drawn on the device, all in the same dispatches. */
   bootstrap?: number;
+  /** How the bootstrap resamples: `pairs` (rows with replacement, the default) or `residuals` (see regression/bootstrap.ts). */
+  bootstrapMethod?: BootstrapMethod;
   /** Train one model per learning rate, all in the same dispatches (replaces `lr`). */
   sweepLr?: number[];
 }
@@ -77,67 +82,6 @@ export interface FitResult {
   sweep?: { lr: number; loss: number[]; finalLoss: number; coefficients: { weight: number[][]; bias: number[] }; diverged: string | null }[];
 }
 
-export interface BootstrapSummary {
-  replicates: number;
-  /** Replicates whose loss diverged, left out of the summary. */
-  diverged: number;
-  mean: { weight: number[][]; bias: number[] };
-  se: { weight: number[][]; bias: number[] };
-  ci95: { weight: [number, number][][]; bias: [number, number][] };
-}
-
-/**
- * Fits B bootstrap resamples of the training rows (drawn on the device from (seed, replicate)),
- * all trained together, and summarizes each coefficient in the data's units.
- */
-async function bootstrapFit(
-  g: Graph,
-  loss: Tensor,
-  optimizer: Optimizer,
-  backend: Backend,
-  B: number,
-  seed: number,
-  epochs: number,
-  data: { tx: number[][]; ty: number[][] },
-  { k, d }: { k: number; d: number },
-  scale: { x: Scaling; y: Scaling } | undefined,
-): Promise<BootstrapSummary> {
-  const model = await compile(g, { loss, optimizer, backend, replicates: B, bootstrap: true, seed });
-  try {
-    model.write({ X: data.tx, Y: data.ty });
-    const run = await model.train({ epochs });
-    const allW = await model.read('W');
-    const allB = await model.read('b');
-    const ok = Array.from({ length: B }, (_, r) => r).filter((r) => !run.replicates!.diverged[r]);
-    const coefs = ok.map((r) => unstandardize(rowsOf(allW.subarray(r * k * d, (r + 1) * k * d), d), Array.from(allB.subarray(r * k, (r + 1) * k)), scale?.x ?? null, scale?.y ?? null));
-    const wStats = Array.from({ length: k }, (_, t) => Array.from({ length: d }, (_, j) => describe(coefs.map((c) => c.W[t]![j]!))));
-    const bStats = Array.from({ length: k }, (_, t) => describe(coefs.map((c) => c.b[t]!)));
-    return {
-      replicates: B,
-      diverged: B - ok.length,
-      mean: { weight: wStats.map((r) => r.map((x) => x.mean)), bias: bStats.map((x) => x.mean) },
-      se: { weight: wStats.map((r) => r.map((x) => x.sd)), bias: bStats.map((x) => x.sd) },
-      ci95: { weight: wStats.map((r) => r.map((x) => x.ci)), bias: bStats.map((x) => x.ci) },
-    };
-  } finally {
-    model.dispose();
-  }
-}
-
-/** Mean, sample standard deviation and the 2.5% / 97.5% percentiles (linear interpolation) of values. */
-function describe(values: number[]): { mean: number; sd: number; ci: [number, number] } {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, n - 1));
-  const sorted = [...values].sort((a, b) => a - b);
-  const q = (p: number) => {
-    const h = (n - 1) * p;
-    const lo = Math.floor(h);
-    return sorted[lo]! + (h - lo) * ((sorted[Math.min(n - 1, lo + 1)] ?? sorted[lo]!) - sorted[lo]!);
-  };
-  return { mean, sd, ci: [q(0.025), q(0.975)] };
-}
-
 function makeOptimizer(o: FitOptions): Optimizer {
   const lr = o.sweepLr?.[0] ?? o.lr ?? (o.optimizer === 'sgd' || !o.optimizer ? 0.01 : 1e-3);
   switch (o.optimizer ?? 'sgd') {
@@ -163,8 +107,6 @@ export function splitRows(n: number, frac: number, seed: number): { train: numbe
   const held = new Set(valid);
   return { train: order.filter((i) => !held.has(i)).sort((a, b) => a - b), valid };
 }
-
-const rowsOf = (a: FloatArray, k: number) => Array.from({ length: a.length / k }, (_, t) => Array.from(a.subarray(t * k, t * k + k)));
 
 /**
  * Fits Y = X Wᵀ + b by gradient descent on `backend`.
@@ -205,6 +147,8 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
   // the fit on the data itself.
   const replicas = o.sweepLr ? { sweep: { lr: o.sweepLr } } : {};
   if (o.bootstrap !== undefined && (!Number.isInteger(o.bootstrap) || o.bootstrap < 2)) throw new InputError(`--bootstrap: expected an integer >= 2, got ${o.bootstrap}`);
+  if (o.bootstrapMethod !== undefined && o.bootstrapMethod !== 'pairs' && o.bootstrapMethod !== 'residuals') throw new InputError(`--bootstrap-method: expected pairs or residuals, got "${o.bootstrapMethod}"`);
+  if (o.bootstrapMethod && !o.bootstrap) throw new InputError('--bootstrap-method needs --bootstrap <B>');
   if (o.bootstrap && o.sweepLr) throw new InputError('--bootstrap and several --lr values: choose one');
   if ((o.bootstrap || o.sweepLr) && vx.length) throw new InputError('--valid-frac with --bootstrap or several --lr values is not supported: the replicates train on the single-workgroup plan without a validation set');
   const model = await compile(g, {
@@ -314,7 +258,10 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
         return { lr, loss: curve, finalLoss: curve[curve.length - 1]!, coefficients: { weight: c.W, bias: c.b }, diverged: replicaRuns.diverged[r]?.message ?? null };
       });
     }
-    if (o.bootstrap) result.bootstrap = await bootstrapFit(g, lossNode, makeOptimizer(o), backend, o.bootstrap, seed, epochs, { tx, ty }, { k, d }, scale);
+    if (o.bootstrap) {
+      const train = { optimizer: makeOptimizer(o), backend, epochs, seed };
+      result.bootstrap = await bootstrapFit({ X: tx, Y: ty }, train, { B: o.bootstrap, method: o.bootstrapMethod ?? 'pairs' }, scale);
+    }
     return result;
   } finally {
     model.dispose();

@@ -118,6 +118,18 @@ export class QR {
     return this.backSolve(this.applyQt(Float64Array.from(y))).map((v, j) => v / this.scale[j]!);
   }
 
+  /**
+   * The leverage of each row of A (the diagonal of the hat matrix A (AᵀA)⁻¹ Aᵀ): for row a,
+   * ||R⁻ᵀ (a / scale)||², the same for A and its column-scaled copy.
+   */
+  leverages(A: ArrayLike<number>): Float64Array {
+    const { rows, cols } = this;
+    return Float64Array.from({ length: rows }, (_, i) => {
+      const z = this.forwardSolve(Array.from({ length: cols }, (_, j) => A[i * cols + j]! / this.scale[j]!));
+      return z.reduce((s, v) => s + v * v, 0);
+    });
+  }
+
   /** Rows of R⁻¹ of the scaled design, for covariances: (AᵀA)⁻¹ = S⁻¹ R⁻¹ R⁻ᵀ S⁻¹. */
   inverseR(): Float64Array {
     const { cols, qr } = this;

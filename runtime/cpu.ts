@@ -72,6 +72,8 @@ class CpuExecutable implements Executable {
   private readonly state: FloatArray[][];
   private readonly replays = new Map<string, Replay>();
   private readonly validation: Map<number, FloatArray>;
+  /** A residual bootstrap's residuals: rows of the target, resampled and added to it. */
+  private readonly residuals: FloatArray | null;
   private hyper: number[];
   /** Optimizer steps taken so far (PyTorch's `step`), kept across runs. */
   private steps = 0;
@@ -100,6 +102,8 @@ class CpuExecutable implements Executable {
     this.replicaState = Array.from({ length: B }, () => this.state.map((slots) => slots.map((slot) => new this.Arr(slot.length))));
     this.replicaSteps = new Array<number>(B).fill(0);
     this.table = program.replicas.hyper?.map((row) => [...row]) ?? null;
+    const { target } = program.replicas;
+    this.residuals = target === null ? null : new this.Arr(this.main.values[target]!.length);
   }
 
   write(id: number, data: FloatArray): void {
@@ -118,6 +122,11 @@ class CpuExecutable implements Executable {
     this.validation.get(id)!.set(data);
   }
 
+  writeResiduals(id: number, data: FloatArray): void {
+    if (!this.residuals || id !== this.program.replicas.target) throw new Error("write: residuals are for the target of a residual bootstrap (compile with bootstrap: 'residuals')");
+    this.residuals.set(data);
+  }
+
   setHyper(values: readonly number[]): void {
     this.hyper = [...values];
     // One set for every replicate.
@@ -131,15 +140,15 @@ class CpuExecutable implements Executable {
     if (B === 1) return this.trainOne(epochs, paramsEvery, null);
     if (paramsEvery) throw new Error('train: parameter snapshots are for one model; with replicates, read the parameters after the run');
     // Many models: each replicate's parameters, state, steps and hyperparameters are swapped in and
-    // trained in turn, on its own resample of the rows when bootstrapping, as the device does.
+    // trained in turn, on its own resample when bootstrapping, drawn as the device draws it.
     const startTotal = this.epochsTotal;
     const runs: RawRun[] = [];
     for (let r = 0; r < B; r++) {
       this.swapReplica(r);
       this.epochsTotal = startTotal;
       const { seed, rows } = this.program.loader;
-      const rowOf = this.program.replicas.bootstrap ? (p: number) => resampleRow(seed, r, p, rows) : null;
-      runs.push(await this.trainOne(epochs, 0, rowOf));
+      const draw = this.program.replicas.bootstrap === 'none' ? null : (p: number) => resampleRow(seed, r, p, rows);
+      runs.push(await this.trainOne(epochs, 0, draw));
       this.swapReplica(r);
     }
     this.epochsTotal = startTotal + epochs;
@@ -171,14 +180,20 @@ class CpuExecutable implements Executable {
     if (this.table) [this.hyper, this.table[r]] = [this.table[r]!, this.hyper];
   }
 
-  /** One model's run; `rowOf` maps a position to a row of the data (a bootstrap resample). */
-  private async trainOne(epochs: number, paramsEvery: number, rowOf: ((p: number) => number) | null): Promise<RawRun> {
+  /**
+   * One model's run; `draw` maps a row to a bootstrap replicate's draw: the row trained on instead
+   * (pairs), or the row of residuals added to its target (residuals).
+   */
+  private async trainOne(epochs: number, paramsEvery: number, draw: ((row: number) => number) | null): Promise<RawRun> {
     const { loss, params, loader } = this.program;
     const lossOut = new this.Arr(epochs);
     const validOut = loader.validationRows ? new this.Arr(epochs) : null;
     const snapshots = new Map<number, FloatArray[]>(params.filter((p) => p.grad !== null).map((p) => [p.id, []]));
     const batches = batchesPerEpoch(loader);
-    const fullBatch = batches === 1 && loader.batchSize >= loader.rows && !loader.shuffle && !rowOf;
+    const fullBatch = batches === 1 && loader.batchSize >= loader.rows && !loader.shuffle && !draw;
+    const { bootstrap, target } = this.program.replicas;
+    const pairs = draw && bootstrap === 'pairs' ? draw : null;
+    const residual = draw && bootstrap === 'residuals' ? draw : null;
     let ran = 0;
     let diverged = 0;
     for (let e = 0; e < epochs; e++) {
@@ -193,10 +208,11 @@ class CpuExecutable implements Executable {
           const last = Math.min(loader.rows, first + loader.batchSize);
           const rows = Array.from({ length: last - first }, (_, i) => {
             const pos = loader.shuffle ? permute(first + i, loader.rows, key, half) : first + i;
-            return rowOf ? rowOf(pos) : pos;
+            return pairs ? pairs(pos) : pos;
           });
           const replay = this.replay(rows.length, true);
           for (const input of this.program.inputs) gatherRows(this.main.values[input.id]!, rows, replay.ev.values[replay.ids.get(input.id)!]!);
+          if (residual) addRows(this.residuals!, rows.map(residual), replay.ev.values[replay.ids.get(target!)!]!);
           sum += this.step(replay.ev, (id) => replay.ids.get(id)!);
         }
       }
@@ -292,6 +308,14 @@ class CpuExecutable implements Executable {
     this.replays.set(key, replay);
     return replay;
   }
+}
+
+/** Adds the given rows of a row-major matrix to `out`, row i to row i. */
+function addRows(from: FloatArray, rows: number[], out: FloatArray): void {
+  const width = out.length / rows.length;
+  rows.forEach((r, i) => {
+    for (let c = 0; c < width; c++) out[i * width + c]! += from[r * width + c]!;
+  });
 }
 
 /** Copies the given rows of a row-major matrix into `out`. */

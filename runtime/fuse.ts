@@ -110,6 +110,7 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
   const buffers: BufferDecl[] = [];
   const places = new Map<number, Segment[]>();
   const validation = new Map<number, Segment[]>();
+  const residuals = new Map<number, Segment[]>();
   const decl = (label: string, words: number) => buffers.push({ label, words }) - 1;
 
   if (layout.maxStorageBuffers < 4) throw new Error(`the fused plan needs 4 storage buffers per kernel, the device allows ${layout.maxStorageBuffers}`);
@@ -176,18 +177,27 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
     if (why) throw new Error(`${B} replicates train in one dispatch of the single-workgroup plan, and here ${why}; replicates suit problems of up to ${layout.tinyMaxWork} rows x sums`);
   }
   if (allowTiny && !tinyRefusal) {
-    // One buffer of n + nv rows: the training set, then the validation set.
-    const data = decl(nv ? `[X | Y]: ${n} training rows, then ${nv} validation rows` : '[X | Y]', (n + nv) * width);
+    // One buffer of n + nv rows: the training set, then the validation set; then, for a residual
+    // bootstrap, the n rows of residuals (k a row) that replicates draw from.
+    const { bootstrap } = program.replicas;
+    const resid = bootstrap === 'residuals';
+    const dataLabel = nv ? `[X | Y]: ${n} training rows, then ${nv} validation rows` : resid ? `[X | Y] (${n} rows), then the residuals (${n} x ${k})` : '[X | Y]';
+    const data = decl(dataLabel, (n + nv) * width + (resid ? n * k : 0));
     places.set(m.X.id, [{ buffer: data, offset: 0, words: n * d, stride: width, width: d }]);
     places.set(m.Y.id, [{ buffer: data, offset: d, words: n * k, stride: width, width: k }]);
     if (nv) {
       validation.set(m.X.id, [{ buffer: data, offset: n * width, words: nv * d, stride: width, width: d }]);
       validation.set(m.Y.id, [{ buffer: data, offset: n * width + d, words: nv * k, stride: width, width: k }]);
     }
+    if (resid) {
+      if (program.replicas.target !== m.Y.id) throw new Error("bootstrap 'residuals': the residuals' target is not the Y of the fused regression");
+      residuals.set(m.Y.id, [{ buffer: data, offset: (n + nv) * width, words: n * k, stride: k, width: k }]);
+    }
     notes.push(`the whole run in one workgroup of ${tinyWG}: ${n + nv} rows x ${P} sums <= ${layout.tinyMaxWork}; up to ${layout.epochsPerDispatch} epochs per dispatch`);
     const hypers = Math.max(1, Object.keys(optimizer.hyper).length);
-    const replicated: Record<string, number | boolean> = B > 1 ? { REPLICATES: B, BOOTSTRAP: program.replicas.bootstrap, REPLICA_AT: HYPER + hypers * B, HYPER_STRIDE: hypers } : {};
-    if (B > 1) notes.push(`${B} replicates, one workgroup each${program.replicas.bootstrap ? ', each on its own resample of the rows drawn on the device' : ''}${program.replicas.hyper ? ', each with its own hyperparameters' : ''}`);
+    const replicated: Record<string, number | boolean> = B > 1 ? { REPLICATES: B, BOOTSTRAP: bootstrap !== 'none', RESIDUALS: resid, RESIDUALS_AT: (n + nv) * width, REPLICA_AT: HYPER + hypers * B, HYPER_STRIDE: hypers } : {};
+    const draws = { none: '', pairs: ', each on its own resample of the rows drawn on the device', residuals: ', each on the rows with a resample of the residuals added to Y, drawn on the device' };
+    if (B > 1) notes.push(`${B} replicates, one workgroup each${draws[bootstrap]}${program.replicas.hyper ? ', each with its own hyperparameters' : ''}`);
     const s = step(
       B > 1 ? `${B} models: every batch of every epoch, forward, backward, update, loss record` : 'every batch of every epoch: forward, backward, update; loss record, validation, snapshots',
       'linear_mse_tiny',
@@ -197,7 +207,7 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
       [B, 1],
       { read: 4 * (n + nv) * width + B * stateBytes, written: B * (stateBytes + 8) },
     );
-    return { name: 'tiny', buffers, places, validation, snapshot, evaluate: [], train: { kind: 'block', steps: [s], epochsPerDispatch: layout.epochsPerDispatch }, records, control, notes };
+    return { name: 'tiny', buffers, places, validation, residuals, snapshot, evaluate: [], train: { kind: 'block', steps: [s], epochsPerDispatch: layout.epochsPerDispatch }, records, control, notes };
   }
 
   const train = dataChunks('training', n, 0);
@@ -263,5 +273,5 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
     steps.push(...vk.steps);
     steps.push(step('sum validation partials, record the validation loss', 'linear_mse_valid', { P: String(P) }, { WG: 64, GROUPS: vGroups, N: nv, K: k }, [ro(vPartials), rw(records), ro(control)], [1, 1], { read: 4 * vGroups * P, written: 4 }));
   }
-  return { name: 'fused', buffers, places, validation, snapshot, evaluate: [], train: { kind: 'per-epoch', steps }, records, control, notes };
+  return { name: 'fused', buffers, places, validation, residuals, snapshot, evaluate: [], train: { kind: 'per-epoch', steps }, records, control, notes };
 }

@@ -9,7 +9,7 @@ import { fmtShape, sizeOf } from '../engine/shape.js';
 import { type Optimizer, hyperValues } from '../optim/optimizer.js';
 import { debug } from './debug.js';
 import { requestBackend } from './device.js';
-import type { Backend, Executable, Loader, PlanOptions, Program, Replicas, Stats } from './program.js';
+import type { Backend, Bootstrap, Executable, Loader, PlanOptions, Program, Replicas, Stats } from './program.js';
 
 /** Values a user may write: a number, nested arrays matching the shape, or a flat typed array. */
 export type TensorData = number | readonly number[] | readonly (readonly number[])[] | Float32Array | Float64Array;
@@ -38,8 +38,14 @@ export interface CompileOptions extends PlanOptions {
    * parameters and optimizer state. Parameters then read as every replicate's values in turn.
    */
   replicates?: number;
-  /** Each replicate trains on its own resample of the rows with replacement, drawn on the device from (seed, replicate). */
-  bootstrap?: boolean;
+  /**
+   * A bootstrap, each replicate's draws made on the device from (seed, replicate) with no index
+   * list uploaded. `pairs` (or `true`): replicate r trains on a resample of the rows with
+   * replacement. `residuals`: every replicate keeps the rows of X and trains on targets Y + e*,
+   * where e* is a resample of the rows of the residual set written with
+   * `write({ Y: residuals }, 'residuals')` (write the fitted values as Y).
+   */
+  bootstrap?: boolean | 'pairs' | 'residuals';
   /** Per-replicate hyperparameters, e.g. `{ lr: [0.01, 0.001, 0.0001] }` (one value per replicate). */
   sweep?: Record<string, number[]>;
 }
@@ -97,7 +103,7 @@ export async function compile(g: Graph, options: CompileOptions = {}): Promise<M
   let grads: (Tensor | null)[] = params.map(() => null);
   if (loss && loss.graph !== g) throw new Error('compile: the loss is not a tensor of this graph');
   if (loss && optimizer) grads = backward(g, loss, params.map((p) => g.byName(p.attrs.name)!));
-  const replicas = makeReplicas(optimizer, options);
+  const replicas = makeReplicas(g, optimizer, options);
   const program: Program = {
     graph: g,
     loader,
@@ -112,12 +118,16 @@ export async function compile(g: Graph, options: CompileOptions = {}): Promise<M
   return new Model(program, backend, await backend.compile(program, { plan, layout }));
 }
 
-/** Checks the replicate options: a count, and sweep values that match it and the optimizer. */
-function makeReplicas(optimizer: Optimizer | null, { replicates, bootstrap = false, sweep }: CompileOptions): Replicas {
+/** Checks the replicate options: a count, a bootstrap plan (and its target), sweep values that match the count and the optimizer. */
+function makeReplicas(g: Graph, optimizer: Optimizer | null, { replicates, bootstrap = false, sweep, loss }: CompileOptions): Replicas {
   const lengths = Object.values(sweep ?? {}).map((v) => v.length);
   const count = replicates ?? (lengths[0] ?? 1);
   if (!Number.isInteger(count) || count < 1) throw new DataError(`replicates must be a positive integer, got ${replicates}`);
-  if ((bootstrap || sweep) && !optimizer) throw new DataError('bootstrap and sweeps train models: compile with a loss and an optimizer');
+  if ((bootstrap || sweep) && (!optimizer || !loss)) throw new DataError('bootstrap and sweeps train models: compile with a loss and an optimizer');
+  const plan: Bootstrap = bootstrap === true ? 'pairs' : bootstrap === false ? 'none' : bootstrap;
+  if (plan !== 'none' && plan !== 'pairs' && plan !== 'residuals') throw new DataError(`bootstrap: expected true, 'pairs' or 'residuals', got ${JSON.stringify(bootstrap)}`);
+  if (plan !== 'none' && count < 2) throw new DataError(`bootstrap: ${count} replicate${count === 1 ? '' : 's'}; a bootstrap needs replicates >= 2`);
+  const target = plan === 'residuals' ? lossTarget(g, loss!) : null;
   let hyper: number[][] | null = null;
   if (sweep) {
     for (const [name, values] of Object.entries(sweep)) {
@@ -125,7 +135,19 @@ function makeReplicas(optimizer: Optimizer | null, { replicates, bootstrap = fal
     }
     hyper = Array.from({ length: count }, (_, r) => hyperValues(optimizer!, Object.fromEntries(Object.entries(sweep).map(([k, v]) => [k, v[r]!]))));
   }
-  return { count, bootstrap, hyper };
+  return { count, bootstrap: plan, target, hyper };
+}
+
+/**
+ * The data input a loss compares predictions with: the input operand of the squared error under
+ * the loss's means and sums. A residual bootstrap adds its resampled residuals there.
+ */
+function lossTarget(g: Graph, loss: Tensor): number {
+  let node = g.nodes[loss.id]!;
+  while ((node.op === 'mean' || node.op === 'sum' || node.op === 'scale') && node.inputs.length === 1) node = g.nodes[node.inputs[0]!]!;
+  const inputs = node.op === 'squaredError' ? node.inputs.filter((i) => g.nodes[i]!.op === 'input') : [];
+  if (inputs.length !== 1) throw new DataError("bootstrap 'residuals' needs a loss of the form mean(squaredError(prediction, target)) with the target a data input");
+  return inputs[0]!;
 }
 
 /** Checks the minibatch and validation options against the data inputs. */
@@ -151,6 +173,7 @@ function makeLoader(g: Graph, { batchSize, shuffle = false, dropLast = false, se
 export class Model {
   private readonly written = new Set<number>();
   private readonly writtenValidation = new Set<number>();
+  private residualsWritten = false;
 
   constructor(
     readonly program: Program,
@@ -178,15 +201,22 @@ export class Model {
    * Writes inputs and parameters by name. Every value is checked (length, shape, finiteness)
    * before anything is written, so a bad entry leaves the model as it was.
    */
-  write(values: Record<string, TensorData>, set: 'training' | 'validation' = 'training'): void {
+  write(values: Record<string, TensorData>, set: 'training' | 'validation' | 'residuals' = 'training'): void {
     const validation = set === 'validation';
+    const residuals = set === 'residuals';
     const nv = this.program.loader.validationRows;
     if (validation && !nv) throw new DataError('write: this model has no validation set (compile with validationRows)');
+    const { target } = this.program.replicas;
+    if (residuals && target === null) throw new DataError("write: residuals are for a residual bootstrap (compile with bootstrap: 'residuals')");
+    if (set !== 'training' && !validation && !residuals) throw new DataError(`write: the set is 'training', 'validation' or 'residuals', got ${JSON.stringify(set)}`);
     const checked = Object.entries(values).map(([name, data]) => {
-      const leaf = this.program.inputs.find((l) => l.name === name) ?? (validation ? undefined : this.program.params.find((l) => l.name === name));
+      const leaf = this.program.inputs.find((l) => l.name === name) ?? (set === 'training' ? this.program.params.find((l) => l.name === name) : undefined);
       if (!leaf) {
-        const names = [...this.program.inputs, ...(validation ? [] : this.program.params)].map((l) => l.name).join(', ');
-        throw new DataError(`write: the graph has no ${validation ? 'input' : 'input or parameter'} "${name}" (it has ${names})`);
+        const names = [...this.program.inputs, ...(set === 'training' ? this.program.params : [])].map((l) => l.name).join(', ');
+        throw new DataError(`write: the graph has no ${set === 'training' ? 'input or parameter' : 'input'} "${name}" (it has ${names})`);
+      }
+      if (residuals && leaf.id !== target) {
+        throw new DataError(`write: residuals go to the target "${this.inputName(target!)}", the input the loss compares predictions with, not to "${name}"`);
       }
       const shape = this.graph.nodes[leaf.id]!.shape;
       const B = this.program.replicas.count;
@@ -195,13 +225,16 @@ export class Model {
       if (isParam && B > 1 && !(typeof data === 'number') && flatLength(data) === B * sizeOf(shape)) {
         return { id: leaf.id, flat: flatten(name, data instanceof Float32Array || data instanceof Float64Array ? data : (data as number[]).flat(), [B * sizeOf(shape)]) };
       }
-      const flat = flatten(validation ? `${name} (validation)` : name, data, validation ? [nv, ...shape.slice(1)] : shape);
+      const flat = flatten(set === 'training' ? name : `${name} (${set})`, data, validation ? [nv, ...shape.slice(1)] : shape);
       return { id: leaf.id, flat: isParam && B > 1 ? repeat(flat, B) : flat };
     });
     for (const { id, flat } of checked) {
       if (validation) {
         this.exe.writeValidation(id, flat);
         this.writtenValidation.add(id);
+      } else if (residuals) {
+        this.exe.writeResiduals(id, flat);
+        this.residualsWritten = true;
       } else {
         this.exe.write(id, flat);
         this.written.add(id);
@@ -323,9 +356,18 @@ export class Model {
     return this.program.optimizer;
   }
 
+  private inputName(id: number): string {
+    return this.program.inputs.find((i) => i.id === id)!.name;
+  }
+
   private requireInputs(what: string): void {
     const missing = this.program.inputs.filter((i) => !this.written.has(i.id)).map((i) => i.name);
     if (missing.length) throw new DataError(`${what}: input${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not written yet (model.write({ ${missing[0]}: ... }))`);
+    const { target } = this.program.replicas;
+    if (what === 'train' && target !== null && !this.residualsWritten) {
+      const name = this.inputName(target);
+      throw new DataError(`train: the residual bootstrap's residuals are not written yet (model.write({ ${name}: residuals }, 'residuals'))`);
+    }
     if (what === 'train' && this.program.loader.validationRows) {
       const absent = this.program.inputs.filter((i) => !this.writtenValidation.has(i.id)).map((i) => i.name);
       if (absent.length) throw new DataError(`${what}: validation input${absent.length > 1 ? 's' : ''} ${absent.join(', ')} not written yet (model.write({ ${absent[0]}: ... }, 'validation'))`);

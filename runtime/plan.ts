@@ -63,6 +63,8 @@ export interface Plan {
   places: Map<number, Segment[]>;
   /** Where the validation set of each data input lives (fused plans with a validation set). */
   validation: Map<number, Segment[]>;
+  /** Where the residual set of the target lives (the single-dispatch plan with a residual bootstrap). */
+  residuals: Map<number, Segment[]>;
   /** Parameters as stored in one snapshot of `theta` (fused plans): node, offset, words. */
   snapshot: { id: number; offset: number; words: number }[];
   /** Forward and backward once, without an update (empty when the plan cannot stop there). */
@@ -282,7 +284,7 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
   // Parameter snapshots are buffer copies between passes, laid out one parameter after another.
   let offset = 0;
   const snapshot = program.params.filter((p) => p.grad !== null).map((p) => ({ id: p.id, offset: (offset += sizeOf(nodes[p.id]!.shape)) - sizeOf(nodes[p.id]!.shape), words: sizeOf(nodes[p.id]!.shape) }));
-  return { name: 'per-node', buffers, places, validation: new Map(), snapshot, evaluate, train: { kind: 'per-epoch', steps }, records, control, notes };
+  return { name: 'per-node', buffers, places, validation: new Map(), residuals: new Map(), snapshot, evaluate, train: { kind: 'per-epoch', steps }, records, control, notes };
 }
 
 /** The plan as text: its buffers, then one line per dispatch with kernel, grid, bytes and what it computes. */

@@ -24,12 +24,21 @@ export interface Loader {
 /** Batches per epoch. */
 export const batchesPerEpoch = (l: Loader): number => (l.dropLast ? Math.floor(l.rows / l.batchSize) : Math.ceil(l.rows / l.batchSize));
 
+/** A bootstrap's resampling plan: none, rows with replacement, or residuals added to fixed rows. */
+export type Bootstrap = 'none' | 'pairs' | 'residuals';
+
 /** Many models trained at once: copies of the parameters and optimizer state, trained together. */
 export interface Replicas {
   /** How many (1: the ordinary single model). */
   count: number;
-  /** Each replicate trains on its own resample of the rows with replacement, drawn from (seed, replicate). */
-  bootstrap: boolean;
+  /**
+   * How replicate r's data are resampled, each draw a function of (seed, r, position):
+   * `pairs` trains on a resample of the rows with replacement; `residuals` keeps every row and adds
+   * to its target a resampled row of the residual set (written with `write(..., 'residuals')`).
+   */
+  bootstrap: Bootstrap;
+  /** With `residuals`: the data input whose rows get a resampled residual added (the loss's target). */
+  target: number | null;
   /** Per replicate, the optimizer's hyperparameters in buffer order (a sweep); null: all the same. */
   hyper: number[][] | null;
 }
@@ -82,6 +91,8 @@ export interface Executable {
   train(epochs: number, options: { paramsEvery: number }): Promise<RawRun>;
   /** Replaces the validation set of a data input (the program must have a validation set). */
   writeValidation(id: number, data: FloatArray): void;
+  /** Replaces the residual set of the target input (a residual bootstrap). */
+  writeResiduals(id: number, data: FloatArray): void;
   /** Runs forward and backward once without updating, then reads the given nodes. */
   evaluate(ids: readonly number[]): Promise<FloatArray[]>;
   /** Reads the current values of the given nodes. */

@@ -128,6 +128,12 @@ class WebGpuExecutable implements Executable {
     this.place(segs, data);
   }
 
+  writeResiduals(id: number, data: FloatArray): void {
+    const segs = this.layoutPlan.residuals.get(id);
+    if (!segs) throw new Error(`write: the ${this.layoutPlan.name} plan has no residual set; compile with bootstrap: 'residuals'`);
+    this.place(segs, data);
+  }
+
   setHyper(values: readonly number[]): void {
     if (!values.length) return;
     // One set for every replicate, or one set per replicate.

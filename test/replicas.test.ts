@@ -9,6 +9,7 @@ import type { Backend } from '../runtime/program.js';
 import { resampleRow } from '../runtime/shuffle.js';
 import { assertClose, cpu64, countDispatches, rejects, webgpu } from './helpers.js';
 import { synthetic } from '../regression/synthetic.js';
+import { residualPool } from '../regression/bootstrap.js';
 
 const N = 120;
 const D = 2;
@@ -100,6 +101,84 @@ test('replicates need the single-workgroup plan, and sweeps one value per replic
   await rejects(() => model(gpu, sgd(), { sweep: { beta: [0.1, 0.2] } }), /sgd: no hyperparameter "beta"/);
 });
 
+const rowsOf = (flat: ArrayLike<number>, width: number) => Array.from({ length: flat.length / width }, (_, i) => Array.from({ length: width }, (_, j) => flat[i * width + j]!));
+
+test('residual pool: the closed-form fit, and residuals divided by sqrt(1 - leverage) and centred, against the hat matrix formed directly', () => {
+  const X = rowsOf(data.X, D);
+  const Y = rowsOf(data.Y, 1);
+  const { fitted, residuals } = residualPool(X, Y);
+  // The hat matrix's diagonal from (AᵀA)⁻¹ by Gauss-Jordan (A = [1 | X], 3 columns, well conditioned).
+  const A = X.map((r) => [1, ...r]);
+  const p = D + 1;
+  const M = Array.from({ length: p }, (_, i) => [...Array.from({ length: p }, (_, j) => A.reduce((s, r) => s + r[i]! * r[j]!, 0)), ...Array.from({ length: p }, (_, j) => (i === j ? 1 : 0))]);
+  for (let c = 0; c < p; c++) {
+    const pivot = M[c]![c]!;
+    M[c] = M[c]!.map((v) => v / pivot);
+    for (let r = 0; r < p; r++) if (r !== c) M[r] = M[r]!.map((v, j) => v - M[r]![c]! * M[c]![j]!);
+  }
+  const inv = M.map((r) => r.slice(p));
+  const h = A.map((a) => a.reduce((s, ai, i) => s + ai * a.reduce((t, aj, j) => t + inv[i]![j]! * aj, 0), 0));
+  assert.ok(Math.abs(h.reduce((s, v) => s + v, 0) - p) < 1e-12, 'the leverages sum to the number of coefficients');
+  // Normal equations: the raw residuals are orthogonal to every column of A.
+  const raw = Y.map((y, i) => y[0]! - fitted[i]![0]!);
+  for (let j = 0; j < p; j++) assert.ok(Math.abs(A.reduce((s, a, i) => s + a[j]! * raw[i]!, 0)) < 1e-10, `residuals orthogonal to column ${j}`);
+  const modified = raw.map((e, i) => e / Math.sqrt(1 - h[i]!));
+  const mean = modified.reduce((s, v) => s + v, 0) / N;
+  assertClose(residuals.map((r) => r[0]!), modified.map((v) => v - mean), 1e-12, 'modified, centred residuals');
+});
+
+test('residual bootstrap: replicate i keeps X and trains on Y plus the residuals drawn from (seed, i), as trained alone on those targets; with shuffled minibatches too', async () => {
+  const B = 6;
+  const seed = 5;
+  const { fitted, residuals } = residualPool(rowsOf(data.X, D), rowsOf(data.Y, 1));
+  const options = { replicates: B, bootstrap: 'residuals' as const, seed, batchSize: 32, shuffle: true };
+  const optimizer = () => sgd({ lr: 0.05, momentum: 0.9 });
+  const counter = countDispatches();
+  const gpu = await model(await webgpu(), optimizer(), options, data.X, fitted.flat());
+  gpu.write({ Y: residuals }, 'residuals');
+  let run;
+  try {
+    run = await gpu.train({ epochs: 40 });
+  } finally {
+    counter.restore();
+  }
+  assert.is(counter.count(), 1, 'every replicate in one dispatch');
+  const cpu = await model(cpu64(), optimizer(), options, data.X, fitted.flat());
+  cpu.write({ Y: residuals }, 'residuals');
+  const both = await cpu.train({ epochs: 40 });
+  const [W, b, cW, cb] = [await gpu.read('W'), await gpu.read('b'), await cpu.read('W'), await cpu.read('b')];
+  for (const r of [0, 4]) {
+    const targets = fitted.map((f, row) => f[0]! + residuals[resampleRow(seed, r, row, N)]![0]!);
+    const alone = await model(cpu64(), optimizer(), { batchSize: 32, shuffle: true, seed }, data.X, targets);
+    const want = await alone.train({ epochs: 40 });
+    assertClose(run.replicates!.loss[r]!, want.loss, 1e-4, `replicate ${r}: WebGPU loss curve vs alone`);
+    assertClose(W.subarray(r * D, r * D + D), await alone.read('W'), 1e-4, `replicate ${r}: WebGPU W`);
+    assertClose(b.subarray(r, r + 1), await alone.read('b'), 1e-4, `replicate ${r}: WebGPU b`);
+    assertClose(both.replicates!.loss[r]!, want.loss, 1e-12, `replicate ${r}: CPU loss curve vs alone`);
+    assertClose(cW.subarray(r * D, r * D + D), await alone.read('W'), 1e-12, `replicate ${r}: CPU W`);
+    assertClose(cb.subarray(r, r + 1), await alone.read('b'), 1e-12, `replicate ${r}: CPU b`);
+  }
+  // The replicates differ from one another (each drew its own residuals) and from the fit itself.
+  assert.ok(Math.abs(W[0]! - W[4 * D]!) > 1e-4, 'replicates 0 and 4 differ');
+  gpu.dispose();
+});
+
+test('bootstrap options and residual writes that cannot work say why', async () => {
+  for (const backend of [await webgpu(), cpu64()]) {
+    await rejects(() => model(backend, sgd(), { replicates: 1, bootstrap: 'residuals' }), /bootstrap: 1 replicate; a bootstrap needs replicates >= 2/);
+    await rejects(() => model(backend, sgd(), { replicates: 4, bootstrap: 'wild' as never }), /bootstrap: expected true, 'pairs' or 'residuals', got "wild"/);
+    const pairs = await model(backend, sgd(), { replicates: 4, bootstrap: 'pairs' });
+    assert.throws(() => pairs.write({ Y: data.Y }, 'residuals'), /residuals are for a residual bootstrap \(compile with bootstrap: 'residuals'\)/);
+    const resid = await model(backend, sgd(), { replicates: 4, bootstrap: 'residuals' });
+    assert.throws(() => resid.write({ X: data.X }, 'residuals'), /residuals go to the target "Y", the input the loss compares predictions with, not to "X"/);
+    await rejects(() => resid.train({ epochs: 1 }), /the residual bootstrap's residuals are not written yet \(model.write\(\{ Y: residuals \}, 'residuals'\)\)/);
+    const bad = Float64Array.from(data.Y);
+    bad[7] = NaN;
+    assert.throws(() => resid.write({ Y: bad }, 'residuals'), /write Y \(residuals\): the value at row 7, column 0 is NaN/);
+    assert.throws(() => resid.write({ Y: data.Y.subarray(1) }, 'residuals'), /write Y \(residuals\): got 119 values, shape \[120,1\] needs 120/);
+    for (const m of [pairs, resid]) m.dispose();
+  }
+});
 
 test('fit --bootstrap 2000 (mpg ~ displacement): the slope\'s bootstrap SE within 10% of the closed form; both equal a float64 bootstrap of the same resamples; reproducible', async () => {
   const { fusegrad } = await import('./cli-helpers.js');
@@ -109,6 +188,7 @@ test('fit --bootstrap 2000 (mpg ~ displacement): the slope\'s bootstrap SE withi
   const o = JSON.parse(r.out);
   const bs = o.bootstrap;
   const cf = o.closedForm[0];
+  assert.is(bs.method, 'pairs');
   assert.is(bs.replicates, 2000);
   assert.is(bs.diverged, 0);
   const slopeRatio = bs.se.weight[0][0] / cf.se[1];
@@ -137,6 +217,59 @@ test('fit --bootstrap 2000 (mpg ~ displacement): the slope\'s bootstrap SE withi
   assert.ok(Math.abs(bs.se.weight[0][0] / sd(c1) - 1) < 0.01, `slope: device ${bs.se.weight[0][0]} vs float64 ${sd(c1)}`);
   const again = JSON.parse(fusegrad(...args).out);
   assert.equal(again.bootstrap, bs, 'the same seed gives the same replicates');
+});
+
+test('fit --bootstrap 2000 --bootstrap-method residuals (mpg ~ displacement): both SEs within 10% of the closed form; equal to float64 refits of the same resamples; reproducible', async () => {
+  const { fusegrad } = await import('./cli-helpers.js');
+  const args = ['fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'displacement', '--standardize', '--lr', '0.1', '--epochs', '200', '--bootstrap', '2000', '--bootstrap-method', 'residuals', '--seed', '3', '--json'];
+  const r = fusegrad(...args);
+  assert.is(r.code, 0, r.err);
+  const o = JSON.parse(r.out);
+  const bs = o.bootstrap;
+  const cf = o.closedForm[0];
+  assert.is(bs.method, 'residuals');
+  assert.is(bs.replicates, 2000);
+  assert.is(bs.diverged, 0);
+  // The issue's bar. With 2000 replicates an SE estimate itself varies by about 1/sqrt(2 x 2000) = 1.6%.
+  assert.ok(Math.abs(bs.se.bias[0] / cf.se[0] - 1) < 0.1, `intercept: bootstrap se ${bs.se.bias[0]} vs closed form ${cf.se[0]}`);
+  assert.ok(Math.abs(bs.se.weight[0][0] / cf.se[1] - 1) < 0.1, `slope: bootstrap se ${bs.se.weight[0][0]} vs closed form ${cf.se[1]}`);
+  // The same 2000 resamples refitted exactly in float64: x standardized as the fit does, y* = fit +
+  // resampled modified residuals, coefficients back in mpg and displacement units.
+  const { readFileSync } = await import('node:fs');
+  const { parseTable, selectColumns } = await import('../regression/data.js');
+  const { scaling, standardize, unstandardize } = await import('../regression/features.js');
+  const { fitLinear } = await import('../regression/lstsq.js');
+  const sel = selectColumns(parseTable('auto-mpg.csv', readFileSync('examples/data/auto-mpg.csv', 'utf8')), ['mpg'], ['displacement']);
+  const sx = scaling(sel.X, sel.features, 'x');
+  const sy = scaling(sel.Y, sel.targets, 'y');
+  const tx = standardize(sel.X, sx);
+  const pool = residualPool(tx, standardize(sel.Y, sy));
+  const n = tx.length;
+  const c0: number[] = [];
+  const c1: number[] = [];
+  for (let b = 0; b < 2000; b++) {
+    const ystar = pool.fitted.map((f, row) => [f[0]! + pool.residuals[resampleRow(3, b, row, n)]![0]!]);
+    const fit = fitLinear(tx, ystar);
+    const u = unstandardize(fit.W, fit.b, sx, sy);
+    c0.push(u.b[0]!);
+    c1.push(u.W[0]![0]!);
+  }
+  const sd = (v: number[]) => {
+    const m = v.reduce((a, b) => a + b, 0) / v.length;
+    return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1));
+  };
+  assert.ok(Math.abs(bs.se.bias[0] / sd(c0) - 1) < 0.01, `intercept: device ${bs.se.bias[0]} vs float64 ${sd(c0)}`);
+  assert.ok(Math.abs(bs.se.weight[0][0] / sd(c1) - 1) < 0.01, `slope: device ${bs.se.weight[0][0]} vs float64 ${sd(c1)}`);
+  const again = JSON.parse(fusegrad(...args).out);
+  assert.equal(again.bootstrap, bs, 'the same seed gives the same replicates');
+  const text = fusegrad(...args.filter((a) => a !== '--json'));
+  assert.match(text.out, /bootstrap: 2000 residual resamples \(x fixed, y = fit \+ resampled residuals\) trained together/);
+  const usage = fusegrad('fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--bootstrap-method', 'wild', '--bootstrap', '10');
+  assert.is(usage.code, 2);
+  assert.match(usage.err, /--bootstrap-method: expected one of pairs, residuals, got "wild"/);
+  const alone = fusegrad('fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--bootstrap-method', 'residuals');
+  assert.is(alone.code, 2);
+  assert.match(alone.err, /--bootstrap-method needs --bootstrap <B>/);
 });
 
 test('fit --lr 0.1,0.01,0.001,3: one model per rate in one run, each as trained alone; the diverging one is reported alone', async () => {

@@ -11,7 +11,9 @@
 //
 // Many models at once: workgroup r trains replicate r of REPLICATES, with its own slice of
 // params and state, its own row of hyperparameters (a learning-rate sweep), and with BOOTSTRAP its
-// own resample of the rows with replacement, drawn here from (seed, r). Its losses go to
+// own resample, drawn here from (seed, r): of the rows with replacement (a pairs bootstrap), or,
+// with RESIDUALS, of the residuals stored after the rows, one added to each row's target (a
+// residual bootstrap: X stays, Y holds the fitted values). Its losses go to
 // records[r * RUN + epoch]. Each replicate keeps its own counters in control from REPLICA_AT
 // (epochs done this run, steps, epochs in all, and a divergence mark: one diverging replicate
 // stops alone), since workgroups may run one after another and must not see each other's updates.
@@ -36,6 +38,9 @@ override HALF: u32 = 1u;
 override MAX_EPOCHS: u32 = 5000u;
 override REPLICATES: u32 = 1u;
 override BOOTSTRAP: bool = false;
+override RESIDUALS: bool = false;
+// Where the residuals start in data: N rows of K after the N + VALID rows of [x | y].
+override RESIDUALS_AT: u32 = 0u;
 // Where the per-replicate counters start in control (after every replicate's hyperparameters):
 // REPLICATES words each of epochs done this run, steps taken, epochs in all, divergence marks.
 override REPLICA_AT: u32 = 0u;
@@ -44,7 +49,7 @@ override STATE_SLOT: u32 = COUNT * REPLICATES;
 
 const WIDTH: u32 = D + K;
 
-// Rows of [x | y]: the N training rows, then the VALID validation rows.
+// Rows of [x | y]: the N training rows, then the VALID validation rows (then, with RESIDUALS, N x K residuals).
 @group(0) @binding(0) var<storage, read> data: array<f32>;
 @group(0) @binding(1) var<storage, read_write> params: array<f32>;
 @group(0) @binding(2) var<storage, read_write> state: array<f32>;
@@ -66,15 +71,20 @@ fn resample(seed: u32, rep: u32, p: u32) -> u32 {
 }
 
 // Adds the residual sums of rows [first, last) of the positions (permuted when `key` is used,
-// then mapped through the replicate's resample when `seed` is) into acc.
+// then, when `boot`, mapped through the replicate's resample, or given a resampled residual) into acc.
 fn accumulate(lid: u32, first: u32, last: u32, shuffled: bool, key: u32, boot: bool, seed: u32, acc: ptr<function, array<f32, P>>) {
   for (var p = first + lid; p < last; p += WG) {
     var row = p;
     if (shuffled) {
       row = permute(p, N, key, HALF);
     }
+    // The resampled row: trained on in a pairs bootstrap; its residual is added in a residual one.
+    var drawn = row;
     if (boot) {
-      row = resample(seed, replica, row);
+      drawn = resample(seed, replica, row);
+      if (!RESIDUALS) {
+        row = drawn;
+      }
     }
     let r = row * WIDTH;
     for (var t = 0u; t < K; t++) {
@@ -82,7 +92,11 @@ fn accumulate(lid: u32, first: u32, last: u32, shuffled: bool, key: u32, boot: b
       for (var j = 0u; j < D; j++) {
         pred += theta[t * W_T + j * W_J] * data[r + j]; // op: transpose, matmul (X Wᵀ)
       }
-      let err = pred - data[r + D + t]; // op: sub (backward: the residual)
+      var y = data[r + D + t];
+      if (boot && RESIDUALS) {
+        y += data[RESIDUALS_AT + drawn * K + t];
+      }
+      let err = pred - y; // op: sub (backward: the residual)
       for (var j = 0u; j < D; j++) {
         (*acc)[t * W_T + j * W_J] += err * data[r + j]; // op: matmul, transpose (backward: dW = eᵀ X)
       }
