@@ -159,7 +159,7 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
   if (batches > 1) notes.push(`${batches} batches of ${loader.batchSize} rows per epoch${loader.shuffle ? ', shuffled on the device every epoch' : ''}${loader.dropLast && n % loader.batchSize ? `, the last ${n % loader.batchSize} rows dropped` : ''}`);
 
   // Invocations beyond a batch's rows would only add levels to the tree: size the workgroup to it.
-  const wantedWG = Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(1, Math.min(n, loader.batchSize)))));
+  const wantedWG = Math.min(layout.tinyWorkgroup, 2 ** Math.ceil(Math.log2(Math.max(1, Math.min(n, loader.batchSize)))));
   const tinyWG = fitWorkgroup(P, layout, wantedWG, 4 * count);
   const tinyRefusal =
     (n + nv) * P > layout.tinyMaxWork

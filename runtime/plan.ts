@@ -99,6 +99,12 @@ export interface Layout {
   stridedGroups: number;
   /** Largest rows x (parameters + 1) solved by the single-dispatch kernel. */
   tinyMaxWork: number;
+  /**
+   * Largest workgroup of the single-dispatch kernel (a power of two). A GPU wants many lanes on
+   * a batch; a CPU adapter runs a workgroup on one thread, and every barrier of a workgroup wider
+   * than its SIMD width costs a switch between the groups of lanes.
+   */
+  tinyWorkgroup: number;
   /** Epochs one dispatch of the single-dispatch kernel runs at most (keeps a dispatch short). */
   epochsPerDispatch: number;
 }
@@ -114,6 +120,7 @@ export const DEFAULT_LAYOUT: Layout = {
   contiguousGroups: 32,
   stridedGroups: 1024,
   tinyMaxWork: 1 << 16,
+  tinyWorkgroup: 64,
   epochsPerDispatch: 5000,
 };
 

@@ -130,6 +130,17 @@ test('the single-dispatch plan splits a long run into dispatches of at most epoc
   assert.is(dispatches, 3);
 });
 
+test('the single-dispatch kernel takes its workgroup size from the layout, chosen per adapter: 4, 8 and 64 lanes train the same model', async () => {
+  for (const tinyWorkgroup of [4, 8, 64]) {
+    const { plan } = await againstCpu(398, 2, 1, () => sgd({ lr: 0.1, momentum: 0.5 }), 40, { plan: 'tiny', layout: { tinyWorkgroup } }, TOL);
+    assert.match(plan, new RegExp(`the whole run in one workgroup of ${tinyWorkgroup}:`));
+  }
+  // A CPU adapter gets one SIMD vector of lanes (lavapipe: 256 bits, 8 floats); a GPU 64.
+  const backend = (await webgpu()) as unknown as { description: string; layout: { tinyWorkgroup: number } };
+  const software = /llvmpipe|lavapipe|swiftshader/i.test(backend.description);
+  assert.is(backend.layout.tinyWorkgroup, software ? Number(/(\d+)-bits/.exec(backend.description)?.[1] ?? 256) / 32 : 64, backend.description);
+});
+
 test('a node fused away cannot be read, and says how to read it; a graph that does not fit "fused" is an error', async () => {
   const g = new Graph();
   const X = g.input('X', [8, 2]);

@@ -11,7 +11,7 @@ import { webgpu } from './helpers.js';
 // The printed plan and WGSL of the regression graph are pinned here, so a change in planning or
 // codegen shows in review. After an intended change: UPDATE_SNAPSHOTS=1 npm test, and commit.
 // The layout is fixed (not the adapter's) so the snapshot is the same on every machine.
-const LAYOUT = { rows: 'contiguous', maxWorkgroupBytes: 16384, maxStorageBuffers: 8, maxBindingBytes: 1 << 27, maxGroupsPerDim: 65535 } as const;
+const LAYOUT = { rows: 'contiguous', maxWorkgroupBytes: 16384, maxStorageBuffers: 8, maxBindingBytes: 1 << 27, maxGroupsPerDim: 65535, tinyWorkgroup: 64 } as const;
 
 const cases: [string, number, PlanOptions['plan'], 'sgd' | 'adam'][] = [
   ['apples-tiny-sgd', 5, 'auto', 'sgd'],
