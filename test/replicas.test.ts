@@ -10,6 +10,12 @@ import { resampleRow } from '../runtime/shuffle.js';
 import { assertClose, cpu64, countDispatches, rejects, webgpu } from './helpers.js';
 import { synthetic } from '../regression/synthetic.js';
 import { residualPool } from '../regression/bootstrap.js';
+import { parseTable, selectColumns } from '../regression/data.js';
+import { scaling, standardize, unstandardize } from '../regression/features.js';
+import { fitLinear } from '../regression/lstsq.js';
+import { ols } from '../regression/ols.js';
+import { fusegrad } from './cli-helpers.js';
+import { readFileSync } from 'node:fs';
 
 const N = 120;
 const D = 2;
@@ -180,90 +186,63 @@ test('bootstrap options and residual writes that cannot work say why', async () 
   }
 });
 
-test('fit --bootstrap 2000 (mpg ~ displacement): the slope\'s bootstrap SE within 10% of the closed form; both equal a float64 bootstrap of the same resamples; reproducible', async () => {
-  const { fusegrad } = await import('./cli-helpers.js');
-  const args = ['fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'displacement', '--standardize', '--lr', '0.1', '--epochs', '200', '--bootstrap', '2000', '--seed', '1', '--json'];
+const mpg = selectColumns(parseTable('auto-mpg.csv', readFileSync('examples/data/auto-mpg.csv', 'utf8')), ['mpg'], ['displacement']);
+const sd = (v: number[]) => {
+  const m = v.reduce((a, b) => a + b, 0) / v.length;
+  return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1));
+};
+
+/**
+ * `fusegrad fit` of mpg ~ displacement with 2000 bootstrap replicates: checks the summary's counts,
+ * that the seed reproduces it, and that each SE equals the SE of float64 refits of the same 2000
+ * resamples (`refit(b)`: replicate b's intercept and slope in mpg units) to 1%.
+ */
+async function bootstrapCli(method: 'pairs' | 'residuals', seed: number, refit: (b: number) => [number, number]) {
+  const args = ['fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'displacement', '--standardize', '--lr', '0.1', '--epochs', '200', '--bootstrap', '2000', '--bootstrap-method', method, '--seed', String(seed), '--json'];
   const r = fusegrad(...args);
   assert.is(r.code, 0, r.err);
   const o = JSON.parse(r.out);
   const bs = o.bootstrap;
-  const cf = o.closedForm[0];
-  assert.is(bs.method, 'pairs');
+  assert.is(bs.method, method);
   assert.is(bs.replicates, 2000);
   assert.is(bs.diverged, 0);
-  const slopeRatio = bs.se.weight[0][0] / cf.se[1];
-  assert.ok(Math.abs(slopeRatio - 1) < 0.1, `slope: bootstrap se ${bs.se.weight[0][0]} vs closed form ${cf.se[1]}`);
-  // The same 2000 resamples refitted exactly in float64 (ols): the device's resampling and training
-  // agree to within 1%, for the intercept too (whose pairs-bootstrap SE is ~16% above the classical
-  // one on these data: the spread grows with displacement, which the classical formula ignores).
-  const { readFileSync } = await import('node:fs');
-  const { parseTable, selectColumns } = await import('../regression/data.js');
-  const { ols } = await import('../regression/ols.js');
-  const sel = selectColumns(parseTable('auto-mpg.csv', readFileSync('examples/data/auto-mpg.csv', 'utf8')), ['mpg'], ['displacement']);
-  const n = sel.X.length;
-  const c0: number[] = [];
-  const c1: number[] = [];
-  for (let b = 0; b < 2000; b++) {
+  const fits = Array.from({ length: 2000 }, (_, b) => refit(b));
+  const [se0, se1] = [sd(fits.map((f) => f[0])), sd(fits.map((f) => f[1]))];
+  assert.ok(Math.abs(bs.se.bias[0] / se0 - 1) < 0.01, `intercept: device ${bs.se.bias[0]} vs float64 ${se0}`);
+  assert.ok(Math.abs(bs.se.weight[0][0] / se1 - 1) < 0.01, `slope: device ${bs.se.weight[0][0]} vs float64 ${se1}`);
+  assert.equal(JSON.parse(fusegrad(...args).out).bootstrap, bs, 'the same seed gives the same replicates');
+  return { bs, closed: o.closedForm[0], text: fusegrad(...args.filter((a) => a !== '--json')).out };
+}
+
+test('fit --bootstrap 2000 (pairs, mpg ~ displacement): the slope\'s SE within 10% of the closed form; both equal float64 refits of the same resamples; reproducible', async () => {
+  const n = mpg.X.length;
+  const { bs, closed, text } = await bootstrapCli('pairs', 1, (b) => {
     const rows = Array.from({ length: n }, (_, p) => resampleRow(1, b, p, n));
-    const fit = ols(rows.map((i) => sel.X[i]!), rows.map((i) => sel.Y[i]![0]!), ['displacement']);
-    c0.push(fit.coef[0]!);
-    c1.push(fit.coef[1]!);
-  }
-  const sd = (v: number[]) => {
-    const m = v.reduce((a, b) => a + b, 0) / v.length;
-    return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1));
-  };
-  assert.ok(Math.abs(bs.se.bias[0] / sd(c0) - 1) < 0.01, `intercept: device ${bs.se.bias[0]} vs float64 ${sd(c0)}`);
-  assert.ok(Math.abs(bs.se.weight[0][0] / sd(c1) - 1) < 0.01, `slope: device ${bs.se.weight[0][0]} vs float64 ${sd(c1)}`);
-  const again = JSON.parse(fusegrad(...args).out);
-  assert.equal(again.bootstrap, bs, 'the same seed gives the same replicates');
+    const fit = ols(rows.map((i) => mpg.X[i]!), rows.map((i) => mpg.Y[i]![0]!), ['displacement']);
+    return [fit.coef[0]!, fit.coef[1]!];
+  });
+  // The intercept's pairs-bootstrap SE is ~15% above the classical one on these data: the spread of
+  // mpg grows with displacement, which the classical formula ignores (and the float64 refits agree).
+  assert.ok(Math.abs(bs.se.weight[0][0] / closed.se[1] - 1) < 0.1, `slope: bootstrap se ${bs.se.weight[0][0]} vs closed form ${closed.se[1]}`);
+  assert.match(text, /bootstrap: 2000 resamples of the rows trained together/);
 });
 
 test('fit --bootstrap 2000 --bootstrap-method residuals (mpg ~ displacement): both SEs within 10% of the closed form; equal to float64 refits of the same resamples; reproducible', async () => {
-  const { fusegrad } = await import('./cli-helpers.js');
-  const args = ['fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'displacement', '--standardize', '--lr', '0.1', '--epochs', '200', '--bootstrap', '2000', '--bootstrap-method', 'residuals', '--seed', '3', '--json'];
-  const r = fusegrad(...args);
-  assert.is(r.code, 0, r.err);
-  const o = JSON.parse(r.out);
-  const bs = o.bootstrap;
-  const cf = o.closedForm[0];
-  assert.is(bs.method, 'residuals');
-  assert.is(bs.replicates, 2000);
-  assert.is(bs.diverged, 0);
-  // The issue's bar. With 2000 replicates an SE estimate itself varies by about 1/sqrt(2 x 2000) = 1.6%.
-  assert.ok(Math.abs(bs.se.bias[0] / cf.se[0] - 1) < 0.1, `intercept: bootstrap se ${bs.se.bias[0]} vs closed form ${cf.se[0]}`);
-  assert.ok(Math.abs(bs.se.weight[0][0] / cf.se[1] - 1) < 0.1, `slope: bootstrap se ${bs.se.weight[0][0]} vs closed form ${cf.se[1]}`);
-  // The same 2000 resamples refitted exactly in float64: x standardized as the fit does, y* = fit +
-  // resampled modified residuals, coefficients back in mpg and displacement units.
-  const { readFileSync } = await import('node:fs');
-  const { parseTable, selectColumns } = await import('../regression/data.js');
-  const { scaling, standardize, unstandardize } = await import('../regression/features.js');
-  const { fitLinear } = await import('../regression/lstsq.js');
-  const sel = selectColumns(parseTable('auto-mpg.csv', readFileSync('examples/data/auto-mpg.csv', 'utf8')), ['mpg'], ['displacement']);
-  const sx = scaling(sel.X, sel.features, 'x');
-  const sy = scaling(sel.Y, sel.targets, 'y');
-  const tx = standardize(sel.X, sx);
-  const pool = residualPool(tx, standardize(sel.Y, sy));
-  const n = tx.length;
-  const c0: number[] = [];
-  const c1: number[] = [];
-  for (let b = 0; b < 2000; b++) {
-    const ystar = pool.fitted.map((f, row) => [f[0]! + pool.residuals[resampleRow(3, b, row, n)]![0]!]);
+  // The refits: x standardized as the fit does, y* = fit + resampled modified residuals, coefficients back in data units.
+  const sx = scaling(mpg.X, mpg.features, 'x');
+  const sy = scaling(mpg.Y, mpg.targets, 'y');
+  const tx = standardize(mpg.X, sx);
+  const pool = residualPool(tx, standardize(mpg.Y, sy));
+  const { bs, closed, text } = await bootstrapCli('residuals', 3, (b) => {
+    const ystar = pool.fitted.map((f, row) => [f[0]! + pool.residuals[resampleRow(3, b, row, tx.length)]![0]!]);
     const fit = fitLinear(tx, ystar);
     const u = unstandardize(fit.W, fit.b, sx, sy);
-    c0.push(u.b[0]!);
-    c1.push(u.W[0]![0]!);
-  }
-  const sd = (v: number[]) => {
-    const m = v.reduce((a, b) => a + b, 0) / v.length;
-    return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1));
-  };
-  assert.ok(Math.abs(bs.se.bias[0] / sd(c0) - 1) < 0.01, `intercept: device ${bs.se.bias[0]} vs float64 ${sd(c0)}`);
-  assert.ok(Math.abs(bs.se.weight[0][0] / sd(c1) - 1) < 0.01, `slope: device ${bs.se.weight[0][0]} vs float64 ${sd(c1)}`);
-  const again = JSON.parse(fusegrad(...args).out);
-  assert.equal(again.bootstrap, bs, 'the same seed gives the same replicates');
-  const text = fusegrad(...args.filter((a) => a !== '--json'));
-  assert.match(text.out, /bootstrap: 2000 residual resamples \(x fixed, y = fit \+ resampled residuals\) trained together/);
+    return [u.b[0]!, u.W[0]![0]!];
+  });
+  // The issue's bar. With 2000 replicates an SE estimate itself varies by about 1/sqrt(2 x 2000) = 1.6%.
+  assert.ok(Math.abs(bs.se.bias[0] / closed.se[0] - 1) < 0.1, `intercept: bootstrap se ${bs.se.bias[0]} vs closed form ${closed.se[0]}`);
+  assert.ok(Math.abs(bs.se.weight[0][0] / closed.se[1] - 1) < 0.1, `slope: bootstrap se ${bs.se.weight[0][0]} vs closed form ${closed.se[1]}`);
+  assert.match(text, /bootstrap: 2000 residual resamples \(x fixed, y = fit \+ resampled residuals\) trained together/);
   const usage = fusegrad('fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--bootstrap-method', 'wild', '--bootstrap', '10');
   assert.is(usage.code, 2);
   assert.match(usage.err, /--bootstrap-method: expected one of pairs, residuals, got "wild"/);
@@ -272,8 +251,25 @@ test('fit --bootstrap 2000 --bootstrap-method residuals (mpg ~ displacement): bo
   assert.match(alone.err, /--bootstrap-method needs --bootstrap <B>/);
 });
 
+test('fit --bootstrap-method residuals with two targets: the same summaries on WebGPU and on the CPU backend (each target keeps its own residual, drawn jointly by row)', async () => {
+  const args = ['fit', 'examples/data/auto-mpg.csv', '--y', 'mpg,horsepower', '--x', 'displacement,weight', '--standardize', '--lr', '0.1', '--epochs', '150', '--bootstrap', '64', '--bootstrap-method', 'residuals', '--seed', '9', '--json'];
+  const gpu = fusegrad(...args, '--device', 'webgpu');
+  const cpu = fusegrad(...args, '--device', 'cpu');
+  assert.is(gpu.code, 0, gpu.err);
+  assert.is(cpu.code, 0, cpu.err);
+  const [g, c] = [JSON.parse(gpu.out).bootstrap, JSON.parse(cpu.out).bootstrap];
+  assert.is(g.replicates, 64);
+  for (const key of ['mean', 'se'] as const) {
+    for (let t = 0; t < 2; t++) {
+      // float32 against float64 over 150 epochs: the coefficients agree to ~1e-5 of their size; an SE
+      // is a difference of such values, so 1e-3 of it (a wrong draw moves it by percent).
+      assertClose(g[key].weight[t], c[key].weight[t], key === 'se' ? 1e-3 * Math.max(...c.se.weight[t]) : 1e-4, `target ${t}: ${key} of the weights`);
+    }
+  }
+  assertClose(g.se.bias, c.se.bias, 1e-3 * Math.max(...c.se.bias), 'se of the biases');
+});
+
 test('fit --lr 0.1,0.01,0.001,3: one model per rate in one run, each as trained alone; the diverging one is reported alone', async () => {
-  const { fusegrad } = await import('./cli-helpers.js');
   const base = ['fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'displacement', '--standardize', '--epochs', '300', '--json'];
   const o = JSON.parse(fusegrad(...base, '--lr', '0.1,0.01,0.001,3').out);
   assert.equal(o.sweep.map((s: { lr: number }) => s.lr), [0.1, 0.01, 0.001, 3]);
