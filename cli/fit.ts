@@ -5,7 +5,7 @@ import cliProgress from 'cli-progress';
 import { InputError, type Selection, parseTable, selectColumns } from '../regression/data.js';
 import { type BootstrapMethod, type FitOptions, type FitResult, type OptimizerName, fitRegression, savedModel } from '../regression/fit.js';
 import { LARGE_CONDITION } from '../regression/ols.js';
-import { type Series, stack, svgChart, svgToPng } from '../regression/plot.js';
+import { type Series, histogram, stack, svgChart, svgToPng } from '../regression/plot.js';
 import type { DeviceKind } from '../runtime/device.js';
 import { requestBackend } from '../runtime/device.js';
 import { intOption, numberOption, oneOf } from './args.js';
@@ -43,7 +43,8 @@ Training:
 Output:
   --log-every <k>         print the loss every k epochs (default: 10 lines)
   --save <model.json>     save the model for fusegrad predict
-  --plot <file.svg|.png>  loss curves (training and validation), and the data with the fitted line for one x
+  --plot <file.svg|.png>  loss curves (training and validation), the data with the fitted line for
+                          one x, and with --bootstrap each coefficient's bootstrap distribution
   --json                  one JSON object on stdout, nothing else
 `;
 
@@ -214,6 +215,34 @@ function report(r: FitResult, { dropped, droppedAt, skipped }: Selection, logEve
   return out.join('\n').trimEnd();
 }
 
+/** Charts of each coefficient's bootstrap distribution against the closed form's normal approximation. */
+function bootstrapCharts(r: FitResult, bs: NonNullable<FitResult['bootstrap']>): string[] {
+  const charts: string[] = [];
+  r.targets.forEach((target, t) => {
+    const cf = r.closedForm[t]!;
+    ['const', ...r.features].forEach((term, j) => {
+      const draws = j === 0 ? bs.draws.bias[t]! : bs.draws.weight[t]![j - 1]!;
+      const [lo, hi] = j === 0 ? bs.ci95.bias[t]! : bs.ci95.weight[t]![j - 1]!;
+      const bars = histogram(draws);
+      const [mu, se] = [cf.coef[j]!, cf.se[j]!];
+      const peak = Math.max(...bars.map((p) => p[1]), 1 / (se * Math.sqrt(2 * Math.PI)));
+      const span = [Math.min(bars[0]![0], mu - 4 * se), Math.max(bars.at(-1)![0], mu + 4 * se)] as const;
+      const normal = Array.from({ length: 200 }, (_, i) => {
+        const x = span[0] + ((span[1] - span[0]) * i) / 199;
+        return [x, Math.exp(-0.5 * ((x - mu) / se) ** 2) / (se * Math.sqrt(2 * Math.PI))] as [number, number];
+      });
+      const series: Series[] = [
+        { name: `${bs.replicates - bs.diverged} bootstrap replicates (${bs.method})`, style: 'line', color: '#1f77b4', points: bars },
+        { name: 'closed form: normal(coef, std err)', style: 'dashed', color: '#2ca02c', points: normal },
+        { name: 'percentile 95% interval', style: 'dashed', color: '#d62728', points: [[lo, 0], [lo, peak]] },
+        { name: '', style: 'dashed', color: '#d62728', points: [[hi, 0], [hi, peak]] },
+      ];
+      charts.push(svgChart(series, { title: `Bootstrap distribution of ${term}${r.targets.length > 1 ? ` (${target})` : ''}`, xLabel: term, yLabel: 'density' }));
+    });
+  });
+  return charts;
+}
+
 async function writePlot(file: string, r: FitResult, X: number[][], Y: number[][]): Promise<void> {
   const curves: Series[] = r.sweep
     ? r.sweep.map((s) => ({ name: `lr ${s.lr}${s.diverged ? ' (diverged)' : ''}`, style: 'line', points: s.loss.map((v, i) => [i + 1, v] as [number, number]) }))
@@ -233,6 +262,7 @@ async function writePlot(file: string, r: FitResult, X: number[][], Y: number[][
     series.push({ name: 'gradient descent', style: 'dashed', color: '#d62728', points: line(evalPoly(r.coefficients.weight[0]!, r.coefficients.bias[0]!)) });
     charts.push(svgChart(series, { title: `${r.targets[0]} against ${name}`, xLabel: name, yLabel: r.targets[0]! }));
   }
+  if (r.bootstrap) charts.push(...bootstrapCharts(r, r.bootstrap));
   const svg = stack(charts);
   if (/\.png$/i.test(file)) writeFileSync(file, await svgToPng(svg));
   else writeFileSync(file, svg);

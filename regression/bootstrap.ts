@@ -31,6 +31,8 @@ export interface BootstrapSummary {
   mean: { weight: number[][]; bias: number[] };
   se: { weight: number[][]; bias: number[] };
   ci95: { weight: [number, number][][]; bias: [number, number][] };
+  /** Every replicate's value of each coefficient (diverged replicates left out), for a histogram or other intervals. */
+  draws: { weight: number[][][]; bias: number[][] };
 }
 
 /** Below this, 1 - leverage means the fit passes through the row: its residual carries no noise. */
@@ -90,8 +92,12 @@ export async function bootstrapFit(
     const allB = await model.read('b');
     const ok = Array.from({ length: B }, (_, r) => r).filter((r) => !run.replicates!.diverged[r]);
     const coefs = ok.map((r) => unstandardize(rowsOf(allW.subarray(r * k * d, (r + 1) * k * d), d), Array.from(allB.subarray(r * k, (r + 1) * k)), scale?.x ?? null, scale?.y ?? null));
-    const wStats = Array.from({ length: k }, (_, t) => Array.from({ length: d }, (_, j) => describe(coefs.map((c) => c.W[t]![j]!))));
-    const bStats = Array.from({ length: k }, (_, t) => describe(coefs.map((c) => c.b[t]!)));
+    const draws = {
+      weight: Array.from({ length: k }, (_, t) => Array.from({ length: d }, (_, j) => coefs.map((c) => c.W[t]![j]!))),
+      bias: Array.from({ length: k }, (_, t) => coefs.map((c) => c.b[t]!)),
+    };
+    const wStats = draws.weight.map((row) => row.map(describe));
+    const bStats = draws.bias.map(describe);
     return {
       method,
       replicates: B,
@@ -99,6 +105,7 @@ export async function bootstrapFit(
       mean: { weight: wStats.map((r) => r.map((x) => x.mean)), bias: bStats.map((x) => x.mean) },
       se: { weight: wStats.map((r) => r.map((x) => x.sd)), bias: bStats.map((x) => x.sd) },
       ci95: { weight: wStats.map((r) => r.map((x) => x.ci)), bias: bStats.map((x) => x.ci) },
+      draws,
     };
   } finally {
     model.dispose();

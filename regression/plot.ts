@@ -72,16 +72,36 @@ export function svgChart(series: Series[], { title, xLabel, yLabel, logY = false
       for (const [x, y] of good) out.push(`<circle cx="${px(tx(x)).toFixed(1)}" cy="${py(tf(y)).toFixed(1)}" r="2.5" fill="${color}" fill-opacity="0.55"/>`);
     }
   });
-  // The legend, on a white box over the top-right corner.
-  const lw = Math.max(192, 24 + 7 * Math.max(...series.map((x) => x.name.length)));
-  out.push(`<rect x="${width - m.right - lw - 6}" y="${m.top + 4}" width="${lw}" height="${18 * series.length + 8}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`);
-  series.forEach((s, i) => {
+  // The legend, on a white box over the top-right corner; a series without a name has no entry.
+  const named = series.map((s, i) => ({ s, i })).filter(({ s }) => s.name);
+  const lw = Math.max(192, 24 + 7 * Math.max(...named.map(({ s }) => s.name.length)));
+  out.push(`<rect x="${width - m.right - lw - 6}" y="${m.top + 4}" width="${lw}" height="${18 * named.length + 8}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`);
+  named.forEach(({ s, i }, row) => {
     const color = s.color ?? PALETTE[i % PALETTE.length]!;
-    const ly = m.top + 22 + 18 * i;
+    const ly = m.top + 22 + 18 * row;
     out.push(`<rect x="${width - m.right - lw + 2}" y="${ly - 9}" width="14" height="4" fill="${color}"/>`, `<text x="${width - m.right - lw + 22}" y="${ly - 3}">${esc(s.name)}</text>`);
   });
   out.push('</svg>');
   return out.join('\n');
+}
+
+/**
+ * A histogram of `values` scaled as a density (area 1), as the outline of its bars: `bins` bins
+ * (default: the square root of the count, 10 to 60) over the values' range.
+ */
+export function histogram(values: readonly number[], bins = Math.min(60, Math.max(10, Math.ceil(Math.sqrt(values.length))))): [number, number][] {
+  let [lo, hi] = [Math.min(...values), Math.max(...values)];
+  if (lo === hi) [lo, hi] = [lo - 0.5, hi + 0.5];
+  const width = (hi - lo) / bins;
+  const counts = new Array<number>(bins).fill(0);
+  for (const v of values) counts[Math.min(bins - 1, Math.floor((v - lo) / width))]!++;
+  const points: [number, number][] = [[lo, 0]];
+  counts.forEach((c, i) => {
+    const h = c / (values.length * width);
+    points.push([lo + i * width, h], [lo + (i + 1) * width, h]);
+  });
+  points.push([hi, 0]);
+  return points;
 }
 
 /** Stacks SVG charts vertically into one SVG. */

@@ -14,7 +14,8 @@ import { parseTable, selectColumns } from '../regression/data.js';
 import { scaling, standardize, unstandardize } from '../regression/features.js';
 import { fitLinear } from '../regression/lstsq.js';
 import { ols } from '../regression/ols.js';
-import { fusegrad } from './cli-helpers.js';
+import { fusegrad, scratchPath } from './cli-helpers.js';
+import { histogram } from '../regression/plot.js';
 import { readFileSync } from 'node:fs';
 
 const N = 120;
@@ -206,6 +207,8 @@ async function bootstrapCli(method: 'pairs' | 'residuals', seed: number, refit: 
   assert.is(bs.method, method);
   assert.is(bs.replicates, 2000);
   assert.is(bs.diverged, 0);
+  assert.is(bs.draws.bias[0].length, 2000, 'every replicate\'s coefficients are in the JSON');
+  assert.ok(Math.abs(sd(bs.draws.weight[0][0]) / bs.se.weight[0][0] - 1) < 1e-12, 'the SE is the draws\' standard deviation');
   const fits = Array.from({ length: 2000 }, (_, b) => refit(b));
   const [se0, se1] = [sd(fits.map((f) => f[0])), sd(fits.map((f) => f[1]))];
   assert.ok(Math.abs(bs.se.bias[0] / se0 - 1) < 0.01, `intercept: device ${bs.se.bias[0]} vs float64 ${se0}`);
@@ -249,6 +252,24 @@ test('fit --bootstrap 2000 --bootstrap-method residuals (mpg ~ displacement): bo
   const alone = fusegrad('fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--bootstrap-method', 'residuals');
   assert.is(alone.code, 2);
   assert.match(alone.err, /--bootstrap-method needs --bootstrap <B>/);
+});
+
+test('fit --bootstrap --plot draws each coefficient\'s bootstrap distribution (a density histogram) over the closed form\'s normal curve', () => {
+  const svg = scratchPath('bootstrap.svg');
+  const r = fusegrad('fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'displacement', '--standardize', '--lr', '0.1', '--epochs', '100', '--bootstrap', '300', '--plot', svg);
+  assert.is(r.code, 0, r.err);
+  const text = readFileSync(svg, 'utf8');
+  for (const title of ['Loss by epoch', 'mpg against displacement', 'Bootstrap distribution of const', 'Bootstrap distribution of displacement']) assert.ok(text.includes(title), title);
+  assert.match(text, /300 bootstrap replicates \(pairs\)/);
+  assert.match(text, /closed form: normal\(coef, std err\)/);
+  // The histogram: the outline of bars whose area is 1, each bar's height its count over (n x width).
+  const values = [0, 0.1, 0.2, 0.2, 0.9, 1];
+  const bars = histogram(values, 5);
+  assert.equal(bars[0], [0, 0]);
+  assert.equal(bars.at(-1), [1, 0]);
+  const heights = bars.slice(1, -1).filter((_, i) => i % 2 === 0).map((p) => p[1]);
+  assertClose(heights, [2, 2, 0, 0, 2].map((c) => c / (values.length * 0.2)), 1e-12, 'bar heights');
+  assertClose([heights.reduce((s, h) => s + 0.2 * h, 0)], [1], 1e-12, 'area');
 });
 
 test('fit --bootstrap-method residuals with two targets: the same summaries on WebGPU and on the CPU backend (each target keeps its own residual, drawn jointly by row)', async () => {
