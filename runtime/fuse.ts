@@ -30,7 +30,7 @@
  */
 import type { Node } from '../engine/graph.js';
 import { RULES } from '../wgsl/kernels.js';
-import { CONTROL_WGSL } from '../wgsl/kernels.js';
+import { CONTROL_WGSL, TREE_WGSL } from '../wgsl/kernels.js';
 import { type Binding, type BufferDecl, type Layout, type Plan, type Segment, type Step, trainingBuffers } from './plan.js';
 import { HYPER } from './control.js';
 import { type Program, batchesPerEpoch } from './program.js';
@@ -150,7 +150,8 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
     groups,
     bytes,
   });
-  const shapeHoles = { D: String(d), K: String(k) };
+  // The regression's shape, and the workgroup tree sum every kernel with P running sums shares.
+  const shapeHoles = { D: String(d), K: String(k), TREE: TREE_WGSL };
   const wHoles = { ...shapeHoles, W_T: String(m.wRowsAreTargets ? d : 1), W_J: String(m.wRowsAreTargets ? 1 : k) };
   const rule = RULES[optimizer.rule];
   const shuffle = { SHUFFLE: loader.shuffle, HALF: feistelHalf(n) };

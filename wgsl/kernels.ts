@@ -17,6 +17,7 @@ import sgdRule from './optim/sgd.wgsl';
 import record from './record.wgsl';
 import reduce from './reduce.wgsl';
 import streamRead from './stream_read.wgsl';
+import tree from './tree.wgsl';
 import update from './update.wgsl';
 import zip from './zip.wgsl';
 
@@ -41,6 +42,9 @@ export type KernelName = keyof typeof KERNELS;
 
 /** The control buffer's layout and shared helpers, spliced into a training kernel's {{CONTROL}} hole. */
 export const CONTROL_WGSL: string = control;
+
+/** The workgroup tree sum of P running sums (`tree_sum`), spliced into a fused kernel's {{TREE}} hole. */
+export const TREE_WGSL: string = tree;
 
 /** Optimizer update rules: each defines `fn optimizer_step(i, grad, t)`, spliced into a kernel's {{OPTIMIZER}} hole. */
 export const RULES = { sgd: sgdRule, adam: adamRule } as const;

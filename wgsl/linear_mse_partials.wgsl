@@ -42,7 +42,8 @@ const WIDTH: u32 = D + K;
 @group(0) @binding(2) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(3) var<storage, read> control: array<u32>;
 
-var<workgroup> tree: array<f32, WG * P>;
+{{TREE}}
+
 // (diverged, first position, end position, shuffle key), read once by invocation 0.
 var<workgroup> batch: vec4u;
 
@@ -121,18 +122,7 @@ fn main(
     }
   }
 
-  for (var c = 0u; c < P; c++) {
-    tree[lid * P + c] = acc[c];
-  }
-  workgroupBarrier();
-  for (var half = WG / 2u; half > 0u; half >>= 1u) {
-    if (lid < half) {
-      for (var c = 0u; c < P; c++) {
-        tree[lid * P + c] += tree[(lid + half) * P + c];
-      }
-    }
-    workgroupBarrier();
-  }
+  tree_sum(lid, &acc);
   for (var c = lid; c < P; c += WG) {
     partials[(GROUP_BASE + wid.x) * P + c] = tree[c];
   }

@@ -20,7 +20,8 @@ override BATCHES: u32;
 @group(0) @binding(2) var<storage, read_write> records: array<f32>;
 @group(0) @binding(3) var<storage, read_write> control: array<u32>;
 
-var<workgroup> tree: array<f32, WG * P>;
+{{TREE}}
+
 var<workgroup> step_info: vec2u;
 
 @compute @workgroup_size(WG)
@@ -38,18 +39,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       acc[c] += partials[g * P + c];
     }
   }
-  for (var c = 0u; c < P; c++) {
-    tree[lid * P + c] = acc[c];
-  }
-  workgroupBarrier();
-  for (var half = WG / 2u; half > 0u; half >>= 1u) {
-    if (lid < half) {
-      for (var c = 0u; c < P; c++) {
-        tree[lid * P + c] += tree[(lid + half) * P + c];
-      }
-    }
-    workgroupBarrier();
-  }
+  tree_sum(lid, &acc);
   let rows = min(N, (info.y + 1u) * BATCH) - info.y * BATCH;
   let inv = 1.0 / (f32(rows) * f32(K));
   for (var i = lid; i < P - 1u; i += WG) {

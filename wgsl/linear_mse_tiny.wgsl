@@ -56,7 +56,8 @@ const WIDTH: u32 = D + K;
 @group(0) @binding(3) var<storage, read_write> records: array<f32>;
 @group(0) @binding(4) var<storage, read_write> control: array<u32>;
 
-var<workgroup> tree: array<f32, WG * P>;
+{{TREE}}
+
 var<workgroup> theta: array<f32, COUNT>;
 // (first epoch, epochs to run, first step, diverged), then (seed, epochs before this run, snapshot every k, -).
 var<workgroup> run_info: vec4u;
@@ -106,22 +107,6 @@ fn accumulate(lid: u32, first: u32, last: u32, shuffled: bool, key: u32, boot: b
   }
 }
 
-// Sums every invocation's acc into tree[0..P) (a tree over the workgroup). All invocations call it.
-fn reduce(lid: u32, acc: ptr<function, array<f32, P>>) {
-  for (var c = 0u; c < P; c++) {
-    tree[lid * P + c] = (*acc)[c];
-  }
-  workgroupBarrier();
-  for (var half = WG / 2u; half > 0u; half >>= 1u) {
-    if (lid < half) {
-      for (var c = 0u; c < P; c++) {
-        tree[lid * P + c] += tree[(lid + half) * P + c];
-      }
-    }
-    workgroupBarrier();
-  }
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   replica = wid.x;
@@ -167,7 +152,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         acc[c] = 0.0;
       }
       accumulate(lid, first, last, SHUFFLE, key, BOOTSTRAP, more.x, &acc);
-      reduce(lid, &acc);
+      tree_sum(lid, &acc);
       let inv = 1.0 / (f32(last - first) * f32(K));
       loss_sum += tree[P - 1u] * inv;
       step += 1u;
@@ -193,7 +178,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         acc[c] = 0.0;
       }
       accumulate(lid, N, N + VALID, false, 0u, false, 0u, &acc);
-      reduce(lid, &acc);
+      tree_sum(lid, &acc);
       if (lid == 0u && more.w + epoch < arrayLength(&records)) {
         records[more.w + epoch] = tree[P - 1u] / (f32(VALID) * f32(K));
       }
