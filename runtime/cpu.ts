@@ -147,7 +147,9 @@ class CpuExecutable implements Executable {
       this.swapReplica(r);
       this.epochsTotal = startTotal;
       const { seed, rows } = this.program.loader;
-      const draw = this.program.replicas.bootstrap === 'none' ? null : (p: number) => resampleRow(seed, r, p, rows);
+      // A replicate's draws depend on (seed, replicate, row) alone: drawn once here, looked up every epoch.
+      const drawn = this.program.replicas.bootstrap === 'none' ? null : Int32Array.from({ length: rows }, (_, p) => resampleRow(seed, r, p, rows));
+      const draw = drawn && ((p: number) => drawn[p]!);
       runs.push(await this.trainOne(epochs, 0, draw));
       this.swapReplica(r);
     }
@@ -313,13 +315,18 @@ class CpuExecutable implements Executable {
 /** Adds the given rows of a row-major matrix to `out`, row i to row i. */
 function addRows(from: FloatArray, rows: number[], out: FloatArray): void {
   const width = out.length / rows.length;
-  rows.forEach((r, i) => {
-    for (let c = 0; c < width; c++) out[i * width + c]! += from[r * width + c]!;
-  });
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]! * width;
+    for (let c = 0; c < width; c++) out[i * width + c]! += from[r + c]!;
+  }
 }
 
 /** Copies the given rows of a row-major matrix into `out`. */
 function gatherRows(from: FloatArray, rows: number[], out: FloatArray): void {
   const width = out.length / rows.length;
-  rows.forEach((r, i) => out.set(from.subarray(r * width, (r + 1) * width), i * width));
+  // Element by element: a subarray per row allocates, and that dominated small batches.
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]! * width;
+    for (let c = 0; c < width; c++) out[i * width + c] = from[r + c]!;
+  }
 }
