@@ -9,6 +9,7 @@ import { adam, adamw } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { sgd } from '../optim/sgd.js';
 import { compile } from '../runtime/model.js';
+import { PlanError } from '../runtime/plan.js';
 import type { Backend } from '../runtime/program.js';
 import { epochKey, feistelHalf, normals, permute } from '../runtime/shuffle.js';
 import { InputError } from './data.js';
@@ -98,6 +99,17 @@ function makeOptimizer(o: FitOptions): Optimizer {
   }
 }
 
+/**
+ * Many models at once (a bootstrap, a sweep) that the device cannot plan, such as a problem larger
+ * than one workgroup's budget: the planner's reason, as a usage error that says what to do instead.
+ */
+function replicatesRefused(option: string): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof PlanError) throw new InputError(`${option}: ${err.message}. On the CPU backend (--device cpu) the replicates train one after another at any size`);
+    throw err;
+  };
+}
+
 /** Splits rows by a seeded permutation: the last round(frac n) of it are the validation rows. */
 export function splitRows(n: number, frac: number, seed: number): { train: number[]; valid: number[] } {
   if (!(frac >= 0 && frac < 1)) throw new InputError(`--valid-frac: expected a fraction in [0, 1), got ${frac}`);
@@ -143,14 +155,20 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
   const b = g.param('b', [k]);
   const lossNode = g.mean(g.squaredError(g.add(g.matmul(Xin, g.transpose(W)), b), Yin));
   const optimizer = makeOptimizer(o);
-  // A sweep is one model per rate; the bootstrap is a second model of B resamples, trained after
-  // the fit on the data itself.
+  // A sweep is one model per rate; the bootstrap is a second model of B resamples, trained before
+  // the fit on the data itself, so that a problem too large for it is refused before any training.
   const replicas = o.sweepLr ? { sweep: { lr: o.sweepLr } } : {};
   if (o.bootstrap !== undefined && (!Number.isInteger(o.bootstrap) || o.bootstrap < 2)) throw new InputError(`--bootstrap: expected an integer >= 2, got ${o.bootstrap}`);
   if (o.bootstrapMethod !== undefined && o.bootstrapMethod !== 'pairs' && o.bootstrapMethod !== 'residuals') throw new InputError(`--bootstrap-method: expected pairs or residuals, got "${o.bootstrapMethod}"`);
   if (o.bootstrapMethod && !o.bootstrap) throw new InputError('--bootstrap-method needs --bootstrap <B>');
   if (o.bootstrap && o.sweepLr) throw new InputError('--bootstrap and several --lr values: choose one');
   if ((o.bootstrap || o.sweepLr) && vx.length) throw new InputError('--valid-frac with --bootstrap or several --lr values is not supported: the replicates train on the single-workgroup plan without a validation set');
+  const refused = replicatesRefused(o.bootstrap ? '--bootstrap' : '--lr');
+  let bootstrap: BootstrapSummary | undefined;
+  if (o.bootstrap) {
+    const train = { optimizer: makeOptimizer(o), backend, epochs, seed };
+    bootstrap = await bootstrapFit({ X: tx, Y: ty }, train, { B: o.bootstrap, method: o.bootstrapMethod ?? 'pairs' }, scale).catch(refused);
+  }
   const model = await compile(g, {
     loss: lossNode,
     optimizer,
@@ -160,7 +178,7 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
     seed,
     validationRows: vx.length,
     ...replicas,
-  });
+  }).catch(refused);
   try {
     model.write({ X: tx, Y: ty });
     if (vx.length) model.write({ X: vx, Y: vy }, 'validation');
@@ -258,10 +276,7 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
         return { lr, loss: curve, finalLoss: curve[curve.length - 1]!, coefficients: { weight: c.W, bias: c.b }, diverged: replicaRuns.diverged[r]?.message ?? null };
       });
     }
-    if (o.bootstrap) {
-      const train = { optimizer: makeOptimizer(o), backend, epochs, seed };
-      result.bootstrap = await bootstrapFit({ X: tx, Y: ty }, train, { B: o.bootstrap, method: o.bootstrapMethod ?? 'pairs' }, scale);
-    }
+    if (bootstrap) result.bootstrap = bootstrap;
     return result;
   } finally {
     model.dispose();

@@ -31,7 +31,7 @@
 import type { Node } from '../engine/graph.js';
 import { RULES } from '../wgsl/kernels.js';
 import { CONTROL_WGSL, TREE_WGSL } from '../wgsl/kernels.js';
-import { type Binding, type BufferDecl, type Layout, type Plan, type Segment, type Step, trainingBuffers } from './plan.js';
+import { type Binding, type BufferDecl, type Layout, type Plan, PlanError, type Segment, type Step, trainingBuffers } from './plan.js';
 import { HYPER } from './control.js';
 import { type Program, batchesPerEpoch } from './program.js';
 import { feistelHalf } from './shuffle.js';
@@ -113,7 +113,7 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
   const residuals = new Map<number, Segment[]>();
   const decl = (label: string, words: number) => buffers.push({ label, words }) - 1;
 
-  if (layout.maxStorageBuffers < 4) throw new Error(`the fused plan needs 4 storage buffers per kernel, the device allows ${layout.maxStorageBuffers}`);
+  if (layout.maxStorageBuffers < 4) throw new PlanError(`the fused plan needs 4 storage buffers per kernel, the device allows ${layout.maxStorageBuffers}`);
   const B = program.replicas.count;
   const theta = decl(B > 1 ? `theta = [W, b] of ${B} replicates (${count} parameters each)` : `theta = [W, b] (${count} parameters)`, B * count);
   // With replicates, a parameter reads as every replicate's values one after another.
@@ -175,7 +175,7 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
   if (!allowTiny || tinyRefusal) notes.push(`not the single-dispatch plan: ${allowTiny ? tinyRefusal : 'the caller asked for the general one'}`);
   if (B > 1) {
     const why = !allowTiny ? 'the general fused plan trains one model' : tinyRefusal ?? (nv ? 'a validation set' : null);
-    if (why) throw new Error(`${B} replicates train in one dispatch of the single-workgroup plan, and here ${why}; replicates suit problems of up to ${layout.tinyMaxWork} rows x sums`);
+    if (why) throw new PlanError(`${B} replicates train in one dispatch of the single-workgroup plan, and here ${why}; replicates suit problems of up to ${layout.tinyMaxWork} rows x sums`);
   }
   if (allowTiny && !tinyRefusal) {
     // One buffer of n + nv rows: the training set, then the validation set; then, for a residual

@@ -77,6 +77,14 @@ export interface Plan {
   notes: string[];
 }
 
+/**
+ * A program the device cannot run as asked: a limit (storage buffers, one workgroup's budget) or a
+ * plan that does not fit the graph. The message names the limit and the numbers.
+ */
+export class PlanError extends Error {
+  override name = 'PlanError';
+}
+
 /** How kernels are laid out on this adapter, and the limits the planner plans within. */
 export interface Layout {
   /** Invocations per workgroup for the one-kernel-per-node plan (a power of two). */
@@ -153,9 +161,9 @@ export function trainingBuffers(program: Program, buffers: BufferDecl[]) {
 
 export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): Plan {
   const { loader } = program;
-  if (program.replicas.count > 1) throw new Error('replicates (bootstrap, sweeps) train on the single-dispatch plan of the regression graph; the per-node plan trains one model');
+  if (program.replicas.count > 1) throw new PlanError('replicates (bootstrap, sweeps) train on the single-dispatch plan of the regression graph; the per-node plan trains one model');
   if (loader.batchSize < loader.rows || loader.validationRows > 0) {
-    throw new Error('the per-node plan trains full batches without a validation set; minibatches and validation run on the fused plans (the regression graph) and on the CPU backend');
+    throw new PlanError('the per-node plan trains full batches without a validation set; minibatches and validation run on the fused plans (the regression graph) and on the CPU backend');
   }
   const buffers: BufferDecl[] = [];
   const places = new Map<number, Segment[]>();

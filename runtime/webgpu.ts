@@ -8,7 +8,7 @@ import { KernelCache, numbered, specialize } from '../wgsl/kernels.js';
 import { debug, debugLevel } from './debug.js';
 import { type LinearMse, matchLinearMse, planFused } from './fuse.js';
 import { CONTROL, HYPER } from './control.js';
-import { DEFAULT_LAYOUT, type Layout, type Plan, type Segment, type Step, formatPlan, planPerNode } from './plan.js';
+import { DEFAULT_LAYOUT, type Layout, type Plan, PlanError, type Segment, type Step, formatPlan, planPerNode } from './plan.js';
 import { type Backend, type Executable, type PlanOptions, type Program, type RawRun, type Stats, zeroStats } from './program.js';
 import { chooseRowsLayout } from './trial.js';
 
@@ -65,7 +65,7 @@ export class WebGpuBackend implements Backend {
     const m: LinearMse | null = matchLinearMse(program);
     if (!m) {
       if (plan === 'auto') return planPerNode(program, layout);
-      throw new Error(`plan "${plan}": the graph is not mean(squaredError(X Wᵀ + b, Y)) with parameters W and b and an optimizer; use plan "per-node" or "auto"`);
+      throw new PlanError(`plan "${plan}": the graph is not mean(squaredError(X Wᵀ + b, Y)) with parameters W and b and an optimizer; use plan "per-node" or "auto"`);
     }
     let why = 'the caller';
     if (overrides.rows === undefined) {
@@ -77,7 +77,7 @@ export class WebGpuBackend implements Backend {
     if (fused.name === 'fused') fused.notes.push(`the rows layout was chosen by ${why}`);
     if (plan === 'tiny' && fused.name !== 'tiny') {
       const why = fused.notes.find((n) => n.startsWith('not the single-dispatch plan: '))!.slice('not the single-dispatch plan: '.length);
-      throw new Error(`plan "tiny": ${why}; use "fused" or "auto"`);
+      throw new PlanError(`plan "tiny": ${why}; use "fused" or "auto"`);
     }
     return fused;
   }

@@ -30,6 +30,10 @@ test('bad usage exits 2 with a message naming the option; an unknown command lis
   const p = fusegrad('explain', '--plan', 'fastest');
   assert.is(p.code, 2);
   assert.match(p.err, /--plan: expected one of auto, fused, tiny, per-node, got "fastest"/);
+  const t = fusegrad('explain', '--rows', '100000', '--plan', 'tiny', '--device', 'webgpu');
+  assert.is(t.code, 2, 'a plan the device refuses is a message, not a crash');
+  assert.match(t.err, /plan "tiny": 100000 rows x 9 sums exceed one workgroup's budget \(65536\); use "fused" or "auto"/);
+  assert.not.match(t.err, /\n\s+at /, 'no stack trace');
   const u = fusegrad('frobnicate');
   assert.is(u.code, 2);
   assert.match(u.err, /unknown command "frobnicate"/);

@@ -7,14 +7,15 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { type CompileOptions, compile } from '../runtime/model.js';
 import type { Backend } from '../runtime/program.js';
 import { resampleRow } from '../runtime/shuffle.js';
-import { assertClose, cpu64, countDispatches, rejects, webgpu } from './helpers.js';
+import { assertClose, caught, cpu64, countDispatches, rejects, webgpu } from './helpers.js';
+import { PlanError } from '../runtime/plan.js';
 import { synthetic } from '../regression/synthetic.js';
 import { residualPool } from '../regression/bootstrap.js';
 import { parseTable, selectColumns } from '../regression/data.js';
 import { scaling, standardize, unstandardize } from '../regression/features.js';
 import { fitLinear } from '../regression/lstsq.js';
 import { ols } from '../regression/ols.js';
-import { fusegrad, scratchPath } from './cli-helpers.js';
+import { fusegrad, scratch, scratchPath } from './cli-helpers.js';
 import { histogram } from '../regression/plot.js';
 import { readFileSync } from 'node:fs';
 
@@ -288,6 +289,30 @@ test('fit --bootstrap-method residuals with two targets: the same summaries on W
     }
   }
   assertClose(g.se.bias, c.se.bias, 1e-3 * Math.max(...c.se.bias), 'se of the biases');
+});
+
+test('replicates the device cannot plan (a problem past one workgroup\'s budget) are a PlanError; fit says so before any training and points to --device cpu', async () => {
+  const n = 40000;
+  const big = synthetic(n, 1, 1, 5);
+  const g = new Graph();
+  const X = g.input('X', [n, 1]);
+  const Y = g.input('Y', [n, 1]);
+  const W = g.param('W', [1, 1]);
+  const b = g.param('b', [1]);
+  const loss = g.mean(g.squaredError(g.add(g.matmul(X, g.transpose(W)), b), Y));
+  const err = await caught(compile(g, { loss, optimizer: sgd(), backend: await webgpu(), replicates: 4, bootstrap: 'pairs' }));
+  assert.instance(err, PlanError);
+  assert.match(err!.message, /4 replicates train in one dispatch of the single-workgroup plan, and here 40000 rows x 3 sums exceed one workgroup's budget \(65536\)/);
+  const csv = scratch('big.csv', `x,y\n${Array.from({ length: n }, (_, i) => `${big.X[i]},${big.Y[i]}`).join('\n')}\n`);
+  for (const [option, value, count] of [['--bootstrap', '10', 10], ['--lr', '0.1,0.2', 2]] as const) {
+    const r = fusegrad('fit', csv, '--y', 'y', option, value, '--epochs', '5');
+    assert.is(r.code, 2, r.err);
+    assert.match(r.err, new RegExp(`fusegrad fit: ${option}: ${count} replicates train in one dispatch .* On the CPU backend \\(--device cpu\\) the replicates train one after another at any size`));
+    assert.not.match(r.err, /at planFused|PlanError/, 'a message, not a stack trace');
+  }
+  const cpu = fusegrad('fit', csv, '--y', 'y', '--bootstrap', '3', '--epochs', '3', '--device', 'cpu', '--json');
+  assert.is(cpu.code, 0, cpu.err);
+  assert.is(JSON.parse(cpu.out).bootstrap.replicates, 3);
 });
 
 test('fit --lr 0.1,0.01,0.001,3: one model per rate in one run, each as trained alone; the diverging one is reported alone', async () => {
