@@ -9,7 +9,6 @@ import { adam, adamw } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { sgd } from '../optim/sgd.js';
 import { compile } from '../runtime/model.js';
-import { PlanError } from '../runtime/plan.js';
 import type { Backend } from '../runtime/program.js';
 import { epochKey, feistelHalf, normals, permute } from '../runtime/shuffle.js';
 import { InputError } from './data.js';
@@ -105,7 +104,8 @@ function makeOptimizer(o: FitOptions): Optimizer {
  */
 function replicatesRefused(option: string): (err: unknown) => never {
   return (err) => {
-    if (err instanceof PlanError) throw new InputError(`${option}: ${err.message}. On the CPU backend (--device cpu) the replicates train one after another at any size`);
+    // By name: a backend from another bundle of fusegrad throws its own copy of the class.
+    if (err instanceof Error && err.name === 'PlanError') throw new InputError(`${option}: ${err.message}. On the CPU backend (--device cpu) the replicates train one after another at any size`);
     throw err;
   };
 }

@@ -17,6 +17,8 @@
  * - Tiny problems ((rows + validation rows) x (parameters + 1) <= layout.tinyMaxWork, one chunk)
  *   run a whole block of epochs inside one dispatch of one workgroup (linear_mse_tiny): barriers
  *   replace dispatch boundaries, so 1000 epochs, batches and validation included, cost one dispatch.
+ *   Replicates (a bootstrap, a sweep) run only here, one workgroup each, at any size whose data fit
+ *   one binding: past the budget, a dispatch runs proportionally fewer epochs.
  * - Data layout: X and Y are interleaved row by row in one buffer ([x | y], one stream per row, one
  *   binding fewer). Splits: the rows are bound in chunks that fit `maxStorageBufferBindingSize`;
  *   each chunk is one more dispatch of kernel 1, writing its own rows of partials. Kernel 1 binds
@@ -162,11 +164,21 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
   // Invocations beyond a batch's rows would only add levels to the tree: size the workgroup to it.
   const wantedWG = Math.min(layout.tinyWorkgroup, 2 ** Math.ceil(Math.log2(Math.max(1, Math.min(n, loader.batchSize)))));
   const tinyWG = fitWorkgroup(P, layout, wantedWG, 4 * count);
+  const { bootstrap } = program.replicas;
+  const resid = bootstrap === 'residuals';
+  // One buffer of n + nv rows: the training set, then the validation set; then, for a residual
+  // bootstrap, the n rows of residuals (k a row) that replicates draw from.
+  const dataWords = (n + nv) * width + (resid ? n * k : 0);
+  // One model past the budget trains faster on the general plan's many workgroups. Many models fill
+  // a GPU one workgroup each, so replicates stay here at any size that fits one binding, with fewer
+  // epochs per dispatch: each dispatch gives a workgroup at most the budget's work per epoch limit.
+  const work = (n + nv) * P;
+  const epochsPerDispatch = work > layout.tinyMaxWork ? Math.max(1, Math.floor((layout.epochsPerDispatch * layout.tinyMaxWork) / work)) : layout.epochsPerDispatch;
   const tinyRefusal =
-    (n + nv) * P > layout.tinyMaxWork
+    work > layout.tinyMaxWork && B === 1
       ? `${n + nv} rows x ${P} sums exceed one workgroup's budget (${layout.tinyMaxWork})`
-      : (n + nv) * width * 4 > layout.maxBindingBytes
-        ? `the data exceed one binding (${layout.maxBindingBytes} bytes)`
+      : dataWords * 4 > layout.maxBindingBytes
+        ? `the data (${dataWords * 4} bytes) exceed one binding (${layout.maxBindingBytes} bytes)`
         : layout.maxStorageBuffers < 5
           ? `it binds 5 storage buffers and the device allows ${layout.maxStorageBuffers}`
           : tinyWG < Math.min(8, wantedWG)
@@ -175,15 +187,11 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
   if (!allowTiny || tinyRefusal) notes.push(`not the single-dispatch plan: ${allowTiny ? tinyRefusal : 'the caller asked for the general one'}`);
   if (B > 1) {
     const why = !allowTiny ? 'the general fused plan trains one model' : tinyRefusal ?? (nv ? 'a validation set' : null);
-    if (why) throw new PlanError(`${B} replicates train in one dispatch of the single-workgroup plan, and here ${why}; replicates suit problems of up to ${layout.tinyMaxWork} rows x sums`);
+    if (why) throw new PlanError(`${B} replicates train in one dispatch of the single-workgroup plan, one workgroup each, and here ${why}`);
   }
   if (allowTiny && !tinyRefusal) {
-    // One buffer of n + nv rows: the training set, then the validation set; then, for a residual
-    // bootstrap, the n rows of residuals (k a row) that replicates draw from.
-    const { bootstrap } = program.replicas;
-    const resid = bootstrap === 'residuals';
     const dataLabel = nv ? `[X | Y]: ${n} training rows, then ${nv} validation rows` : resid ? `[X | Y] (${n} rows), then the residuals (${n} x ${k})` : '[X | Y]';
-    const data = decl(dataLabel, (n + nv) * width + (resid ? n * k : 0));
+    const data = decl(dataLabel, dataWords);
     places.set(m.X.id, [{ buffer: data, offset: 0, words: n * d, stride: width, width: d }]);
     places.set(m.Y.id, [{ buffer: data, offset: d, words: n * k, stride: width, width: k }]);
     if (nv) {
@@ -194,7 +202,8 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
       if (program.replicas.target !== m.Y.id) throw new Error("bootstrap 'residuals': the residuals' target is not the Y of the fused regression");
       residuals.set(m.Y.id, [{ buffer: data, offset: (n + nv) * width, words: n * k, stride: k, width: k }]);
     }
-    notes.push(`the whole run in one workgroup of ${tinyWG}: ${n + nv} rows x ${P} sums <= ${layout.tinyMaxWork}; up to ${layout.epochsPerDispatch} epochs per dispatch`);
+    const budget = work > layout.tinyMaxWork ? `${n + nv} rows x ${P} sums over the budget of ${layout.tinyMaxWork}, so fewer epochs per dispatch` : `${n + nv} rows x ${P} sums <= ${layout.tinyMaxWork}`;
+    notes.push(`the whole run in one workgroup of ${tinyWG}${B > 1 ? ' per replicate' : ''}: ${budget}; up to ${epochsPerDispatch} epochs per dispatch`);
     const hypers = Math.max(1, Object.keys(optimizer.hyper).length);
     const replicated: Record<string, number | boolean> = B > 1 ? { REPLICATES: B, BOOTSTRAP: bootstrap !== 'none', RESIDUALS: resid, RESIDUALS_AT: (n + nv) * width, REPLICA_AT: HYPER + hypers * B, HYPER_STRIDE: hypers } : {};
     const draws = { none: '', pairs: ', each on its own resample of the rows drawn on the device', residuals: ', each on the rows with a resample of the residuals added to Y, drawn on the device' };
@@ -203,12 +212,12 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
       B > 1 ? `${B} models: every batch of every epoch, forward, backward, update, loss record` : 'every batch of every epoch: forward, backward, update; loss record, validation, snapshots',
       'linear_mse_tiny',
       { ...wHoles, OPTIMIZER: rule },
-      { WG: tinyWG, ...batching, VALID: nv, ...shuffle, MAX_EPOCHS: layout.epochsPerDispatch, ...replicated },
+      { WG: tinyWG, ...batching, VALID: nv, ...shuffle, MAX_EPOCHS: epochsPerDispatch, ...replicated },
       [ro(data), rw(theta), rw(state), rw(records), rw(control)],
       [B, 1],
       { read: 4 * (n + nv) * width + B * stateBytes, written: B * (stateBytes + 8) },
     );
-    return { name: 'tiny', buffers, places, validation, residuals, snapshot, evaluate: [], train: { kind: 'block', steps: [s], epochsPerDispatch: layout.epochsPerDispatch }, records, control, notes };
+    return { name: 'tiny', buffers, places, validation, residuals, snapshot, evaluate: [], train: { kind: 'block', steps: [s], epochsPerDispatch }, records, control, notes };
   }
 
   const train = dataChunks('training', n, 0);

@@ -200,6 +200,11 @@ class WebGpuExecutable implements Executable {
     const paramsAt = epochs + (loader.validationRows ? epochs : 0);
     // Several replicates: each one's losses, one after another.
     const words = B > 1 ? B * epochs : paramsAt + slots * count;
+    const limit = this.backend.layout.maxBindingBytes;
+    if (4 * words > limit) {
+      const what = B > 1 ? `${B} replicates x ${epochs} epochs of losses` : `${epochs} epochs of losses${loader.validationRows ? ' and validation losses' : ''}${slots ? ` and ${slots} parameter snapshots` : ''}`;
+      throw new PlanError(`train: ${what} need ${4 * words} bytes on the device, over its binding limit of ${limit}; train in shorter runs (each train() goes on where the last one stopped)`);
+    }
     if (this.buffers[plan.records]!.size < 4 * words) {
       this.buffers[plan.records]!.destroy();
       this.buffers[plan.records] = device.createBuffer({ label: 'records', size: 4 * words, usage: STORAGE | COPY_SRC | COPY_DST });
