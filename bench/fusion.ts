@@ -4,7 +4,7 @@
  * the bytes an epoch must read (X and Y once) next to the adapter's read bandwidth, measured in
  * the same run by a plain streaming kernel. Writes bench/results/<date>-<adapter>-fusion.json.
  *
- * Run: npm run build && node dist/bench/fusion.js [--quick]
+ * Run: npm run build && node dist/bench/fusion.js [--quick] [--results <dir>]
  */
 import { Graph } from '../engine/graph.js';
 import { sgd } from '../optim/sgd.js';

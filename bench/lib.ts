@@ -75,12 +75,18 @@ export async function readBandwidth(backend: WebGpuBackend, bytes = 64 << 20): P
 
 export const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
 
-export function writeResults(name: string, adapter: string, payload: unknown): string {
-  mkdirSync('bench/results', { recursive: true });
+export function writeResults(name: string, adapter: string, payload: unknown, dir = argValue('--results') ?? 'bench/results'): string {
+  mkdirSync(dir, { recursive: true });
   const date = new Date().toISOString().slice(0, 10);
-  const file = `bench/results/${date}-${slug(adapter)}-${name}.json`;
+  const file = `${dir}/${date}-${slug(adapter)}-${name}.json`;
   writeFileSync(file, `${JSON.stringify(payload, null, 2)}\n`);
   return file;
+}
+
+/** The value after `flag` on the command line (`--results out/` for a device run whose files come back from out/). */
+export function argValue(flag: string): string | undefined {
+  const at = process.argv.indexOf(flag);
+  return at >= 0 ? process.argv[at + 1] : undefined;
 }
 
 /** A Markdown table, columns padded for the terminal. */

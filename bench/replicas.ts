@@ -4,7 +4,7 @@
  * dispatches) and on the CPU backend (one after another), in ms per replicate-epoch. The GPU side
  * should grow far slower than linearly in B. Writes bench/results/<date>-<adapter>-replicas.{json,md}.
  *
- * Run: npm run build && node dist/bench/replicas.js [--quick]
+ * Run: npm run build && node dist/bench/replicas.js [--quick] [--results <dir>]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Graph } from '../engine/graph.js';
