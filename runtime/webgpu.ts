@@ -23,8 +23,8 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|warp/i;
 
 /**
  * The single-dispatch kernel's workgroup on a CPU adapter: one vector of f32 lanes (llvmpipe names
- * its width, "256-bits": 8), so its barriers switch between no groups of lanes. Measured on
- * lavapipe, 398 rows, 100 replicates: 2.2 µs per replicate-epoch at 8 against 6.1 at 64.
+ * its width, "256-bits": 8), so that a barrier has no other group of lanes to switch to. Measured
+ * on lavapipe, 398 rows, 100 replicates: 2.2 µs per replicate-epoch at 8 against 6.1 at 64.
  */
 function softwareTinyWorkgroup(description: string): number {
   const bits = Number(/(\d+)-bits/.exec(description)?.[1]);
