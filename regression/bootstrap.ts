@@ -65,7 +65,7 @@ export function residualPool(X: readonly (readonly number[])[], Y: readonly (rea
  */
 export async function bootstrapFit(
   data: { X: number[][]; Y: number[][] },
-  train: { optimizer: Optimizer; backend: Backend; epochs: number; seed: number },
+  train: { optimizer: Optimizer; backend: Backend; epochs: number; seed: number; batchSize?: number; shuffle?: boolean; start?: { W: FloatArray | number[][]; b: FloatArray | number[] } | null },
   { B, method }: { B: number; method: BootstrapMethod },
   scale: { x: Scaling; y: Scaling } | undefined,
 ): Promise<BootstrapSummary> {
@@ -78,8 +78,10 @@ export async function bootstrapFit(
   const W = g.param('W', [k, d]);
   const b = g.param('b', [k]);
   const loss: Tensor = g.mean(g.squaredError(g.add(g.matmul(X, g.transpose(W)), b), Y));
-  const model = await compile(g, { loss, optimizer: train.optimizer, backend: train.backend, replicates: B, bootstrap: method, seed: train.seed });
+  const { optimizer, backend, seed, batchSize, shuffle } = train;
+  const model = await compile(g, { loss, optimizer, backend, replicates: B, bootstrap: method, seed, batchSize, shuffle });
   try {
+    if (train.start) model.write(train.start);
     if (method === 'residuals') {
       const pool = residualPool(data.X, data.Y);
       model.write({ X: data.X, Y: pool.fitted });

@@ -110,6 +110,20 @@ function replicatesRefused(option: string): (err: unknown) => never {
   };
 }
 
+/** The starting W and b that `init` asks for, in the units trained on; null for zeros. */
+function initialParams(init: FitOptions['init'], k: number, d: number, seed: number): { W: FloatArray | number[][]; b: FloatArray | number[] } | null {
+  if (init === undefined || init === 'zeros') return null;
+  if (init === 'normal') {
+    const z = normals(k * d + k, seed);
+    return { W: z.subarray(0, k * d), b: z.subarray(k * d) };
+  }
+  const { weight, bias } = init;
+  if (!Array.isArray(weight) || weight.length !== k || weight.some((r) => !Array.isArray(r) || r.length !== d) || !Array.isArray(bias) || bias.length !== k) {
+    throw new InputError(`--init: expected {"weight": [[...]] (${k} rows of ${d}), "bias": [...] (${k})}, in the units trained on`);
+  }
+  return { W: weight, b: bias };
+}
+
 /** Splits rows by a seeded permutation: the last round(frac n) of it are the validation rows. */
 export function splitRows(n: number, frac: number, seed: number): { train: number[]; valid: number[] } {
   if (!(frac >= 0 && frac < 1)) throw new InputError(`--valid-frac: expected a fraction in [0, 1), got ${frac}`);
@@ -134,7 +148,6 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
   const split = splitRows(rows.length, o.validFrac ?? 0, seed);
   const d = features.length;
   const k = targets.length;
-  const params = k * d + k;
   if (split.train.length <= d + 1) {
     throw new InputError(`${split.train.length} training rows cannot determine ${d + 1} coefficients per target (${['const', ...features].join(', ')}); it needs more rows than coefficients`);
   }
@@ -163,10 +176,12 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
   if (o.bootstrapMethod && !o.bootstrap) throw new InputError('--bootstrap-method needs --bootstrap <B>');
   if (o.bootstrap && o.sweepLr) throw new InputError('--bootstrap and several --lr values: choose one');
   if ((o.bootstrap || o.sweepLr) && vx.length) throw new InputError('--valid-frac with --bootstrap or several --lr values is not supported: the replicates train on the single-workgroup plan without a validation set');
+  const initial = initialParams(o.init, k, d, seed);
   const refused = replicatesRefused(o.bootstrap ? '--bootstrap' : '--lr');
   let bootstrap: BootstrapSummary | undefined;
   if (o.bootstrap) {
-    const train = { optimizer: makeOptimizer(o), backend, epochs, seed };
+    // Every replicate trains as the fit does: the same optimizer, batches, shuffle and start.
+    const train = { optimizer: makeOptimizer(o), backend, epochs, seed, batchSize: o.batchSize, shuffle: o.shuffle ?? false, start: initial };
     bootstrap = await bootstrapFit({ X: tx, Y: ty }, train, { B: o.bootstrap, method: o.bootstrapMethod ?? 'pairs' }, scale).catch(refused);
   }
   const model = await compile(g, {
@@ -182,16 +197,7 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
   try {
     model.write({ X: tx, Y: ty });
     if (vx.length) model.write({ X: vx, Y: vy }, 'validation');
-    if (o.init === 'normal') {
-      const z = normals(params, seed);
-      model.write({ W: z.subarray(0, k * d), b: z.subarray(k * d) });
-    } else if (o.init && typeof o.init === 'object') {
-      const { weight, bias } = o.init;
-      if (!Array.isArray(weight) || weight.length !== k || weight.some((r) => !Array.isArray(r) || r.length !== d) || !Array.isArray(bias) || bias.length !== k) {
-        throw new InputError(`--init: expected {"weight": [[...]] (${k} rows of ${d}), "bias": [...] (${k})}, in the units trained on`);
-      }
-      model.write({ W: weight, b: bias });
-    }
+    if (initial) model.write(initial);
 
     // Snapshots come from one run, so a run that records them is not split for a progress bar.
     const chunks = o.paramsEvery ? 1 : Math.max(1, Math.min(o.chunks ?? 1, epochs));

@@ -354,6 +354,23 @@ test('fit --bootstrap on 40000 rows (past one workgroup\'s budget) runs on WebGP
   assertClose(g.draws.bias[0], c.draws.bias[0], 1e-4, 'each replicate\'s intercept');
 });
 
+test('fit --bootstrap trains every replicate as the fit trains: the same minibatches, shuffle and --init, on both backends', () => {
+  const base = ['fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'displacement', '--standardize', '--lr', '0.05', '--epochs', '5', '--bootstrap', '8', '--seed', '2', '--json'];
+  const run = (...extra: string[]) => {
+    const r = fusegrad(...base, ...extra);
+    assert.is(r.code, 0, r.err);
+    return JSON.parse(r.out).bootstrap.draws;
+  };
+  const batched = ['--batch-size', '50', '--shuffle', '--init', 'normal'];
+  const [g, c] = [run(...batched, '--device', 'webgpu'), run(...batched, '--device', 'cpu')];
+  assertClose(g.weight[0][0], c.weight[0][0], 1e-4, 'slopes, WebGPU against CPU');
+  assertClose(g.bias[0], c.bias[0], 1e-4, 'intercepts, WebGPU against CPU');
+  // Five epochs are far from converged, so a replicate trained otherwise ends elsewhere.
+  const gap = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+  assert.ok(gap(run('--device', 'cpu').bias[0], c.bias[0]) > 1e-3, 'full batches from zeros give other replicates');
+  assert.ok(gap(run('--batch-size', '50', '--shuffle', '--device', 'cpu').bias[0], c.bias[0]) > 1e-3, 'so does another start');
+});
+
 test('fit --lr 0.1,0.01,0.001,3: one model per rate in one run, each as trained alone; the diverging one is reported alone', async () => {
   const base = ['fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'displacement', '--standardize', '--epochs', '300', '--json'];
   const o = JSON.parse(fusegrad(...base, '--lr', '0.1,0.01,0.001,3').out);
