@@ -5,7 +5,7 @@ import cliProgress from 'cli-progress';
 import { InputError, type Selection, parseTable, selectColumns } from '../regression/data.js';
 import { type BootstrapMethod, type FitOptions, type FitResult, type OptimizerName, fitRegression, savedModel } from '../regression/fit.js';
 import { LARGE_CONDITION } from '../regression/ols.js';
-import { type Series, histogram, stack, svgChart, svgToPng } from '../regression/plot.js';
+import { PALETTE, type Series, histogram, stack, svgChart, svgToPng } from '../regression/plot.js';
 import type { DeviceKind } from '../runtime/device.js';
 import { requestBackend } from '../runtime/device.js';
 import { intOption, numberOption, oneOf } from './args.js';
@@ -209,8 +209,9 @@ function report(r: FitResult, { dropped, droppedAt, skipped }: Selection, logEve
     }
   });
   if (r.sweep) {
-    out.push('learning-rate sweep (one model per rate, trained together):', `${'lr'.padStart(12)}${'final loss'.padStart(16)}  status`);
-    for (const s of r.sweep) out.push(`${String(s.lr).padStart(12)}${f(s.finalLoss, 16)}  ${s.diverged ? `diverged: ${s.diverged}` : 'ok'}`);
+    const valid = r.sweep[0]!.finalValidLoss !== undefined;
+    out.push('learning-rate sweep (one model per rate, trained together):', `${'lr'.padStart(12)}${'final loss'.padStart(16)}${valid ? 'validation loss'.padStart(18) : ''}  status`);
+    for (const s of r.sweep) out.push(`${String(s.lr).padStart(12)}${f(s.finalLoss, 16)}${valid ? f(s.finalValidLoss!, 18) : ''}  ${s.diverged ? `diverged: ${s.diverged}` : 'ok'}`);
   }
   return out.join('\n').trimEnd();
 }
@@ -244,10 +245,15 @@ function bootstrapCharts(r: FitResult, bs: NonNullable<FitResult['bootstrap']>):
 }
 
 async function writePlot(file: string, r: FitResult, X: number[][], Y: number[][]): Promise<void> {
+  const curve = (loss: number[]) => loss.map((v, i) => [i + 1, v] as [number, number]);
   const curves: Series[] = r.sweep
-    ? r.sweep.map((s) => ({ name: `lr ${s.lr}${s.diverged ? ' (diverged)' : ''}`, style: 'line', points: s.loss.map((v, i) => [i + 1, v] as [number, number]) }))
-    : [{ name: 'training loss', style: 'line', points: r.history.loss.map((v, i) => [i + 1, v]) }];
-  if (r.history.validLoss) curves.push({ name: 'validation loss', style: 'line', points: r.history.validLoss.map((v, i) => [i + 1, v]) });
+    ? r.sweep.flatMap((s, i) => {
+        const color = PALETTE[i % PALETTE.length]!;
+        const training: Series = { name: `lr ${s.lr}${s.diverged ? ' (diverged)' : ''}`, style: 'line', color, points: curve(s.loss) };
+        return s.validLoss ? [training, { name: `lr ${s.lr}, validation`, style: 'dashed', color, points: curve(s.validLoss) } as Series] : [training];
+      })
+    : [{ name: 'training loss', style: 'line', points: curve(r.history.loss) }];
+  if (r.history.validLoss && !r.sweep) curves.push({ name: 'validation loss', style: 'line', points: r.history.validLoss.map((v, i) => [i + 1, v]) });
   const charts = [svgChart(curves, { title: `Loss by epoch (${r.optimizer.name}${r.sweep ? ', a learning-rate sweep' : `, lr ${r.optimizer.hyper.lr}`})`, xLabel: 'epoch', yLabel: 'mean squared error', logY: true })];
   if (X[0]!.length === 1) {
     const xs = X.map((row) => row[0]!);

@@ -79,7 +79,7 @@ export interface FitResult {
   /** With `bootstrap`: per coefficient (data's units), the replicates' mean, standard deviation and 2.5% / 97.5% percentiles. */
   bootstrap?: BootstrapSummary;
   /** With `sweepLr`: one entry per learning rate. */
-  sweep?: { lr: number; loss: number[]; finalLoss: number; coefficients: { weight: number[][]; bias: number[] }; diverged: string | null }[];
+  sweep?: { lr: number; loss: number[]; finalLoss: number; validLoss?: number[]; finalValidLoss?: number; coefficients: { weight: number[][]; bias: number[] }; diverged: string | null }[];
 }
 
 function makeOptimizer(o: FitOptions): Optimizer {
@@ -175,7 +175,6 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
   if (o.bootstrapMethod !== undefined && o.bootstrapMethod !== 'pairs' && o.bootstrapMethod !== 'residuals') throw new InputError(`--bootstrap-method: expected pairs or residuals, got "${o.bootstrapMethod}"`);
   if (o.bootstrapMethod && !o.bootstrap) throw new InputError('--bootstrap-method needs --bootstrap <B>');
   if (o.bootstrap && o.sweepLr) throw new InputError('--bootstrap and several --lr values: choose one');
-  if ((o.bootstrap || o.sweepLr) && vx.length) throw new InputError('--valid-frac with --bootstrap or several --lr values is not supported: the replicates train on the single-workgroup plan without a validation set');
   const initial = initialParams(o.init, k, d, seed);
   const refused = replicatesRefused(o.bootstrap ? '--bootstrap' : '--lr');
   let bootstrap: BootstrapSummary | undefined;
@@ -199,8 +198,8 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
     if (vx.length) model.write({ X: vx, Y: vy }, 'validation');
     if (initial) model.write(initial);
 
-    // Snapshots come from one run, so a run that records them is not split for a progress bar.
-    const chunks = o.paramsEvery ? 1 : Math.max(1, Math.min(o.chunks ?? 1, epochs));
+    // Snapshots and a sweep's curves come from one run, so such a run is not split for a progress bar.
+    const chunks = o.paramsEvery || o.sweepLr ? 1 : Math.max(1, Math.min(o.chunks ?? 1, epochs));
     const before = { ...model.stats };
     const loss: number[] = [];
     const valid: number[] = [];
@@ -279,7 +278,10 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
       result.sweep = o.sweepLr.map((lr, r) => {
         const curve = Array.from(replicaRuns.loss[r]!);
         const c = unstandardize(rowsOf(allW.subarray(r * k * d, (r + 1) * k * d), d), Array.from(allB.subarray(r * k, (r + 1) * k)), scale?.x ?? null, scale?.y ?? null);
-        return { lr, loss: curve, finalLoss: curve[curve.length - 1]!, coefficients: { weight: c.W, bias: c.b }, diverged: replicaRuns.diverged[r]?.message ?? null };
+        const entry: NonNullable<FitResult['sweep']>[number] = { lr, loss: curve, finalLoss: curve[curve.length - 1]!, coefficients: { weight: c.W, bias: c.b }, diverged: replicaRuns.diverged[r]?.message ?? null };
+        const validCurve = replicaRuns.validLoss?.[r];
+        if (validCurve) Object.assign(entry, { validLoss: Array.from(validCurve), finalValidLoss: validCurve[validCurve.length - 1]! });
+        return entry;
       });
     }
     if (bootstrap) result.bootstrap = bootstrap;

@@ -160,7 +160,8 @@ class CpuExecutable implements Executable {
       live.set(this.stacked.get(p.id)!.subarray(0, live.length));
     }
     const marks = runs.map((run) => run.diverged);
-    return { loss: runs[0]!.loss, valid: null, snapshots: new Map(), diverged: 0, replicas: { loss: runs.map((run) => run.loss), diverged: marks } };
+    const valid = this.program.loader.validationRows ? runs.map((run) => run.valid!) : null;
+    return { loss: runs[0]!.loss, valid: valid?.[0] ?? null, snapshots: new Map(), diverged: 0, replicas: { loss: runs.map((run) => run.loss), valid, diverged: marks } };
   }
 
   /** Exchanges the live parameters, optimizer state, step count and hyperparameters with replicate r's. */

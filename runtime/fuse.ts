@@ -186,7 +186,7 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
             : null;
   if (!allowTiny || tinyRefusal) notes.push(`not the single-dispatch plan: ${allowTiny ? tinyRefusal : 'the caller asked for the general one'}`);
   if (B > 1) {
-    const why = !allowTiny ? 'the general fused plan trains one model' : tinyRefusal ?? (nv ? 'a validation set' : null);
+    const why = !allowTiny ? 'the general fused plan trains one model' : tinyRefusal;
     if (why) throw new PlanError(`${B} replicates train in one dispatch of the single-workgroup plan, one workgroup each, and here ${why}`);
   }
   if (allowTiny && !tinyRefusal) {

@@ -78,8 +78,12 @@ export interface TrainResult {
   /** Epochs run: fewer than asked when the loss diverged. */
   epochs: number;
   diverged?: Divergence;
-  /** With several replicates: each one's loss by epoch (up to its divergence) and its divergence, if any. `loss` is replicate 0's. */
-  replicates?: { loss: FloatArray[]; diverged: (Divergence | null)[] };
+  /**
+   * With several replicates: each one's loss by epoch (up to its divergence), its validation loss
+   * by epoch when there is a validation set, and its divergence, if any. `loss` and `validLoss` are
+   * replicate 0's.
+   */
+  replicates?: { loss: FloatArray[]; validLoss?: FloatArray[]; diverged: (Divergence | null)[] };
 }
 
 /** Bad values written to a model: names the tensor, the shape and the offending row or index. */
@@ -269,6 +273,10 @@ export class Model {
         loss: raw.replicas.loss,
         diverged: raw.replicas.diverged.map((mark, r) => (mark ? this.divergence(mark - 1, raw.replicas!.loss[r]!, this.program.replicas.hyper?.[r]?.[0]) : null)),
       };
+      if (raw.replicas.valid) {
+        result.replicates.validLoss = raw.replicas.valid;
+        result.validLoss = raw.valid!;
+      }
       result.epochs = epochs;
       return result;
     }

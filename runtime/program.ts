@@ -65,8 +65,8 @@ export interface RawRun {
   snapshots: Map<number, FloatArray[]>;
   /** 1 + the epoch whose loss was not finite (the run stopped there); 0 if none. */
   diverged: number;
-  /** With several replicates: each one's losses (up to its divergence) and its divergence mark. */
-  replicas?: { loss: FloatArray[]; diverged: number[] };
+  /** With several replicates: each one's losses and validation losses (up to its divergence) and its divergence mark. */
+  replicas?: { loss: FloatArray[]; valid: FloatArray[] | null; diverged: number[] };
 }
 
 /** Work counters, so a test can assert "100 epochs = 1 submit, 1 readback". */

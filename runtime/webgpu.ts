@@ -196,13 +196,13 @@ class WebGpuExecutable implements Executable {
     const replicaAt = HYPER + hypers * B;
     const marksAt = replicaAt + 3 * B;
     if (B > 1 && paramsEvery) throw new Error('train: parameter snapshots are for one model; with replicates, read the parameters after the run');
-    const validAt = epochs;
-    const paramsAt = epochs + (loader.validationRows ? epochs : 0);
-    // Several replicates: each one's losses, one after another.
-    const words = B > 1 ? B * epochs : paramsAt + slots * count;
+    // Several replicates: each one's losses, one after another, then each one's validation losses.
+    const validAt = B * epochs;
+    const paramsAt = validAt + (loader.validationRows ? B * epochs : 0);
+    const words = paramsAt + slots * count;
     const limit = this.backend.layout.maxBindingBytes;
     if (4 * words > limit) {
-      const what = B > 1 ? `${B} replicates x ${epochs} epochs of losses` : `${epochs} epochs of losses${loader.validationRows ? ' and validation losses' : ''}${slots ? ` and ${slots} parameter snapshots` : ''}`;
+      const what = `${B > 1 ? `${B} replicates x ` : ''}${epochs} epochs of losses${loader.validationRows ? ' and validation losses' : ''}${slots ? ` and ${slots} parameter snapshots` : ''}`;
       throw new PlanError(`train: ${what} need ${4 * words} bytes on the device, over its binding limit of ${limit}; train in shorter runs (each train() goes on where the last one stopped)`);
     }
     if (this.buffers[plan.records]!.size < 4 * words) {
@@ -243,12 +243,14 @@ class WebGpuExecutable implements Executable {
     const counters = new Uint32Array(ctl.buffer, ctl.byteOffset, ctl.length);
     if (B > 1) {
       const marks = Array.from(counters.subarray(marksAt, marksAt + B));
+      const each = (at: number) => marks.map((m, r) => records.slice(at + r * epochs, at + r * epochs + (m ? m : epochs)));
+      const valid = loader.validationRows ? each(validAt) : null;
       return {
         loss: records.slice(0, marks[0] ? marks[0] : epochs),
-        valid: null,
+        valid: valid?.[0] ?? null,
         snapshots: new Map(),
         diverged: 0,
-        replicas: { loss: marks.map((m, r) => records.slice(r * epochs, r * epochs + (m ? m : epochs))), diverged: marks },
+        replicas: { loss: each(0), valid, diverged: marks },
       };
     }
     const ran = Math.min(epochs, counters[CONTROL.EPOCH]!);

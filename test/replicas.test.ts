@@ -371,6 +371,34 @@ test('fit --bootstrap trains every replicate as the fit trains: the same minibat
   assert.ok(gap(run('--batch-size', '50', '--shuffle', '--device', 'cpu').bias[0], c.bias[0]) > 1e-3, 'so does another start');
 });
 
+test('fit --lr a,b --valid-frac: each rate\'s validation curve as when trained alone, on both backends; the table and the plot show them', () => {
+  const svg = scratchPath('sweep-valid.svg');
+  const base = ['fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'displacement,weight', '--standardize', '--epochs', '60', '--valid-frac', '0.25', '--seed', '3', '--batch-size', '64', '--shuffle'];
+  const json = (...extra: string[]) => {
+    const r = fusegrad(...base, ...extra, '--json');
+    assert.is(r.code, 0, r.err);
+    return JSON.parse(r.out);
+  };
+  const o = json('--lr', '0.1,0.01');
+  const cpu = json('--lr', '0.1,0.01', '--device', 'cpu');
+  for (const [r, s] of o.sweep.entries()) {
+    const alone = json('--lr', String(s.lr));
+    assert.is(s.validLoss.length, 60);
+    assertClose(s.validLoss, alone.history.validLoss, 1e-4, `lr ${s.lr}: validation curve vs alone`);
+    assertClose(s.loss, alone.history.loss, 1e-4, `lr ${s.lr}: training curve vs alone`);
+    assertClose(cpu.sweep[r].validLoss, s.validLoss, 1e-4, `lr ${s.lr}: CPU backend`);
+    assert.is(s.finalValidLoss, s.validLoss[59]);
+  }
+  assert.ok(Math.abs(o.sweep[0].finalValidLoss - o.sweep[1].finalValidLoss) > 1e-3, 'the rates end at other validation losses');
+  const text = fusegrad(...base, '--lr', '0.1,0.01', '--plot', svg);
+  assert.is(text.code, 0, text.err);
+  assert.match(text.out, /\s+lr\s+final loss\s+validation loss\s+status/);
+  assert.ok(readFileSync(svg, 'utf8').includes('lr 0.01, validation'), 'the plot has each rate\'s validation curve');
+  const boot = fusegrad(...base, '--lr', '0.1', '--bootstrap', '4', '--json');
+  assert.is(boot.code, 0, boot.err);
+  assert.is(JSON.parse(boot.out).bootstrap.replicates, 4, 'a bootstrap next to a validation split');
+});
+
 test('fit --lr 0.1,0.01,0.001,3: one model per rate in one run, each as trained alone; the diverging one is reported alone', async () => {
   const base = ['fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'displacement', '--standardize', '--epochs', '300', '--json'];
   const o = JSON.parse(fusegrad(...base, '--lr', '0.1,0.01,0.001,3').out);

@@ -14,7 +14,8 @@
 // own resample, drawn here from (seed, r): of the rows with replacement (a pairs bootstrap), or,
 // with RESIDUALS, of the residuals stored after the rows, one added to each row's target (a
 // residual bootstrap: X stays, Y holds the fitted values). Its losses go to
-// records[r * RUN + epoch]. Each replicate keeps its own counters in control from REPLICA_AT
+// records[r * RUN + epoch], its validation losses (the same VALID rows for every replicate) to
+// records[control[C_VALID_AT] + r * RUN + epoch]. Each replicate keeps its own counters in control from REPLICA_AT
 // (epochs done this run, steps, epochs in all, and a divergence mark: one diverging replicate
 // stops alone), since workgroups may run one after another and must not see each other's updates.
 // With one replicate this is the single model above.
@@ -179,8 +180,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       }
       accumulate(lid, N, N + VALID, false, 0u, false, 0u, &acc);
       tree_sum(lid, &acc);
-      if (lid == 0u && more.w + epoch < arrayLength(&records)) {
-        records[more.w + epoch] = tree[P - 1u] / (f32(VALID) * f32(K));
+      let at = more.w + replica * control[C_RUN] + epoch;
+      if (lid == 0u && at < arrayLength(&records)) {
+        records[at] = tree[P - 1u] / (f32(VALID) * f32(K));
       }
     }
     if (more.z != 0u && (epoch + 1u) % more.z == 0u) {
