@@ -57,6 +57,20 @@ test('fuel efficiency: three learning rates, the fastest lands on the closed for
   assert.ok(existsSync('examples/out/fuel-efficiency.png'));
 });
 
+test('bootstrap: both bootstraps next to the classical standard errors; the residual one agrees with them, the pairs intercept does not, and the spread by displacement says why', () => {
+  const r = lesson('bootstrap');
+  assert.is(r.status, 0, r.stderr);
+  const rows = Object.fromEntries([...r.stdout.matchAll(/^(intercept|slope)\s+(-?[\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$/gm)].map((m) => [m[1], m.slice(3).map(Number)]));
+  const [classical, pairs, residuals] = rows.intercept as number[];
+  const [cSlope, pSlope, rSlope] = rows.slope as number[];
+  assert.ok(Math.abs(residuals! / classical! - 1) < 0.1 && Math.abs(rSlope! / cSlope! - 1) < 0.1, 'residual bootstrap within 10% of the classical SEs');
+  assert.ok(pairs! / classical! > 1.08, `pairs intercept SE ${pairs} well above the classical ${classical}`);
+  assert.ok(Math.abs(pSlope! / cSlope! - 1) < 0.1, 'the pairs slope SE agrees');
+  const ratio = Number(/largest \/ smallest: ([\d.]+)/.exec(r.stdout)![1]);
+  assert.ok(ratio > 1.3, `the residual spread differs by displacement (${ratio})`);
+  assert.ok(existsSync('examples/out/bootstrap.png'));
+});
+
 test('multiple regression: Adam with validation lands next to ols, in one submission', () => {
   const r = lesson('multiple-regression');
   assert.is(r.status, 0, r.stderr);

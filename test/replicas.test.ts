@@ -234,7 +234,8 @@ test('fit --bootstrap 2000 (pairs, mpg ~ displacement): the slope\'s SE within 1
     return [fit.coef[0]!, fit.coef[1]!];
   });
   // The intercept's pairs-bootstrap SE is ~15% above the classical one on these data: the spread of
-  // mpg grows with displacement, which the classical formula ignores (and the float64 refits agree).
+  // mpg is widest among small engines, nearest the intercept, and the classical formula assumes one
+  // spread for every car (the float64 refits agree).
   assert.ok(Math.abs(bs.se.weight[0][0] / closed.se[1] - 1) < 0.1, `slope: bootstrap se ${bs.se.weight[0][0]} vs closed form ${closed.se[1]}`);
   assert.match(text, /bootstrap: 2000 resamples of the rows trained together/);
 });
