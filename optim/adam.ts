@@ -18,6 +18,7 @@ function make(name: 'adam' | 'adamw', decoupled: boolean, { lr = 1e-3, betas = [
     name,
     hyper: { lr, beta1: betas[0], beta2: betas[1], eps, weightDecay, decoupled: decoupled ? 1 : 0 },
     slots: 2,
+    check: (h) => void make(name, h.decoupled === 1, { lr: h.lr, betas: [h.beta1!, h.beta2!], eps: h.eps, weightDecay: h.weightDecay }),
     rule: 'adam',
     step(param, grad, [m, v], [rate, b1, b2, e, wd, dec], t) {
       const stepSize = rate! / (1 - b1! ** t);

@@ -13,6 +13,11 @@ export interface Optimizer {
   readonly hyper: Readonly<Record<string, number>>;
   /** Per-parameter state arrays the rule keeps, each shaped like the parameter. */
   readonly slots: number;
+  /**
+   * Checks hyperparameters (by name, every one) as the constructor checks its options, so that a
+   * sweep's rows and `setHyper` values meet the same rules; throws naming the bad one.
+   */
+  check(hyper: Readonly<Record<string, number>>): void;
   /** The WGSL update rule in wgsl/optim/. */
   readonly rule: RuleName;
   /**
@@ -22,13 +27,15 @@ export interface Optimizer {
   step(param: FloatArray, grad: FloatArray, state: FloatArray[], hyper: readonly number[], t: number): void;
 }
 
-/** Hyperparameter values in buffer order, with overrides checked against the optimizer's names. */
+/** Hyperparameter values in buffer order, with overrides checked against the optimizer's names and rules. */
 export function hyperValues(opt: Optimizer, overrides: Record<string, number> = {}): number[] {
   for (const [k, v] of Object.entries(overrides)) {
     if (!(k in opt.hyper)) throw new Error(`${opt.name}: no hyperparameter "${k}" (it has ${Object.keys(opt.hyper).join(', ')})`);
     if (!Number.isFinite(v)) throw new Error(`${opt.name}: hyperparameter ${k} = ${v} is not a finite number`);
   }
-  return Object.keys(opt.hyper).map((k) => overrides[k] ?? opt.hyper[k]!);
+  const merged = { ...opt.hyper, ...overrides };
+  opt.check(merged);
+  return Object.keys(opt.hyper).map((k) => merged[k]!);
 }
 
 /** Throws unless `value` is finite and within [min, max] (open at the ends marked so). */

@@ -25,7 +25,9 @@ export function sgd({ lr = 1e-3, momentum = 0, dampening = 0, nesterov = false, 
   return {
     name: 'sgd',
     hyper: { lr, momentum, dampening, nesterov: nesterov ? 1 : 0, weightDecay },
-    slots: momentum > 0 ? 1 : 0,
+    // A momentum buffer even at momentum 0: a sweep's replicate or setHyper may turn momentum on.
+    slots: 1,
+    check: (h) => void sgd({ lr: h.lr, momentum: h.momentum, dampening: h.dampening, nesterov: h.nesterov === 1, weightDecay: h.weightDecay }),
     rule: 'sgd',
     step(param, grad, state, [rate, mu, damp, nest, wd], t) {
       const buf = state[0];

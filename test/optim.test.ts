@@ -144,6 +144,33 @@ test('changing the learning rate between runs writes a buffer and compiles nothi
   }
 });
 
+test('setHyper can turn SGD momentum on (a momentum buffer is always kept) and meets the constructor\'s rules, as do sweep rows', async () => {
+  const data = synthetic(40, 3, 1, 6);
+  const build = async (backend: Backend, opt: Optimizer, plan?: 'tiny' | 'fused' | 'per-node') => {
+    const g = new Graph();
+    const X = g.input('X', [40, 3]);
+    const Y = g.input('Y', [40, 1]);
+    const W = g.param('W', [1, 3]);
+    const b = g.param('b', [1]);
+    const loss = g.mean(g.squaredError(g.add(g.matmul(X, g.transpose(W)), b), Y));
+    const m = await compile(g, { loss, optimizer: opt, backend, plan });
+    m.write({ X: data.X, Y: data.Y });
+    return m;
+  };
+  const want = await (await build(cpu64(), sgd({ lr: 0.05, momentum: 0.9 }))).train({ epochs: 30 });
+  for (const plan of ['tiny', 'fused', 'per-node'] as const) {
+    const model = await build(await webgpu(), sgd({ lr: 0.05 }), plan);
+    model.setHyper({ momentum: 0.9 });
+    assertClose((await model.train({ epochs: 30 })).loss, want.loss, 1e-4, `${plan}: momentum turned on by setHyper`);
+    assert.throws(() => model.setHyper({ lr: -1 }), /sgd: lr must be in \(0, Infinity\), got -1/);
+    assert.throws(() => model.setHyper({ momentum: 0, nesterov: 1 }), /sgd: Nesterov momentum needs momentum > 0/);
+    model.dispose();
+  }
+  const cpu = await build(cpu64(), sgd({ lr: 0.05 }));
+  cpu.setHyper({ momentum: 0.9 });
+  assertClose((await cpu.train({ epochs: 30 })).loss, want.loss, 1e-12, 'CPU: momentum turned on by setHyper');
+});
+
 test('Adam, lr 0.1 from zeros, 1000 full-batch epochs on 3 standardized features lands on the closed form within 1e-3', async () => {
   const n = 200;
   const data = synthetic(n, 3, 1, 3);

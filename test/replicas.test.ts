@@ -102,11 +102,34 @@ test('bootstrap: replicate i trains on the resample drawn from (seed, i), the sa
   for (const m of [gpu, again, other]) m.dispose();
 });
 
+test('a sweep over optimizer settings too: each replicate its own Adam betas, or SGD momentum and Nesterov, as trained alone', async () => {
+  const cases: [string, (h: Record<string, number>) => Optimizer, Record<string, number[]>][] = [
+    ['adam', (h) => adam({ lr: h.lr!, betas: [h.beta1!, 0.999] }), { lr: [0.05, 0.05, 0.02], beta1: [0.9, 0.5, 0.8] }],
+    ['sgd', (h) => sgd({ lr: h.lr!, momentum: h.momentum!, nesterov: h.nesterov === 1 }), { lr: [0.05, 0.05, 0.02], momentum: [0, 0.9, 0.9], nesterov: [0, 0, 1] }],
+  ];
+  for (const [name, make, sweep] of cases) {
+    const at = (r: number) => Object.fromEntries(Object.entries(sweep).map(([k, v]) => [k, v[r]!]));
+    const gpu = await model(await webgpu(), make(at(0)), { sweep });
+    const cpu = await model(cpu64(), make(at(0)), { sweep });
+    const [run, ref] = [await gpu.train({ epochs: 60 }), await cpu.train({ epochs: 60 })];
+    for (let r = 0; r < 3; r++) {
+      const alone = await model(cpu64(), make(at(r)));
+      const want = await alone.train({ epochs: 60 });
+      assertClose(run.replicates!.loss[r]!, want.loss, 1e-4, `${name} ${JSON.stringify(at(r))}: WebGPU replicate vs alone`);
+      assertClose(ref.replicates!.loss[r]!, want.loss, 1e-12, `${name} ${JSON.stringify(at(r))}: CPU replicate vs alone`);
+    }
+    assert.ok(Math.abs(run.replicates!.loss[0]![59]! - run.replicates!.loss[1]![59]!) > 1e-6, `${name}: the settings change the curves`);
+    gpu.dispose();
+  }
+});
+
 test('replicates need the single-workgroup plan, and sweeps one value per replicate', async () => {
   const gpu = await webgpu();
   await rejects(() => model(gpu, sgd(), { replicates: 4, plan: 'fused' }), /4 replicates train in one dispatch of the single-workgroup plan, one workgroup each, and here the general fused plan trains one model/);
   await rejects(() => model(gpu, sgd(), { replicates: 4, sweep: { lr: [0.1, 0.2] } }), /sweep lr: 2 values for 4 replicates/);
   await rejects(() => model(gpu, sgd(), { sweep: { beta: [0.1, 0.2] } }), /sgd: no hyperparameter "beta"/);
+  await rejects(() => model(gpu, sgd(), { sweep: { lr: [0.1, -1] } }), /sgd: lr must be in \(0, Infinity\), got -1/);
+  await rejects(() => model(gpu, adam(), { sweep: { beta1: [0.9, 1] } }), /adam: betas\[0\] must be in \[0, 1\), got 1/);
 });
 
 const rowsOf = (flat: ArrayLike<number>, width: number) => Array.from({ length: flat.length / width }, (_, i) => Array.from({ length: width }, (_, j) => flat[i * width + j]!));
