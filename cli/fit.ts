@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import asciichart from 'asciichart';
 import cliProgress from 'cli-progress';
 import { InputError, type Selection, parseTable, selectColumns } from '../regression/data.js';
-import { type BootstrapMethod, type FitOptions, type FitResult, type OptimizerName, fitRegression, savedModel } from '../regression/fit.js';
+import { type BootstrapMethod, type FitOptions, type FitResult, type OptimizerName, type SweptName, fitRegression, savedModel } from '../regression/fit.js';
 import { LARGE_CONDITION } from '../regression/ols.js';
 import { PALETTE, type Series, histogram, stack, svgChart, svgToPng } from '../regression/plot.js';
 import type { DeviceKind } from '../runtime/device.js';
@@ -24,10 +24,12 @@ Data:
   --valid-frac <f>        hold out a seeded fraction of rows; its loss is recorded every epoch
 Training:
   --optimizer <name>      sgd (default) | adam | adamw
-  --lr <rate[,rate...]>   learning rate (default 0.01 for sgd, 0.001 for adam/adamw); several: a
-                          sweep, one model per rate trained together, loss curves plotted together
-  --momentum <m>          sgd momentum (default 0)
-  --weight-decay <wd>     L2 penalty (sgd, adam) or decoupled decay (adamw, default 0.01)
+  --lr <rate[,rate...]>   learning rate (default 0.01 for sgd, 0.001 for adam/adamw)
+  --momentum <m[,m...]>   sgd momentum (default 0)
+  --weight-decay <wd[,...]>  L2 penalty (sgd, adam) or decoupled decay (adamw, default 0.01)
+                          Several comma-separated values of these: a sweep, one model per setting
+                          trained together (lists pair up by position; a single value goes to every
+                          model), a table of final losses and the loss curves plotted together
   --epochs <n>            epochs (default 1000)
   --batch-size <n>        minibatch rows (default: all rows)
   --shuffle               reshuffle the rows every epoch (on the device)
@@ -112,17 +114,13 @@ export async function fit(values: Values, positionals: string[]): Promise<string
     standardize: values.standardize === true,
     init,
   };
-  if (typeof values.lr === 'string' && values.lr.includes(',')) {
-    options.sweepLr = values.lr.split(',').map((v) => {
-      const x = Number(v.trim());
-      if (!(x > 0) || !Number.isFinite(x)) throw new InputError(`--lr: "${v.trim()}" is not a positive number`);
-      return x;
-    });
-  } else if (values.lr !== undefined) options.lr = numberOption(values, 'lr', 0.01);
+  const sweep = sweepOptions(values);
+  if (sweep) options.sweep = sweep;
+  if (values.lr !== undefined && !sweep?.lr) options.lr = numberOption(values, 'lr', 0.01);
+  if (values.momentum !== undefined && !sweep?.momentum) options.momentum = numberOption(values, 'momentum', 0);
+  if (values['weight-decay'] !== undefined && !sweep?.weightDecay) options.weightDecay = numberOption(values, 'weight-decay', 0);
   if (values.bootstrap !== undefined) options.bootstrap = intOption(values, 'bootstrap', 2, 2);
   if (values['bootstrap-method'] !== undefined) options.bootstrapMethod = oneOf(values, 'bootstrap-method', ['pairs', 'residuals'], 'pairs') as BootstrapMethod;
-  if (values.momentum !== undefined) options.momentum = numberOption(values, 'momentum', 0);
-  if (values['weight-decay'] !== undefined) options.weightDecay = numberOption(values, 'weight-decay', 0);
   if (values['batch-size'] !== undefined) options.batchSize = intOption(values, 'batch-size', 1, 1);
   if (values['valid-frac'] !== undefined) options.validFrac = numberOption(values, 'valid-frac', 0);
   if (values.poly !== undefined) options.poly = intOption(values, 'poly', 1, 1);
@@ -157,6 +155,30 @@ const f = (v: number, w = 12) => {
   const a = Math.abs(v);
   return (a !== 0 && (a >= 1e6 || a < 1e-4) ? v.toExponential(4) : v.toFixed(5)).padStart(w);
 };
+
+/**
+ * --lr, --momentum and --weight-decay with several comma-separated values: a sweep, one model per
+ * setting. Lists pair up by position and must be of one length; a single value goes to every model.
+ */
+function sweepOptions(values: Values): FitOptions['sweep'] {
+  const flags: [SweptName, string][] = [['lr', 'lr'], ['momentum', 'momentum'], ['weightDecay', 'weight-decay']];
+  const lists = flags
+    .filter(([, flag]) => typeof values[flag] === 'string' && (values[flag] as string).includes(','))
+    .map(([name, flag]) => {
+      const list = (values[flag] as string).split(',').map((v) => {
+        const x = Number(v.trim());
+        const ok = v.trim() !== '' && Number.isFinite(x) && (name === 'lr' ? x > 0 : x >= 0);
+        if (!ok) throw new InputError(`--${flag}: "${v.trim()}" is not a ${name === 'lr' ? 'positive' : 'non-negative'} number`);
+        return x;
+      });
+      return [name, flag, list] as const;
+    });
+  if (!lists.length) return undefined;
+  const length = lists[0]![2].length;
+  const odd = lists.find(([, , list]) => list.length !== length);
+  if (odd) throw new InputError(`--${lists[0]![1]} has ${length} values and --${odd[1]} ${odd[2].length}: give the swept options lists of one length (a single value goes to every model)`);
+  return Object.fromEntries(lists.map(([name, , list]) => [name, list]));
+}
 
 function report(r: FitResult, { dropped, droppedAt, skipped }: Selection, logEvery: number, file: string): string {
   const out: string[] = [];
@@ -210,8 +232,13 @@ function report(r: FitResult, { dropped, droppedAt, skipped }: Selection, logEve
   });
   if (r.sweep) {
     const valid = r.sweep[0]!.finalValidLoss !== undefined;
-    out.push('learning-rate sweep (one model per rate, trained together):', `${'lr'.padStart(12)}${'final loss'.padStart(16)}${valid ? 'validation loss'.padStart(18) : ''}  status`);
-    for (const s of r.sweep) out.push(`${String(s.lr).padStart(12)}${f(s.finalLoss, 16)}${valid ? f(s.finalValidLoss!, 18) : ''}  ${s.diverged ? `diverged: ${s.diverged}` : 'ok'}`);
+    const others = (['momentum', 'weightDecay'] as const).filter((name) => r.sweep![0]![name] !== undefined);
+    const title = others.length ? 'sweep (one model per setting, trained together):' : 'learning-rate sweep (one model per rate, trained together):';
+    const heads = { momentum: 'momentum', weightDecay: 'weight decay' };
+    out.push(title, `${'lr'.padStart(12)}${others.map((name) => heads[name].padStart(14)).join('')}${'final loss'.padStart(16)}${valid ? 'validation loss'.padStart(18) : ''}  status`);
+    for (const s of r.sweep) {
+      out.push(`${String(s.lr).padStart(12)}${others.map((name) => String(s[name]).padStart(14)).join('')}${f(s.finalLoss, 16)}${valid ? f(s.finalValidLoss!, 18) : ''}  ${s.diverged ? `diverged: ${s.diverged}` : 'ok'}`);
+    }
   }
   return out.join('\n').trimEnd();
 }
@@ -249,12 +276,13 @@ async function writePlot(file: string, r: FitResult, X: number[][], Y: number[][
   const curves: Series[] = r.sweep
     ? r.sweep.flatMap((s, i) => {
         const color = PALETTE[i % PALETTE.length]!;
-        const training: Series = { name: `lr ${s.lr}${s.diverged ? ' (diverged)' : ''}`, style: 'line', color, points: curve(s.loss) };
-        return s.validLoss ? [training, { name: `lr ${s.lr}, validation`, style: 'dashed', color, points: curve(s.validLoss) } as Series] : [training];
+        const setting = [`lr ${s.lr}`, ...(s.momentum !== undefined ? [`momentum ${s.momentum}`] : []), ...(s.weightDecay !== undefined ? [`weight decay ${s.weightDecay}`] : [])].join(', ');
+        const training: Series = { name: `${setting}${s.diverged ? ' (diverged)' : ''}`, style: 'line', color, points: curve(s.loss) };
+        return s.validLoss ? [training, { name: `${setting}, validation`, style: 'dashed', color, points: curve(s.validLoss) } as Series] : [training];
       })
     : [{ name: 'training loss', style: 'line', points: curve(r.history.loss) }];
   if (r.history.validLoss && !r.sweep) curves.push({ name: 'validation loss', style: 'line', points: r.history.validLoss.map((v, i) => [i + 1, v]) });
-  const charts = [svgChart(curves, { title: `Loss by epoch (${r.optimizer.name}${r.sweep ? ', a learning-rate sweep' : `, lr ${r.optimizer.hyper.lr}`})`, xLabel: 'epoch', yLabel: 'mean squared error', logY: true })];
+  const charts = [svgChart(curves, { title: `Loss by epoch (${r.optimizer.name}${r.sweep ? ', a sweep' : `, lr ${r.optimizer.hyper.lr}`})`, xLabel: 'epoch', yLabel: 'mean squared error', logY: true })];
   if (X[0]!.length === 1) {
     const xs = X.map((row) => row[0]!);
     const [lo, hi] = [Math.min(...xs), Math.max(...xs)];

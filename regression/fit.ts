@@ -47,8 +47,11 @@ export interface FitOptions {
   bootstrap?: number;
   /** How the bootstrap resamples: `pairs` (rows with replacement, the default) or `residuals` (see regression/bootstrap.ts). */
   bootstrapMethod?: BootstrapMethod;
-  /** Train one model per learning rate, all in the same dispatches (replaces `lr`). */
-  sweepLr?: number[];
+  /**
+   * Train one model per setting, all in the same dispatches: replicate i takes the i-th value of
+   * each list given (lists of one length; each replaces its single option).
+   */
+  sweep?: Partial<Record<SweptName, number[]>>;
 }
 
 export interface FitResult {
@@ -78,21 +81,27 @@ export interface FitResult {
   diverged?: { epoch: number; lastFiniteLoss: number | null; message: string };
   /** With `bootstrap`: per coefficient (data's units), the replicates' mean, standard deviation and 2.5% / 97.5% percentiles. */
   bootstrap?: BootstrapSummary;
-  /** With `sweepLr`: one entry per learning rate. */
-  sweep?: { lr: number; loss: number[]; finalLoss: number; validLoss?: number[]; finalValidLoss?: number; coefficients: { weight: number[][]; bias: number[] }; diverged: string | null }[];
+  /** With `sweep`: one entry per setting (its learning rate, and the other swept values). */
+  sweep?: ({ lr: number; loss: number[]; finalLoss: number; validLoss?: number[]; finalValidLoss?: number; coefficients: { weight: number[][]; bias: number[] }; diverged: string | null } & Partial<Record<SweptName, number>>)[];
 }
 
+/** The options a fit can sweep; each is the optimizer's hyperparameter of the same name. */
+export type SweptName = 'lr' | 'momentum' | 'weightDecay';
+
+/** The optimizer the options ask for (a sweep's first setting for the swept ones). */
 function makeOptimizer(o: FitOptions): Optimizer {
-  const lr = o.sweepLr?.[0] ?? o.lr ?? (o.optimizer === 'sgd' || !o.optimizer ? 0.01 : 1e-3);
+  const lr = o.sweep?.lr?.[0] ?? o.lr ?? (o.optimizer === 'sgd' || !o.optimizer ? 0.01 : 1e-3);
+  const momentum = o.sweep?.momentum?.[0] ?? o.momentum;
+  const weightDecay = o.sweep?.weightDecay?.[0] ?? o.weightDecay;
   switch (o.optimizer ?? 'sgd') {
     case 'sgd':
-      return sgd({ lr, momentum: o.momentum ?? 0, weightDecay: o.weightDecay ?? 0 });
+      return sgd({ lr, momentum: momentum ?? 0, weightDecay: weightDecay ?? 0 });
     case 'adam':
-      if (o.momentum) throw new InputError('--momentum applies to sgd; Adam has betas');
-      return adam({ lr, weightDecay: o.weightDecay ?? 0 });
+      if (momentum !== undefined) throw new InputError('--momentum applies to sgd; Adam has betas');
+      return adam({ lr, weightDecay: weightDecay ?? 0 });
     case 'adamw':
-      if (o.momentum) throw new InputError('--momentum applies to sgd; AdamW has betas');
-      return adamw({ lr, weightDecay: o.weightDecay ?? 1e-2 });
+      if (momentum !== undefined) throw new InputError('--momentum applies to sgd; AdamW has betas');
+      return adamw({ lr, weightDecay: weightDecay ?? 1e-2 });
     default:
       throw new InputError(`--optimizer: expected sgd, adam or adamw, got "${o.optimizer}"`);
   }
@@ -170,11 +179,17 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
   const optimizer = makeOptimizer(o);
   // A sweep is one model per rate; the bootstrap is a second model of B resamples, trained before
   // the fit on the data itself, so that a problem too large for it is refused before any training.
-  const replicas = o.sweepLr ? { sweep: { lr: o.sweepLr } } : {};
+  const swept = Object.entries(o.sweep ?? {}).filter(([, v]) => v !== undefined) as [SweptName, number[]][];
+  const settings = swept[0]?.[1].length ?? 0;
+  for (const [, values] of swept) {
+    if (!Array.isArray(values) || values.length !== settings || settings < 2) throw new InputError(`sweep: ${swept.map(([n, v]) => `${n} has ${v.length} values`).join(', ')}; give each swept option the same number of values, at least 2`);
+  }
+  const sweep = settings ? Object.fromEntries(swept) : undefined;
+  const replicas = sweep ? { sweep } : {};
   if (o.bootstrap !== undefined && (!Number.isInteger(o.bootstrap) || o.bootstrap < 2)) throw new InputError(`--bootstrap: expected an integer >= 2, got ${o.bootstrap}`);
   if (o.bootstrapMethod !== undefined && o.bootstrapMethod !== 'pairs' && o.bootstrapMethod !== 'residuals') throw new InputError(`--bootstrap-method: expected pairs or residuals, got "${o.bootstrapMethod}"`);
   if (o.bootstrapMethod && !o.bootstrap) throw new InputError('--bootstrap-method needs --bootstrap <B>');
-  if (o.bootstrap && o.sweepLr) throw new InputError('--bootstrap and several --lr values: choose one');
+  if (o.bootstrap && sweep) throw new InputError('--bootstrap and a sweep (several --lr, --momentum or --weight-decay values): choose one');
   const initial = initialParams(o.init, k, d, seed);
   const refused = replicatesRefused(o.bootstrap ? '--bootstrap' : '--lr');
   let bootstrap: BootstrapSummary | undefined;
@@ -199,7 +214,7 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
     if (initial) model.write(initial);
 
     // Snapshots and a sweep's curves come from one run, so such a run is not split for a progress bar.
-    const chunks = o.paramsEvery || o.sweepLr ? 1 : Math.max(1, Math.min(o.chunks ?? 1, epochs));
+    const chunks = o.paramsEvery || sweep ? 1 : Math.max(1, Math.min(o.chunks ?? 1, epochs));
     const before = { ...model.stats };
     const loss: number[] = [];
     const valid: number[] = [];
@@ -274,11 +289,13 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
     }
     if (diverged) result.diverged = diverged;
     if (o.explain) result.explain = model.explain();
-    if (B > 1 && replicaRuns && o.sweepLr) {
-      result.sweep = o.sweepLr.map((lr, r) => {
+    if (B > 1 && replicaRuns && sweep) {
+      result.sweep = Array.from({ length: settings }, (_, r) => {
+        const lr = sweep.lr?.[r] ?? optimizer.hyper.lr!;
         const curve = Array.from(replicaRuns.loss[r]!);
         const c = unstandardize(rowsOf(allW.subarray(r * k * d, (r + 1) * k * d), d), Array.from(allB.subarray(r * k, (r + 1) * k)), scale?.x ?? null, scale?.y ?? null);
         const entry: NonNullable<FitResult['sweep']>[number] = { lr, loss: curve, finalLoss: curve[curve.length - 1]!, coefficients: { weight: c.W, bias: c.b }, diverged: replicaRuns.diverged[r]?.message ?? null };
+        for (const [name, values] of swept) if (name !== 'lr') entry[name] = values[r]!;
         const validCurve = replicaRuns.validLoss?.[r];
         if (validCurve) Object.assign(entry, { validLoss: Array.from(validCurve), finalValidLoss: validCurve[validCurve.length - 1]! });
         return entry;

@@ -423,6 +423,28 @@ test('fit --lr a,b --valid-frac: each rate\'s validation curve as when trained a
   assert.is(JSON.parse(boot.out).bootstrap.replicates, 4, 'a bootstrap next to a validation split');
 });
 
+test('fit --lr 0.05 --momentum 0,0.9 --weight-decay 0.01: a sweep over settings, each as trained alone; lists of one length', () => {
+  const base = ['fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'displacement', '--standardize', '--epochs', '80', '--json'];
+  const o = JSON.parse(fusegrad(...base, '--lr', '0.05,0.02', '--momentum', '0,0.9', '--weight-decay', '0.01').out);
+  assert.equal(o.sweep.map((s: { lr: number; momentum: number }) => [s.lr, s.momentum]), [[0.05, 0], [0.02, 0.9]]);
+  for (const s of o.sweep) {
+    assert.is(s.weightDecay, undefined, 'a single value is not a swept one');
+    const alone = JSON.parse(fusegrad(...base, '--lr', String(s.lr), '--momentum', String(s.momentum), '--weight-decay', '0.01').out);
+    assertClose(s.loss, alone.history.loss, 1e-4, `lr ${s.lr}, momentum ${s.momentum}`);
+  }
+  const text = fusegrad(...base.filter((a) => a !== '--json'), '--lr', '0.05', '--momentum', '0,0.9');
+  assert.match(text.out, /sweep \(one model per setting, trained together\):\n\s+lr\s+momentum\s+final loss\s+status/);
+  const odd = fusegrad(...base, '--lr', '0.1,0.01', '--momentum', '0,0.9,0.5');
+  assert.is(odd.code, 2);
+  assert.match(odd.err, /--lr has 2 values and --momentum 3: give the swept options lists of one length/);
+  const adamMomentum = fusegrad(...base, '--optimizer', 'adam', '--momentum', '0,0.9');
+  assert.is(adamMomentum.code, 2);
+  assert.match(adamMomentum.err, /--momentum applies to sgd; Adam has betas/);
+  const negative = fusegrad(...base, '--momentum', '0,-1');
+  assert.is(negative.code, 2);
+  assert.match(negative.err, /--momentum: "-1" is not a non-negative number/);
+});
+
 test('fit --lr 0.1,0.01,0.001,3: one model per rate in one run, each as trained alone; the diverging one is reported alone', async () => {
   const base = ['fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'displacement', '--standardize', '--epochs', '300', '--json'];
   const o = JSON.parse(fusegrad(...base, '--lr', '0.1,0.01,0.001,3').out);
