@@ -118,25 +118,30 @@ for (const [name, make, torch] of CASES) {
   });
 }
 
+/** The 40 x 3 -> 1 regression on `backend`, compiled with `optimizer` (and a plan), its data written. */
+async function small(backend: Backend, optimizer: Optimizer, seed: number, plan?: 'tiny' | 'fused' | 'per-node') {
+  const data = synthetic(40, 3, 1, seed);
+  const g = new Graph();
+  const X = g.input('X', [40, 3]);
+  const Y = g.input('Y', [40, 1]);
+  const W = g.param('W', [1, 3]);
+  const b = g.param('b', [1]);
+  const loss = g.mean(g.squaredError(g.add(g.matmul(X, g.transpose(W)), b), Y));
+  const model = await compile(g, { loss, optimizer, backend, plan });
+  model.write({ X: data.X, Y: data.Y });
+  return model;
+}
+
 test('changing the learning rate between runs writes a buffer and compiles nothing', async () => {
   const backend = (await webgpu()) as WebGpuBackend;
-  const data = synthetic(40, 3, 1, 5);
   for (const plan of ['tiny', 'fused', 'per-node'] as const) {
-    const g = new Graph();
-    const X = g.input('X', [40, 3]);
-    const Y = g.input('Y', [40, 1]);
-    const W = g.param('W', [1, 3]);
-    const b = g.param('b', [1]);
-    const loss = g.mean(g.squaredError(g.add(g.matmul(X, g.transpose(W)), b), Y));
-    const model = await compile(g, { loss, optimizer: adam({ lr: 0.01 }), backend, plan });
-    model.write({ X: data.X, Y: data.Y });
+    const model = await small(backend, adam({ lr: 0.01 }), 5, plan);
     await model.train({ epochs: 3 });
     const compiled = backend.kernels.compiled;
     model.setHyper({ lr: 0.5, beta1: 0.5 });
     const run = await model.train({ epochs: 3 });
     assert.is(backend.kernels.compiled, compiled, `${plan}: no new shader module`);
-    const ref = await compile(g, { loss, optimizer: adam({ lr: 0.01 }), backend: cpu64() });
-    ref.write({ X: data.X, Y: data.Y });
+    const ref = await small(cpu64(), adam({ lr: 0.01 }), 5);
     await ref.train({ epochs: 3 });
     ref.setHyper({ lr: 0.5, beta1: 0.5 });
     assertClose(run.loss, (await ref.train({ epochs: 3 })).loss, 1e-4, `${plan}: losses after the change`);
@@ -144,29 +149,17 @@ test('changing the learning rate between runs writes a buffer and compiles nothi
   }
 });
 
-test('setHyper can turn SGD momentum on (a momentum buffer is always kept) and meets the constructor\'s rules, as do sweep rows', async () => {
-  const data = synthetic(40, 3, 1, 6);
-  const build = async (backend: Backend, opt: Optimizer, plan?: 'tiny' | 'fused' | 'per-node') => {
-    const g = new Graph();
-    const X = g.input('X', [40, 3]);
-    const Y = g.input('Y', [40, 1]);
-    const W = g.param('W', [1, 3]);
-    const b = g.param('b', [1]);
-    const loss = g.mean(g.squaredError(g.add(g.matmul(X, g.transpose(W)), b), Y));
-    const m = await compile(g, { loss, optimizer: opt, backend, plan });
-    m.write({ X: data.X, Y: data.Y });
-    return m;
-  };
-  const want = await (await build(cpu64(), sgd({ lr: 0.05, momentum: 0.9 }))).train({ epochs: 30 });
+test('setHyper can turn SGD momentum on (a momentum buffer is always kept) and meets the constructor\'s rules', async () => {
+  const want = await (await small(cpu64(), sgd({ lr: 0.05, momentum: 0.9 }), 6)).train({ epochs: 30 });
   for (const plan of ['tiny', 'fused', 'per-node'] as const) {
-    const model = await build(await webgpu(), sgd({ lr: 0.05 }), plan);
+    const model = await small(await webgpu(), sgd({ lr: 0.05 }), 6, plan);
     model.setHyper({ momentum: 0.9 });
     assertClose((await model.train({ epochs: 30 })).loss, want.loss, 1e-4, `${plan}: momentum turned on by setHyper`);
     assert.throws(() => model.setHyper({ lr: -1 }), /sgd: lr must be in \(0, Infinity\), got -1/);
     assert.throws(() => model.setHyper({ momentum: 0, nesterov: 1 }), /sgd: Nesterov momentum needs momentum > 0/);
     model.dispose();
   }
-  const cpu = await build(cpu64(), sgd({ lr: 0.05 }));
+  const cpu = await small(cpu64(), sgd({ lr: 0.05 }), 6);
   cpu.setHyper({ momentum: 0.9 });
   assertClose((await cpu.train({ epochs: 30 })).loss, want.loss, 1e-12, 'CPU: momentum turned on by setHyper');
 });
