@@ -191,7 +191,7 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
   if (o.bootstrapMethod && !o.bootstrap) throw new InputError('--bootstrap-method needs --bootstrap <B>');
   if (o.bootstrap && sweep) throw new InputError('--bootstrap and a sweep (several --lr, --momentum or --weight-decay values): choose one');
   const initial = initialParams(o.init, k, d, seed);
-  const refused = replicatesRefused(o.bootstrap ? '--bootstrap' : '--lr');
+  const refused = replicatesRefused(o.bootstrap ? '--bootstrap' : 'the sweep');
   let bootstrap: BootstrapSummary | undefined;
   if (o.bootstrap) {
     // Every replicate trains as the fit does: the same optimizer, batches, shuffle and start.
