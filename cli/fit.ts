@@ -5,7 +5,7 @@ import cliProgress from 'cli-progress';
 import { InputError, type Selection, parseTable, selectColumns } from '../regression/data.js';
 import { type BootstrapMethod, type FitOptions, type FitResult, type OptimizerName, type SweptName, fitRegression, savedModel } from '../regression/fit.js';
 import { LARGE_CONDITION } from '../regression/ols.js';
-import { PALETTE, type Series, histogram, stack, svgChart, svgToPng } from '../regression/plot.js';
+import { PALETTE, type Series, histogram, normalCurve, stack, svgChart, svgToPng } from '../regression/plot.js';
 import type { DeviceKind } from '../runtime/device.js';
 import { requestBackend } from '../runtime/device.js';
 import { intOption, numberOption, oneOf } from './args.js';
@@ -255,10 +255,7 @@ function bootstrapCharts(r: FitResult, bs: NonNullable<FitResult['bootstrap']>):
       const [mu, se] = [cf.coef[j]!, cf.se[j]!];
       const peak = Math.max(...bars.map((p) => p[1]), 1 / (se * Math.sqrt(2 * Math.PI)));
       const span = [Math.min(bars[0]![0], mu - 4 * se), Math.max(bars.at(-1)![0], mu + 4 * se)] as const;
-      const normal = Array.from({ length: 200 }, (_, i) => {
-        const x = span[0] + ((span[1] - span[0]) * i) / 199;
-        return [x, Math.exp(-0.5 * ((x - mu) / se) ** 2) / (se * Math.sqrt(2 * Math.PI))] as [number, number];
-      });
+      const normal = normalCurve(mu, se, span[0], span[1]);
       const series: Series[] = [
         { name: `${bs.replicates - bs.diverged} bootstrap replicates (${bs.method})`, style: 'line', color: '#1f77b4', points: bars },
         { name: 'closed form: normal(coef, std err)', style: 'dashed', color: '#2ca02c', points: normal },

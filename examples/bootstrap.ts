@@ -12,7 +12,7 @@ import { requestBackend } from '../index.js';
 import type { BootstrapMethod } from '../regression/bootstrap.js';
 import { parseTable, selectColumns } from '../regression/data.js';
 import { type FitResult, fitRegression } from '../regression/fit.js';
-import { type Series, histogram, stack, svgChart, svgToPng } from '../regression/plot.js';
+import { type Series, histogram, normalCurve, stack, svgChart, svgToPng } from '../regression/plot.js';
 
 const file = 'examples/data/auto-mpg.csv';
 const data = selectColumns(parseTable(file, readFileSync(file, 'utf8')), ['mpg'], ['displacement']);
@@ -54,8 +54,7 @@ const charts = ['intercept', 'slope'].map((name, j) => {
     points: histogram(j === 0 ? r.bootstrap!.draws.bias[0]! : r.bootstrap!.draws.weight[0]![0]!),
   }));
   const [mu, se] = [cf.coef[j]!, cf.se[j]!];
-  const normal = Array.from({ length: 200 }, (_, i) => mu - 4 * se + (8 * se * i) / 199).map((x) => [x, Math.exp(-0.5 * ((x - mu) / se) ** 2) / (se * Math.sqrt(2 * Math.PI))] as [number, number]);
-  series.push({ name: 'classical: normal(estimate, se)', style: 'dashed', color: '#2ca02c', points: normal });
+  series.push({ name: 'classical: normal(estimate, se)', style: 'dashed', color: '#2ca02c', points: normalCurve(mu, se, mu - 4 * se, mu + 4 * se) });
   return svgChart(series, { title: `Bootstrap distributions of the ${name}`, xLabel: name, yLabel: 'density' });
 });
 const svg = stack(charts);

@@ -19,7 +19,7 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { compile } from '../runtime/model.js';
 import type { Backend } from '../runtime/program.js';
 import { type Scaling, unstandardize } from './features.js';
-import { QR, fitLinear } from './lstsq.js';
+import { fitLinear } from './lstsq.js';
 
 export type BootstrapMethod = 'pairs' | 'residuals';
 
@@ -45,14 +45,9 @@ const FULL_LEVERAGE = 1e-12;
  */
 export function residualPool(X: readonly (readonly number[])[], Y: readonly (readonly number[])[]): { fitted: number[][]; residuals: number[][] } {
   const n = X.length;
-  const d = X[0]!.length;
-  const { W, b } = fitLinear(X, Y);
-  const A = new Float64Array(n * (d + 1));
-  X.forEach((row, i) => {
-    A[i * (d + 1)] = 1;
-    row.forEach((v, j) => (A[i * (d + 1) + j + 1] = v));
-  });
-  const h = new QR(A, n, d + 1).leverages(A);
+  const fit = fitLinear(X, Y);
+  const { W, b } = fit;
+  const h = fit.leverages();
   const fitted = X.map((row) => b.map((bt, t) => row.reduce((s, v, j) => s + W[t]![j]! * v, bt)));
   const modified = Y.map((row, i) => row.map((y, t) => (1 - h[i]! > FULL_LEVERAGE ? (y - fitted[i]![t]!) / Math.sqrt(1 - h[i]!) : 0)));
   const means = b.map((_, t) => modified.reduce((s, r) => s + r[t]!, 0) / n);

@@ -215,8 +215,7 @@ export function refine(qr: QR, A: ArrayLike<number>, b: ArrayLike<number>, c: Ar
  * Solves min ||A x - y|| for each of `targets` columns of Y; A is rows x cols, row-major, of full
  * column rank (else RankError). Refined in extended precision (see `refine`).
  */
-export function lstsq(A: ArrayLike<number>, rows: number, cols: number, Y: ArrayLike<number>, targets: number): Float64Array {
-  const qr = new QR(A, rows, cols);
+export function lstsq(A: ArrayLike<number>, rows: number, cols: number, Y: ArrayLike<number>, targets: number, qr = new QR(A, rows, cols)): Float64Array {
   const out = new Float64Array(cols * targets);
   const zero = new Float64Array(cols);
   for (let t = 0; t < targets; t++) {
@@ -229,9 +228,9 @@ export function lstsq(A: ArrayLike<number>, rows: number, cols: number, Y: Array
 
 /**
  * Closed-form fit of Y = X Wᵀ + b: returns W (targets x features) and b (targets), the layout
- * the graph's parameters use.
+ * the graph's parameters use, and the rows' leverages from the same factorization, on demand.
  */
-export function fitLinear(X: readonly (readonly number[])[], Y: readonly (readonly number[])[]): { W: number[][]; b: number[] } {
+export function fitLinear(X: readonly (readonly number[])[], Y: readonly (readonly number[])[]): { W: number[][]; b: number[]; leverages: () => Float64Array } {
   const n = X.length;
   const d = X[0]!.length;
   const k = Y[0]!.length;
@@ -240,8 +239,9 @@ export function fitLinear(X: readonly (readonly number[])[], Y: readonly (readon
     A[i * (d + 1)] = 1;
     row.forEach((v, j) => (A[i * (d + 1) + j + 1] = v));
   });
-  const coef = lstsq(A, n, d + 1, Float64Array.from(Y.flat()), k);
+  const qr = new QR(A, n, d + 1);
+  const coef = lstsq(A, n, d + 1, Float64Array.from(Y.flat()), k, qr);
   const W = Array.from({ length: k }, (_, t) => Array.from({ length: d }, (_, j) => coef[(j + 1) * k + t]!));
   const b = Array.from({ length: k }, (_, t) => coef[t]!);
-  return { W, b };
+  return { W, b, leverages: () => qr.leverages(A) };
 }

@@ -104,6 +104,14 @@ export function histogram(values: readonly number[], bins = Math.min(60, Math.ma
   return points;
 }
 
+/** The normal density N(mean, sd²) at `points` evenly spaced x from `from` to `to`. */
+export function normalCurve(mean: number, sd: number, from: number, to: number, points = 200): [number, number][] {
+  return Array.from({ length: points }, (_, i) => {
+    const x = from + ((to - from) * i) / (points - 1);
+    return [x, Math.exp(-0.5 * ((x - mean) / sd) ** 2) / (sd * Math.sqrt(2 * Math.PI))];
+  });
+}
+
 /** Stacks SVG charts vertically into one SVG. */
 export function stack(charts: string[], width = 720, height = 440): string {
   const inner = charts.map((c, i) => `<g transform="translate(0 ${i * height})">${c.replace(/^<svg[^>]*>/, '').replace(/<\/svg>$/, '')}</g>`);
