@@ -17,8 +17,11 @@
  * - Tiny problems ((rows + validation rows) x (parameters + 1) <= layout.tinyMaxWork, one chunk)
  *   run a whole block of epochs inside one dispatch of one workgroup (linear_mse_tiny): barriers
  *   replace dispatch boundaries, so 1000 epochs, batches and validation included, cost one dispatch.
- *   Replicates (a bootstrap, a sweep) run only here, one workgroup each, at any size whose data fit
- *   one binding: past the budget, a dispatch runs proportionally fewer epochs.
+ * - Replicates (a bootstrap, a sweep; B models) run in the same dispatches, their data in one
+ *   binding. Within the budget, one workgroup each of the tiny kernel. Past it, `layout.bigReplicas`
+ *   decides: a CPU adapter keeps one workgroup each (B of them fill its cores) with proportionally
+ *   fewer epochs per dispatch; a GPU runs the two kernels with each replicate's rows over its share
+ *   of the workgroups (a grid of groups x B) and one update workgroup per replicate.
  * - Data layout: X and Y are interleaved row by row in one buffer ([x | y], one stream per row, one
  *   binding fewer). Splits: the rows are bound in chunks that fit `maxStorageBufferBindingSize`;
  *   each chunk is one more dispatch of kernel 1, writing its own rows of partials. Kernel 1 binds
@@ -99,7 +102,12 @@ function fitWorkgroup(P: number, layout: Layout, max: number, extra = 0): number
   return wg;
 }
 
-export function planFused(program: Program, m: LinearMse, layout: Layout, allowTiny: boolean): Plan {
+/**
+ * Plans the regression graph. `mode` 'auto' picks the single-dispatch plan when it fits (and, for
+ * replicates past one workgroup's budget, when the adapter prefers it), 'tiny' insists on it
+ * where it can run at all, 'fused' always takes the two-kernel plan.
+ */
+export function planFused(program: Program, m: LinearMse, layout: Layout, mode: 'auto' | 'tiny' | 'fused'): Plan {
   const { n, d, k } = m;
   const optimizer = program.optimizer!;
   const loader = program.loader;
@@ -127,14 +135,18 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
   ];
   const state = decl(`${optimizer.name} state (${optimizer.slots} x ${B * count})`, Math.max(1, optimizer.slots * B * count));
 
-  /** X and Y interleaved row by row ([x | y], d + k words a row), in chunks that fit one binding. */
-  const dataChunks = (set: string, rows: number, first: number) => {
+  /**
+   * X and Y interleaved row by row ([x | y], d + k words a row), in chunks that fit one binding;
+   * `after` more words (a residual bootstrap's residuals) follow the rows of a single chunk.
+   */
+  const dataChunks = (set: string, rows: number, first: number, after: { words: number; label: string } | null = null) => {
     const perChunk = Math.max(1, Math.floor(layout.maxBindingBytes / (4 * width)));
     const chunks: { start: number; rows: number; buffer: number }[] = [];
     for (let start = 0; start < rows; start += perChunk) {
       const r = Math.min(perChunk, rows - start);
       const suffix = rows > perChunk ? ` rows ${start}..${start + r - 1}` : '';
-      chunks.push({ start, rows: r, buffer: decl(`${set} [X | Y]${suffix}`, r * width) });
+      const tail = after && rows <= perChunk ? after : null;
+      chunks.push({ start, rows: r, buffer: decl(`${set} [X | Y]${suffix}${tail ? `, then ${tail.label}` : ''}`, r * width + (tail?.words ?? 0)) });
     }
     if (chunks.length > 1) notes.push(`the ${set} set is bound in ${chunks.length} chunks of at most ${perChunk} rows (binding limit ${layout.maxBindingBytes} bytes)`);
     const place = (cols: number, at: number): Segment[] => chunks.map((c) => ({ buffer: c.buffer, offset: first * width + at, words: c.rows * cols, stride: width, width: cols }));
@@ -174,6 +186,10 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
   // epochs per dispatch: each dispatch gives a workgroup at most the budget's work per epoch limit.
   const work = (n + nv) * P;
   const epochsPerDispatch = work > layout.tinyMaxWork ? Math.max(1, Math.floor((layout.epochsPerDispatch * layout.tinyMaxWork) / work)) : layout.epochsPerDispatch;
+  // Past the budget, replicates stay one workgroup each where a workgroup is a core's work (a CPU
+  // adapter); a GPU would run a few of them on a sliver of its cores, so each one's rows spread
+  // over many workgroups of the two-kernel plan instead.
+  const spread = B > 1 && mode === 'auto' && work > layout.tinyMaxWork && layout.bigReplicas === 'fused';
   const tinyRefusal =
     work > layout.tinyMaxWork && B === 1
       ? `${n + nv} rows x ${P} sums exceed one workgroup's budget (${layout.tinyMaxWork})`
@@ -184,12 +200,18 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
           : tinyWG < Math.min(8, wantedWG)
             ? `${P} sums a row leave room for a workgroup of only ${tinyWG} in ${layout.maxWorkgroupBytes} bytes of shared memory`
             : null;
-  if (!allowTiny || tinyRefusal) notes.push(`not the single-dispatch plan: ${allowTiny ? tinyRefusal : 'the caller asked for the general one'}`);
-  if (B > 1) {
-    const why = !allowTiny ? 'the general fused plan trains one model' : tinyRefusal;
-    if (why) throw new PlanError(`${B} replicates train in one dispatch of the single-workgroup plan, one workgroup each, and here ${why}`);
-  }
-  if (allowTiny && !tinyRefusal) {
+  const notTiny =
+    mode === 'fused'
+      ? 'the caller asked for the general one'
+      : (tinyRefusal ?? (spread ? `${B} replicates of ${n + nv} rows x ${P} sums, over one workgroup's budget (${layout.tinyMaxWork}): on this adapter each one's rows spread over many workgroups` : null));
+  if (notTiny) notes.push(`not the single-dispatch plan: ${notTiny}`);
+  // Replicates: their count, where their counters start in control, their rows of hyperparameters.
+  const hypers = Math.max(1, Object.keys(optimizer.hyper).length);
+  const replicas: Record<string, number | boolean> = B > 1 ? { REPLICATES: B, REPLICA_AT: HYPER + hypers * B } : {};
+  const draws: Record<string, number | boolean> = B > 1 ? { BOOTSTRAP: bootstrap !== 'none', RESIDUALS: resid } : {};
+  const drawn = { none: '', pairs: ', each on its own resample of the rows drawn on the device', residuals: ', each on the rows with a resample of the residuals added to Y, drawn on the device' }[bootstrap];
+  const own = program.replicas.hyper ? ', each with its own hyperparameters' : '';
+  if (!notTiny) {
     const dataLabel = nv ? `[X | Y]: ${n} training rows, then ${nv} validation rows` : resid ? `[X | Y] (${n} rows), then the residuals (${n} x ${k})` : '[X | Y]';
     const data = decl(dataLabel, dataWords);
     places.set(m.X.id, [{ buffer: data, offset: 0, words: n * d, stride: width, width: d }]);
@@ -204,10 +226,8 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
     }
     const budget = work > layout.tinyMaxWork ? `${n + nv} rows x ${P} sums over the budget of ${layout.tinyMaxWork}, so fewer epochs per dispatch` : `${n + nv} rows x ${P} sums <= ${layout.tinyMaxWork}`;
     notes.push(`the whole run in one workgroup of ${tinyWG}${B > 1 ? ' per replicate' : ''}: ${budget}; up to ${epochsPerDispatch} epochs per dispatch`);
-    const hypers = Math.max(1, Object.keys(optimizer.hyper).length);
-    const replicated: Record<string, number | boolean> = B > 1 ? { REPLICATES: B, BOOTSTRAP: bootstrap !== 'none', RESIDUALS: resid, RESIDUALS_AT: (n + nv) * width, REPLICA_AT: HYPER + hypers * B, HYPER_STRIDE: hypers } : {};
-    const draws = { none: '', pairs: ', each on its own resample of the rows drawn on the device', residuals: ', each on the rows with a resample of the residuals added to Y, drawn on the device' };
-    if (B > 1) notes.push(`${B} replicates, one workgroup each${draws[bootstrap]}${program.replicas.hyper ? ', each with its own hyperparameters' : ''}`);
+    const replicated = B > 1 ? { ...replicas, ...draws, RESIDUALS_AT: (n + nv) * width, HYPER_STRIDE: hypers } : {};
+    if (B > 1) notes.push(`${B} replicates, one workgroup each${drawn}${own}`);
     const s = step(
       B > 1 ? `${B} models: every batch of every epoch, forward, backward, update, loss record` : 'every batch of every epoch: forward, backward, update; loss record, validation, snapshots',
       'linear_mse_tiny',
@@ -220,44 +240,61 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
     return { name: 'tiny', buffers, places, validation, residuals, snapshot, evaluate: [], train: { kind: 'block', steps: [s], epochsPerDispatch }, records, control, notes };
   }
 
-  const train = dataChunks('training', n, 0);
+  // Replicates on this plan: every row kernel runs B rows of workgroups (row r for replicate r),
+  // the update and validation kernels one workgroup per replicate; the data stay in one binding
+  // (a resampled row may be any row) and the residuals follow the training rows.
+  if (B > 1) {
+    const refuse = (why: string) => new PlanError(`${B} replicates train together on the two-kernel plan only ${why}`);
+    const trainBytes = 4 * (n * width + (resid ? n * k : 0));
+    if (Math.max(trainBytes, 4 * nv * width) > layout.maxBindingBytes) throw refuse(`with their data in one binding, and here the data (${Math.max(trainBytes, 4 * nv * width)} bytes) exceed one binding (${layout.maxBindingBytes} bytes)`);
+    if (layout.maxStorageBuffers < 5) throw refuse(`with 5 storage buffers per kernel, and the device allows ${layout.maxStorageBuffers}`);
+    if (B > layout.maxGroupsPerDim) throw refuse(`up to ${layout.maxGroupsPerDim} of them (the device's workgroups per dimension)`);
+  }
+  const train = dataChunks('training', n, 0, B > 1 && resid ? { words: n * k, label: `the residuals (${n} x ${k})` } : null);
   places.set(m.X.id, train.x);
   places.set(m.Y.id, train.y);
+  if (B > 1 && resid) residuals.set(m.Y.id, [{ buffer: train.chunks[0]!.buffer, offset: n * width, words: n * k, stride: k, width: k }]);
   const WG = fitWorkgroup(P, layout, 64);
-  const groupsFor = (rows: number) =>
-    layout.rows === 'contiguous'
-      ? Math.max(1, Math.min(layout.contiguousGroups, Math.ceil(rows / WG)))
-      : Math.max(1, Math.min(Math.ceil(rows / WG), layout.stridedGroups, layout.maxGroupsPerDim));
+  // A replicate's share of the workgroups one model would get: B models fill the device as one does.
+  const cap = layout.rows === 'contiguous' ? layout.contiguousGroups : Math.min(layout.stridedGroups, layout.maxGroupsPerDim);
+  const groupsFor = (rows: number) => Math.max(1, Math.min(Math.ceil(rows / WG), Math.ceil(cap / B)));
   notes.push(`rows layout: ${layout.rows}${layout.rows === 'contiguous' ? ' (each invocation reads its own run of rows)' : ' (grid stride)'}, workgroup size ${WG}`);
 
-  /** One row-kernel dispatch per chunk, writing consecutive rows of `partials`; returns the steps and the rows of partials. */
+  /** One row-kernel dispatch per chunk (B workgroups high), writing consecutive rows of `partials`. */
   const rowKernels = (set: ReturnType<typeof dataChunks>, partials: number, extra: Record<string, number | boolean>, label: string, rowsRead: number) => {
     let base = 0;
-    const steps = set.chunks.map((c) => {
+    return set.chunks.map((c) => {
       const groups = groupsFor(Math.min(c.rows, rowsRead));
       const s = step(
         `${label}${set.chunks.length > 1 ? ` (rows ${c.start}..${c.start + c.rows - 1})` : ''}`,
         'linear_mse_partials',
         wHoles,
-        { WG, ROWS: c.rows, CHUNK_START: c.start, GROUP_BASE: base, CONTIGUOUS: layout.rows === 'contiguous', ...extra },
+        { WG, ROWS: c.rows, CHUNK_START: c.start, GROUP_BASE: base, CONTIGUOUS: layout.rows === 'contiguous', ...replicas, ...extra },
         [ro(c.buffer), ro(theta), rw(partials), ro(control)],
-        [groups, 1],
-        { read: 4 * Math.min(c.rows, rowsRead) * width + 4 * count, written: 4 * groups * P },
+        [groups, B],
+        { read: B * (4 * Math.min(c.rows, rowsRead) * width + 4 * count), written: B * 4 * groups * P },
       );
       base += groups;
       return s;
     });
-    return { steps, groups: base };
   };
+  const perReplica = (groups: number): Record<string, number> => (B > 1 ? { REPLICA_GROUPS: groups } : {});
   const totalGroups = train.chunks.reduce((s, c) => s + groupsFor(Math.min(c.rows, loader.batchSize)), 0);
-  const partials = decl(`partials (${totalGroups} workgroups x ${P} sums)`, totalGroups * P);
+  if (B > 1 && 4 * B * totalGroups * P > layout.maxBindingBytes) {
+    throw new PlanError(`${B} replicates x ${totalGroups} workgroups x ${P} sums of partials need ${4 * B * totalGroups * P} bytes, over one binding (${layout.maxBindingBytes} bytes); train fewer replicates at once`);
+  }
+  const partials = decl(`partials (${B > 1 ? `${B} replicates x ` : ''}${totalGroups} workgroups x ${P} sums)`, B * totalGroups * P);
   const batchRows = Math.min(n, loader.batchSize);
-  const kernel1 = rowKernels(train, partials, { N: n, BATCH: loader.batchSize, ...shuffle }, batches > 1 ? 'one batch: prediction, residual, loss and gradient partial sums' : 'prediction, residual, loss and gradient partial sums', batchRows);
+  const what = batches > 1 ? 'one batch: prediction, residual, loss and gradient partial sums' : 'prediction, residual, loss and gradient partial sums';
+  const kernel1 = rowKernels(train, partials, { N: n, BATCH: loader.batchSize, ...shuffle, ...draws, ...(resid ? { RESIDUALS_AT: n * width } : {}), ...perReplica(totalGroups) }, B > 1 ? `${B} models, ${what}` : what, batchRows);
+  if (B > 1) notes.push(`${B} replicates, each over ${totalGroups} workgroups of every row kernel (a dispatch ${totalGroups} x ${B}) and one workgroup of the others${drawn}${own}`);
 
-  const reduceBytes = { read: 4 * totalGroups * P + stateBytes, written: stateBytes + 4 };
+  const reduceBytes = { read: B * (4 * totalGroups * P + stateBytes), written: B * (stateBytes + 4) };
   const kernel2: Step[] = [];
   if (layout.maxStorageBuffers >= 5) {
-    kernel2.push(step('sum partials, update; at the epoch end record loss, flag divergence, snapshot', 'linear_mse_update', { ...shapeHoles, OPTIMIZER: rule }, { WG, GROUPS: totalGroups, ...batching }, [ro(partials), rw(theta), rw(state), rw(records), rw(control)], [1, 1], reduceBytes));
+    const label = B > 1 ? `${B} models, each: sum its partials, update; at the epoch end record its loss, flag its divergence` : 'sum partials, update; at the epoch end record loss, flag divergence, snapshot';
+    const constants = { WG, GROUPS: totalGroups, ...batching, ...replicas, ...perReplica(totalGroups), ...(B > 1 ? { HYPER_STRIDE: hypers } : {}) };
+    kernel2.push(step(label, 'linear_mse_update', { ...shapeHoles, OPTIMIZER: rule }, constants, [ro(partials), rw(theta), rw(state), rw(records), rw(control)], [B, 1], reduceBytes));
   } else {
     notes.push(`the update kernel needs 5 storage buffers and the device allows ${layout.maxStorageBuffers}: split into reduce + update (no parameter snapshots)`);
     snapshot.length = 0;
@@ -271,17 +308,17 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, allowT
     );
   }
   const steps: Step[] = [];
-  for (let b = 0; b < batches; b++) steps.push(...kernel1.steps, ...kernel2);
+  for (let b = 0; b < batches; b++) steps.push(...kernel1, ...kernel2);
 
   if (nv) {
     const valid = dataChunks('validation', nv, 0);
     validation.set(m.X.id, valid.x);
     validation.set(m.Y.id, valid.y);
     const vGroups = valid.chunks.reduce((s, c) => s + groupsFor(c.rows), 0);
-    const vPartials = decl(`validation partials (${vGroups} workgroups x ${P} sums)`, vGroups * P);
-    const vk = rowKernels(valid, vPartials, { N: nv, BATCH: nv, WHOLE: true }, 'validation set: loss partial sums', nv);
-    steps.push(...vk.steps);
-    steps.push(step('sum validation partials, record the validation loss', 'linear_mse_valid', { P: String(P) }, { WG: 64, GROUPS: vGroups, N: nv, K: k }, [ro(vPartials), rw(records), ro(control)], [1, 1], { read: 4 * vGroups * P, written: 4 }));
+    const vPartials = decl(`validation partials (${B > 1 ? `${B} replicates x ` : ''}${vGroups} workgroups x ${P} sums)`, B * vGroups * P);
+    steps.push(...rowKernels(valid, vPartials, { N: nv, BATCH: nv, WHOLE: true, ...perReplica(vGroups) }, 'validation set: loss partial sums', nv));
+    const label = B > 1 ? `${B} models, each: sum its validation partials, record its validation loss` : 'sum validation partials, record the validation loss';
+    steps.push(step(label, 'linear_mse_valid', { P: String(P) }, { WG: 64, GROUPS: vGroups, N: nv, K: k, ...replicas, ...perReplica(vGroups) }, [ro(vPartials), rw(records), ro(control)], [B, 1], { read: B * 4 * vGroups * P, written: B * 4 }));
   }
   return { name: 'fused', buffers, places, validation, residuals, snapshot, evaluate: [], train: { kind: 'per-epoch', steps }, records, control, notes };
 }

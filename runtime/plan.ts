@@ -115,6 +115,13 @@ export interface Layout {
   tinyWorkgroup: number;
   /** Epochs one dispatch of the single-dispatch kernel runs at most (keeps a dispatch short). */
   epochsPerDispatch: number;
+  /**
+   * Replicates past `tinyMaxWork`: `tiny` keeps one workgroup each, as a CPU adapter wants (a
+   * workgroup is one core's work, and B of them fill the cores); `fused` spreads each one's rows
+   * over many workgroups of the two-kernel plan, as a GPU wants (a few workgroups would leave most
+   * of it idle).
+   */
+  bigReplicas: 'tiny' | 'fused';
 }
 
 export const DEFAULT_LAYOUT: Layout = {
@@ -130,6 +137,7 @@ export const DEFAULT_LAYOUT: Layout = {
   tinyMaxWork: 1 << 16,
   tinyWorkgroup: 64,
   epochsPerDispatch: 5000,
+  bigReplicas: 'fused',
 };
 
 
@@ -153,8 +161,9 @@ export function trainingBuffers(program: Program, buffers: BufferDecl[]) {
   const B = program.replicas.count;
   const records = buffers.push({ label: 'records (losses, validation losses, parameter snapshots)', words: 1024 }) - 1;
   // The header, each replicate's hyperparameters, then (several replicates) each one's counters:
-  // epochs done this run, steps, epochs in all, divergence mark (B words each).
-  const words = HYPER + hyper * B + (B > 1 ? 4 * B : 0);
+  // epochs done this run, steps, epochs in all, divergence mark, batch, batch losses summed (B
+  // words each; control.wgsl's `counters`).
+  const words = HYPER + hyper * B + (B > 1 ? 6 * B : 0);
   const control = buffers.push({ label: B > 1 ? `control (counters, seed, ${B} replicates' hyperparameters and counters)` : 'control (counters, seed, hyperparameters)', words }) - 1;
   return { records, control };
 }

@@ -29,7 +29,7 @@ export async function chooseRowsLayout(backend: WebGpuBackend, program: Program,
   if (hit) return hit;
   const times: [Layout['rows'], number][] = [];
   for (const rows of ['contiguous', 'strided'] as const) {
-    times.push([rows, await timeRowKernel(backend, planFused(program, m, { ...layout, rows }, false))]);
+    times.push([rows, await timeRowKernel(backend, planFused(program, m, { ...layout, rows }, 'fused'))]);
   }
   const best = times.reduce((a, b) => (b[1] < a[1] ? b : a))[0];
   const choice = { rows: best, why: `a timed trial: ${times.map(([r, ms]) => `${r} ${ms.toFixed(3)} ms`).join(', ')}` };

@@ -50,6 +50,7 @@ export class WebGpuBackend implements Backend {
       maxWorkgroupBytes: l.maxComputeWorkgroupStorageSize,
       rows: SOFTWARE_ADAPTER.test(description) ? 'contiguous' : 'strided',
       tinyWorkgroup: SOFTWARE_ADAPTER.test(description) ? softwareTinyWorkgroup(description) : DEFAULT_LAYOUT.tinyWorkgroup,
+      bigReplicas: SOFTWARE_ADAPTER.test(description) ? 'tiny' : 'fused',
     };
   }
 
@@ -67,17 +68,20 @@ export class WebGpuBackend implements Backend {
       if (plan === 'auto') return planPerNode(program, layout);
       throw new PlanError(`plan "${plan}": the graph is not mean(squaredError(X Wᵀ + b, Y)) with parameters W and b and an optimizer; use plan "per-node" or "auto"`);
     }
-    let why = 'the caller';
-    if (overrides.rows === undefined) {
-      const choice = await chooseRowsLayout(this, program, m, layout);
-      layout = { ...layout, rows: choice.rows };
-      why = choice.why;
-    }
-    const fused = planFused(program, m, layout, plan !== 'fused');
-    if (fused.name === 'fused') fused.notes.push(`the rows layout was chosen by ${why}`);
+    let fused = planFused(program, m, layout, plan);
     if (plan === 'tiny' && fused.name !== 'tiny') {
       const why = fused.notes.find((n) => n.startsWith('not the single-dispatch plan: '))!.slice('not the single-dispatch plan: '.length);
       throw new PlanError(`plan "tiny": ${why}; use "fused" or "auto"`);
+    }
+    if (fused.name === 'fused') {
+      let why = 'the caller';
+      if (overrides.rows === undefined) {
+        const choice = await chooseRowsLayout(this, program, m, layout);
+        layout = { ...layout, rows: choice.rows };
+        why = choice.why;
+        fused = planFused(program, m, layout, plan);
+      }
+      fused.notes.push(`the rows layout was chosen by ${why}`);
     }
     return fused;
   }
@@ -192,7 +196,8 @@ class WebGpuExecutable implements Executable {
     const slots = paramsEvery ? Math.floor(epochs / paramsEvery) : 0;
     const B = this.program.replicas.count;
     const hypers = Math.max(1, Object.keys(this.program.optimizer?.hyper ?? {}).length);
-    // Several replicates: each one's counters (epochs this run, steps, epochs in all, divergence mark), B words each.
+    // Several replicates: each one's counters (epochs this run, steps, epochs in all, divergence
+    // mark, batch, batch losses summed), B words each.
     const replicaAt = HYPER + hypers * B;
     const marksAt = replicaAt + 3 * B;
     if (B > 1 && paramsEvery) throw new Error('train: parameter snapshots are for one model; with replicates, read the parameters after the run');
@@ -218,7 +223,7 @@ class WebGpuExecutable implements Executable {
     device.queue.writeBuffer(control, 4 * CONTROL.LOSS_SUM, new Uint32Array([0, 0, validAt, paramsAt, paramsEvery, loader.seed >>> 0]));
     if (B > 1) {
       device.queue.writeBuffer(control, 4 * replicaAt, new Uint32Array(B));
-      device.queue.writeBuffer(control, 4 * marksAt, new Uint32Array(B));
+      device.queue.writeBuffer(control, 4 * marksAt, new Uint32Array(3 * B));
     }
     const encoder = device.createCommandEncoder({ label: `train ${epochs} epochs` });
     const before = { ...this.stats };

@@ -123,9 +123,85 @@ test('a sweep over optimizer settings too: each replicate its own Adam betas, or
   }
 });
 
-test('replicates need the single-workgroup plan, and sweeps one value per replicate', async () => {
+/**
+ * Each replicate's rows over many workgroups (the two-kernel plan, which a GPU takes for replicates
+ * past one workgroup's budget): the same curves and parameters as the CPU backend's replicates,
+ * which the tests above hold to each replicate trained alone.
+ */
+test('replicates on the two-kernel plan: a sweep with a diverging rate, a pairs and a residual bootstrap with shuffled minibatches and validation, as on the CPU', async () => {
+  const nv = 30;
+  const valid = synthetic(nv, D, 1, 78);
+  const { fitted, residuals } = residualPool(rowsOf(data.X, D), rowsOf(data.Y, 1));
+  const cases: [string, () => Optimizer, Omit<CompileOptions, 'loss' | 'optimizer' | 'backend'>, ArrayLike<number>][] = [
+    ['sweep', () => sgd(), { sweep: { lr: [0.05, 0.01, 3] } }, data.Y],
+    ['pairs', () => adam({ lr: 0.05 }), { replicates: 5, bootstrap: 'pairs', seed: 11, validationRows: nv }, data.Y],
+    ['residuals', () => sgd({ lr: 0.05, momentum: 0.9 }), { replicates: 4, bootstrap: 'residuals', seed: 5, batchSize: 32, shuffle: true, validationRows: nv }, fitted.flat()],
+  ];
+  const epochs = 40;
+  for (const [name, optimizer, options, Y] of cases) {
+    const build = async (backend: Backend, extra: Omit<CompileOptions, 'loss' | 'optimizer' | 'backend'> = {}) => {
+      const m = await model(backend, optimizer(), { ...options, ...extra }, data.X, Y);
+      if (options.validationRows) m.write({ X: valid.X, Y: valid.Y }, 'validation');
+      if (options.bootstrap === 'residuals') m.write({ Y: residuals }, 'residuals');
+      return m;
+    };
+    const gpu = await build(await webgpu(), { plan: 'fused' });
+    assert.match(gpu.plan(), new RegExp(`${gpu.replicates} replicates, each over \\d+ workgroups of every row kernel`), `${name}: the plan says how the replicates are laid out`);
+    const counter = countDispatches();
+    let run;
+    try {
+      run = await gpu.train({ epochs });
+    } finally {
+      counter.restore();
+    }
+    const batches = options.batchSize ? Math.ceil(N / options.batchSize) : 1;
+    assert.is(counter.count(), epochs * (2 * batches + (options.validationRows ? 2 : 0)), `${name}: every replicate in the same dispatches`);
+    const cpu = await build(cpu64());
+    const want = await cpu.train({ epochs });
+    const [W, cW, b, cb] = [await gpu.read('W'), await cpu.read('W'), await gpu.read('b'), await cpu.read('b')];
+    for (let r = 0; r < gpu.replicates; r++) {
+      const got = run.replicates!.loss[r]!;
+      const diverged = run.replicates!.diverged[r];
+      if (diverged) {
+        // float32 overflows before float64: this replicate stops alone, the others train on.
+        assert.ok(name === 'sweep' && r === 2, `${name} replicate ${r}: only the rate 3 diverges`);
+        assert.is(got.length, diverged.epoch + 1);
+        assertClose(got.slice(0, 5), want.replicates!.loss[r]!.slice(0, 5), 1e-4, 'the first epochs agree');
+        continue;
+      }
+      assertClose(got, want.replicates!.loss[r]!, 1e-4, `${name} replicate ${r}: loss curve`);
+      if (options.validationRows) assertClose(run.replicates!.validLoss![r]!, want.replicates!.validLoss![r]!, 1e-4, `${name} replicate ${r}: validation curve`);
+      assertClose(W.subarray(r * D, r * D + D), cW.subarray(r * D, r * D + D), 1e-4, `${name} replicate ${r}: W`);
+      assertClose(b.subarray(r, r + 1), cb.subarray(r, r + 1), 1e-4, `${name} replicate ${r}: b`);
+    }
+    assert.ok(Math.abs(W[0]! - W[D]!) > 1e-4, `${name}: replicates 0 and 1 differ`);
+    // A second run goes on from the first, as on the CPU (steps, epochs and draws carry over).
+    const [more, wantMore] = [await gpu.train({ epochs: 5 }), await cpu.train({ epochs: 5 })];
+    assertClose(more.replicates!.loss[0]!, wantMore.replicates!.loss[0]!, 1e-4, `${name}: a second run, replicate 0`);
+    gpu.dispose();
+  }
+});
+
+test('past one workgroup\'s budget, replicates spread over many workgroups where the adapter says so, and stay one workgroup each where not', async () => {
   const gpu = await webgpu();
-  await rejects(() => model(gpu, sgd(), { replicates: 4, plan: 'fused' }), /4 replicates train in one dispatch of the single-workgroup plan, one workgroup each, and here the general fused plan trains one model/);
+  const over = { tinyMaxWork: 400 };
+  const spread = await model(gpu, sgd(), { replicates: 3, bootstrap: 'pairs', layout: { ...over, bigReplicas: 'fused' } });
+  assert.is(spread.planName, 'fused');
+  assert.match(spread.plan(), /not the single-dispatch plan: 3 replicates of 120 rows x 4 sums, over one workgroup's budget \(400\): on this adapter each one's rows spread over many workgroups/);
+  const kept = await model(gpu, sgd(), { replicates: 3, bootstrap: 'pairs', layout: { ...over, bigReplicas: 'tiny' } });
+  assert.is(kept.planName, 'tiny');
+  const forced = await model(gpu, sgd(), { replicates: 3, bootstrap: 'pairs', plan: 'tiny', layout: { ...over, bigReplicas: 'fused' } });
+  assert.is(forced.planName, 'tiny', "plan 'tiny' keeps them one workgroup each");
+  const small = await model(gpu, sgd(), { replicates: 3, bootstrap: 'pairs', layout: { bigReplicas: 'fused' } });
+  assert.is(small.planName, 'tiny', 'within the budget: one workgroup each');
+  for (const m of [spread, kept, forced, small]) m.dispose();
+});
+
+test('sweeps take one value per replicate, and the two-kernel plan names what it cannot hold', async () => {
+  const gpu = await webgpu();
+  await rejects(() => model(gpu, sgd(), { replicates: 4, plan: 'fused', layout: { maxStorageBuffers: 4 } }), /4 replicates train together on the two-kernel plan only with 5 storage buffers per kernel, and the device allows 4/);
+  await rejects(() => model(gpu, sgd(), { replicates: 4, plan: 'fused', layout: { maxGroupsPerDim: 3 } }), /4 replicates train together on the two-kernel plan only up to 3 of them \(the device's workgroups per dimension\)/);
+  await rejects(() => model(gpu, sgd(), { replicates: 100, plan: 'fused', layout: { maxBindingBytes: 1500, rows: 'contiguous' } }), /100 replicates x 1 workgroups x 4 sums of partials need 1600 bytes, over one binding \(1500 bytes\); train fewer replicates at once/);
   await rejects(() => model(gpu, sgd(), { replicates: 4, sweep: { lr: [0.1, 0.2] } }), /sweep lr: 2 values for 4 replicates/);
   await rejects(() => model(gpu, sgd(), { sweep: { beta: [0.1, 0.2] } }), /sgd: no hyperparameter "beta"/);
   await rejects(() => model(gpu, sgd(), { sweep: { lr: [0.1, -1] } }), /sgd: lr must be in \(0, Infinity\), got -1/);
@@ -347,7 +423,7 @@ test('what the device cannot hold is a PlanError that names the numbers; fit tur
   const gpu = await webgpu();
   const err = await caught(model(gpu, sgd(), { replicates: 4, bootstrap: 'pairs', layout: { maxBindingBytes: 1024 } }));
   assert.is(err?.name, 'PlanError', 'a PlanError (by name: the shared backend may come from another test bundle)');
-  assert.match(err!.message, /4 replicates train in one dispatch of the single-workgroup plan, one workgroup each, and here the data \(1440 bytes\) exceed one binding \(1024 bytes\)/);
+  assert.match(err!.message, /4 replicates train together on the two-kernel plan only with their data in one binding, and here the data \(1440 bytes\) exceed one binding \(1024 bytes\)/);
   const m = await model(gpu, sgd(), { replicates: 4, bootstrap: 'pairs' });
   const limit = (gpu as unknown as { layout: { maxBindingBytes: number } }).layout.maxBindingBytes;
   const epochs = Math.floor(limit / 16) + 1;

@@ -13,13 +13,38 @@ const C_PARAMS_EVERY: u32 = 9u;  // a snapshot after every k-th epoch (0: none)
 const C_SEED: u32 = 10u;         // the shuffle's seed
 const HYPER: u32 = 12u;          // the optimizer's hyperparameters start here
 
-// The replicate a workgroup trains (linear_mse_tiny trains many models at once, one per
-// workgroup); each replicate has its own row of hyperparameters, HYPER_STRIDE words apart.
+// Many models at once: REPLICATES copies of the parameters and optimizer state train together.
+// `replica` is the one an invocation works on; each has its own row of hyperparameters,
+// HYPER_STRIDE words apart, and its own counters (see `counters`).
 var<private> replica: u32 = 0u;
 override HYPER_STRIDE: u32 = 0u;
+override REPLICATES: u32 = 1u;
+// Where the replicates' counters start in control (after every replicate's hyperparameters).
+override REPLICA_AT: u32 = 0u;
 
 fn hyper(k: u32) -> f32 {
   return bitcast<f32>(control[HYPER + replica * HYPER_STRIDE + k]);
+}
+
+// Where a model's counters live in control: the shared words above for one model; with several,
+// six blocks of REPLICATES words from REPLICA_AT, so that no replicate reads another's (workgroups
+// of one dispatch may run in any order, and a diverged replicate stops alone).
+struct Counters {
+  epoch: u32,    // as C_EPOCH
+  step: u32,     // as C_STEP
+  total: u32,    // as C_EPOCHS_TOTAL
+  diverged: u32, // as C_DIVERGED
+  batch: u32,    // as C_BATCH
+  loss_sum: u32, // as C_LOSS_SUM
+}
+
+fn counters(r: u32) -> Counters {
+  if (REPLICATES == 1u) {
+    return Counters(C_EPOCH, C_STEP, C_EPOCHS_TOTAL, C_DIVERGED, C_BATCH, C_LOSS_SUM);
+  }
+  let at = REPLICA_AT + r;
+  let B = REPLICATES;
+  return Counters(at, at + B, at + 2u * B, at + 3u * B, at + 4u * B, at + 5u * B);
 }
 
 // Neither infinite nor NaN, read from the exponent bits (a NaN compare could be optimized away).
@@ -64,4 +89,10 @@ fn permute(i: u32, n: u32, key: u32, half: u32) -> u32 {
 // The shuffle key of an epoch.
 fn epoch_key(seed: u32, epoch: u32) -> u32 {
   return mix(seed ^ mix(epoch + 0x68e31da4u));
+}
+
+// A bootstrap: the row of [0, n) that replicate `rep`'s resample puts at row p, a uniform draw
+// keyed by (seed, rep, p); runtime/shuffle.ts (resampleRow) computes the same numbers.
+fn resample(seed: u32, rep: u32, p: u32, n: u32) -> u32 {
+  return mix(mix(seed ^ 0xb5297a4du) ^ mix(rep * 0x9e3779b9u + p)) % n;
 }

@@ -1,8 +1,8 @@
 // linear_mse_partials: the first of the two fused kernels of a regression step.
 // For the rows of the current batch that lie in this chunk of the data (ROWS rows from row
-// CHUNK_START, each [x | y]: D features then K targets), and parameters theta = [W, b] (W read as theta[t * W_T + j * W_J]; b after W),
-// each invocation walks its share of the rows computing prediction, residual
-// e = x·wₜ + bₜ - y, and accumulating, in registers,
+// CHUNK_START, each [x | y]: D features then K targets), and parameters theta = [W, b] (W read
+// as theta[t * W_T + j * W_J]; b after W), each invocation walks its share of the rows computing
+// prediction, residual e = x·wₜ + bₜ - y, and accumulating, in registers,
 //   e·xⱼ for each (t, j)   -> the gradient of W (in W's own layout), up to 2 / (rows K)
 //   e     for each t       -> the gradient of b
 //   e²                     -> the loss, up to 1 / (rows K)
@@ -12,9 +12,15 @@
 // Batches: batch control[C_BATCH] covers positions [b BATCH, (b + 1) BATCH) of the N rows; with
 // SHUFFLE, position p is row permute(p) of this epoch's permutation, drawn here from the seed and
 // the epoch. WHOLE takes all N rows (the validation set). Full-batch training is BATCH = N.
-// Lines that compute a graph node carry a `// op:` tag naming it (explain and the web page show
-// which ops a kernel fused). Row layout: CONTIGUOUS gives each invocation its own run of positions (fastest on CPU adapters
+//
+// Many models at once: the workgroups of row y of the dispatch work for replicate y of
+// REPLICATES, with its slice of theta, its counters, its REPLICA_GROUPS rows of partials and, with
+// BOOTSTRAP, its own resample drawn from (seed, y), as linear_mse_tiny draws it.
+//
+// Row layout: CONTIGUOUS gives each invocation its own run of positions (fastest on CPU adapters
 // such as lavapipe, with few workgroups); otherwise a grid stride (GPUs). The planner picks.
+// Lines that compute a graph node carry a `// op:` tag naming it (explain and the web page show
+// which ops a kernel fused).
 
 {{CONTROL}}
 
@@ -34,8 +40,15 @@ override CONTIGUOUS: bool = false;
 override SHUFFLE: bool = false;
 override HALF: u32 = 1u;
 override WHOLE: bool = false;
+// With replicates: the rows of partials each one writes, and its resample.
+override REPLICA_GROUPS: u32 = 0u;
+override BOOTSTRAP: bool = false;
+override RESIDUALS: bool = false;
+// Where the residuals start in data: N rows of K after the N rows of [x | y].
+override RESIDUALS_AT: u32 = 0u;
 
 const WIDTH: u32 = D + K;
+const COUNT: u32 = P - 1u;
 
 @group(0) @binding(0) var<storage, read> data: array<f32>;
 @group(0) @binding(1) var<storage, read> theta: array<f32>;
@@ -46,6 +59,7 @@ const WIDTH: u32 = D + K;
 
 // (diverged, first position, end position, shuffle key), read once by invocation 0.
 var<workgroup> batch: vec4u;
+var<workgroup> seed: u32;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -53,33 +67,38 @@ fn main(
   @builtin(workgroup_id) wid: vec3u,
   @builtin(num_workgroups) groups: vec3u,
 ) {
+  replica = wid.y;
+  let at = counters(replica);
   if (lid == 0u) {
-    let b = select(control[C_BATCH], 0u, WHOLE);
+    let b = select(control[at.batch], 0u, WHOLE);
     let begin = select(b * BATCH, 0u, WHOLE);
     let end = select(min(N, begin + BATCH), N, WHOLE);
-    batch = vec4u(select(control[C_DIVERGED], 0u, WHOLE), begin, end, epoch_key(control[C_SEED], control[C_EPOCHS_TOTAL]));
+    batch = vec4u(select(control[at.diverged], 0u, WHOLE), begin, end, epoch_key(control[C_SEED], control[at.total]));
+    seed = control[C_SEED];
   }
   let info = workgroupUniformLoad(&batch);
   if (info.x != 0u) {
     return;
   }
   let shuffled = SHUFFLE && !WHOLE;
-  // Without a shuffle, only the positions inside this chunk; with one, every position of the batch
-  // (its row may lie in any chunk).
+  let boot = BOOTSTRAP && !WHOLE;
+  // Without a shuffle or a pairs resample, only the positions inside this chunk; with either, every
+  // position of the batch (its row may lie in any chunk).
   var first = info.y;
   var last = info.z;
-  if (!shuffled) {
+  if (!shuffled && !(boot && !RESIDUALS)) {
     first = max(first, CHUNK_START);
     last = max(first, min(last, CHUNK_START + ROWS));
   }
 
+  let base = replica * COUNT;
   var w: array<f32, K * D>;
   var b: array<f32, K>;
   for (var t = 0u; t < K; t++) {
     for (var j = 0u; j < D; j++) {
-      w[t * D + j] = theta[t * W_T + j * W_J]; // op: transpose (Wᵀ is W read with swapped strides)
+      w[t * D + j] = theta[base + t * W_T + j * W_J]; // op: transpose (Wᵀ is W read with swapped strides)
     }
-    b[t] = theta[K * D + t];
+    b[t] = theta[base + K * D + t];
   }
 
   var acc: array<f32, P>;
@@ -99,9 +118,17 @@ fn main(
     var row = first + q;
     if (shuffled) {
       row = permute(row, N, info.w, HALF);
-      if (row < CHUNK_START || row >= CHUNK_START + ROWS) {
-        continue;
+    }
+    // The resampled row: trained on in a pairs bootstrap; its residual is added in a residual one.
+    var drawn = row;
+    if (boot) {
+      drawn = resample(seed, replica, row, N);
+      if (!RESIDUALS) {
+        row = drawn;
       }
+    }
+    if (row < CHUNK_START || row >= CHUNK_START + ROWS) {
+      continue;
     }
     let r = (row - CHUNK_START) * WIDTH;
     var xr: array<f32, D>;
@@ -113,7 +140,11 @@ fn main(
       for (var j = 0u; j < D; j++) {
         pred += w[t * D + j] * xr[j]; // op: matmul (X Wᵀ)
       }
-      let e = pred - data[r + D + t]; // op: sub (backward: the residual)
+      var y = data[r + D + t];
+      if (boot && RESIDUALS) {
+        y += data[RESIDUALS_AT + drawn * K + t];
+      }
+      let e = pred - y; // op: sub (backward: the residual)
       for (var j = 0u; j < D; j++) {
         acc[t * W_T + j * W_J] += e * xr[j]; // op: matmul, transpose (backward: dW = eᵀ X)
       }
@@ -124,6 +155,6 @@ fn main(
 
   tree_sum(lid, &acc);
   for (var c = lid; c < P; c += WG) {
-    partials[(GROUP_BASE + wid.x) * P + c] = tree[c];
+    partials[(replica * REPLICA_GROUPS + GROUP_BASE + wid.x) * P + c] = tree[c];
   }
 }

@@ -15,9 +15,9 @@
 // with RESIDUALS, of the residuals stored after the rows, one added to each row's target (a
 // residual bootstrap: X stays, Y holds the fitted values). Its losses go to
 // records[r * RUN + epoch], its validation losses (the same VALID rows for every replicate) to
-// records[control[C_VALID_AT] + r * RUN + epoch]. Each replicate keeps its own counters in control from REPLICA_AT
-// (epochs done this run, steps, epochs in all, and a divergence mark: one diverging replicate
-// stops alone), since workgroups may run one after another and must not see each other's updates.
+// records[control[C_VALID_AT] + r * RUN + epoch]. Each replicate keeps its own counters in control
+// (`counters`: epochs done this run, steps, epochs in all, and a divergence mark, so one diverging
+// replicate stops alone), since workgroups may run one after another and must not see each other's updates.
 // With one replicate this is the single model above.
 
 {{CONTROL}}
@@ -37,14 +37,10 @@ override BATCHES: u32;
 override SHUFFLE: bool = false;
 override HALF: u32 = 1u;
 override MAX_EPOCHS: u32 = 5000u;
-override REPLICATES: u32 = 1u;
 override BOOTSTRAP: bool = false;
 override RESIDUALS: bool = false;
 // Where the residuals start in data: N rows of K after the N + VALID rows of [x | y].
 override RESIDUALS_AT: u32 = 0u;
-// Where the per-replicate counters start in control (after every replicate's hyperparameters):
-// REPLICATES words each of epochs done this run, steps taken, epochs in all, divergence marks.
-override REPLICA_AT: u32 = 0u;
 // The optimizer's second state slot starts after every replicate's first.
 override STATE_SLOT: u32 = COUNT * REPLICATES;
 
@@ -67,11 +63,6 @@ var<workgroup> stop: u32;
 
 {{OPTIMIZER}}
 
-// The row a replicate's resample puts at position p: a uniform draw from [0, N) keyed by (seed, replicate, p).
-fn resample(seed: u32, rep: u32, p: u32) -> u32 {
-  return mix(mix(seed ^ 0xb5297a4du) ^ mix(rep * 0x9e3779b9u + p)) % N;
-}
-
 // Adds the residual sums of rows [first, last) of the positions (permuted when `key` is used,
 // then, when `boot`, mapped through the replicate's resample, or given a resampled residual) into acc.
 fn accumulate(lid: u32, first: u32, last: u32, shuffled: bool, key: u32, boot: bool, seed: u32, acc: ptr<function, array<f32, P>>) {
@@ -83,7 +74,7 @@ fn accumulate(lid: u32, first: u32, last: u32, shuffled: bool, key: u32, boot: b
     // The resampled row: trained on in a pairs bootstrap; its residual is added in a residual one.
     var drawn = row;
     if (boot) {
-      drawn = resample(seed, replica, row);
+      drawn = resample(seed, replica, row, N);
       if (!RESIDUALS) {
         row = drawn;
       }
@@ -113,20 +104,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   replica = wid.x;
   let base = replica * COUNT;
   // The counters this workgroup reads and advances: the shared ones for one model, its own for many.
-  var at_epoch = C_EPOCH;
-  var at_step = C_STEP;
-  var at_total = C_EPOCHS_TOTAL;
-  var at_halt = C_DIVERGED;
-  if (REPLICATES > 1u) {
-    at_epoch = REPLICA_AT + replica;
-    at_step = REPLICA_AT + REPLICATES + replica;
-    at_total = REPLICA_AT + 2u * REPLICATES + replica;
-    at_halt = REPLICA_AT + 3u * REPLICATES + replica;
-  }
+  let at = counters(replica);
   if (lid == 0u) {
-    let done = min(control[at_epoch], control[C_RUN]);
-    run_info = vec4u(control[at_epoch], min(MAX_EPOCHS, control[C_RUN] - done), control[at_step], control[at_halt]);
-    more_info = vec4u(control[C_SEED], control[at_total], control[C_PARAMS_EVERY], control[C_VALID_AT]);
+    let done = min(control[at.epoch], control[C_RUN]);
+    run_info = vec4u(control[at.epoch], min(MAX_EPOCHS, control[C_RUN] - done), control[at.step], control[at.diverged]);
+    more_info = vec4u(control[C_SEED], control[at.total], control[C_PARAMS_EVERY], control[C_VALID_AT]);
     stop = 0u;
   }
   for (var i = lid; i < COUNT; i += WG) {
@@ -200,9 +182,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
 
   if (lid == 0u) {
-    control[at_epoch] = info.x + epochs_done;
-    control[at_step] = step;
-    control[at_total] = more.y + epochs_done;
-    control[at_halt] = stop;
+    control[at.epoch] = info.x + epochs_done;
+    control[at.step] = step;
+    control[at.total] = more.y + epochs_done;
+    control[at.diverged] = stop;
   }
 }
