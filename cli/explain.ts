@@ -14,13 +14,16 @@ export const EXPLAIN_HELP = `fusegrad explain [options]
 Builds the regression graph mean(squaredError(X Wᵀ + b, Y)), lets autograd add the backward
 graph, plans it into kernels, and prints the forward graph, the backward graph, the kernel plan
 (which nodes went into which pipeline, bindings, workgroups, bytes) and the WGSL of every pipeline.
+With --replicates or a list of rates, the plan trains many models at once.
 
 Options:
   --rows <n>          rows of X (default 5, the crop-yields lesson: the single-dispatch plan)
   --features <d>      columns of X (default 3)
   --targets <k>       columns of Y (default 2)
   --optimizer <name>  sgd | adam | adamw (default sgd)
-  --lr <rate>         learning rate (default 1e-3)
+  --lr <rate>         learning rate (default 1e-3); a list (0.1,0.01) is a sweep, one model per rate
+  --replicates <B>    models trained together (default 1, or one per rate of --lr)
+  --bootstrap <kind>  pairs | residuals: each replicate on its own resample (needs --replicates >= 2)
   --plan <plan>       auto | fused | tiny | per-node (default auto)
   --device <device>   auto | webgpu | cpu (default auto)
 `;
@@ -29,7 +32,14 @@ export async function explain(values: Record<string, string | boolean | undefine
   const n = intOption(values, 'rows', 5, 1);
   const d = intOption(values, 'features', 3, 1);
   const k = intOption(values, 'targets', 2, 1);
-  const lr = numberOption(values, 'lr', 1e-3);
+  const rates = typeof values.lr === 'string' && values.lr.includes(',') ? values.lr.split(',').map((v) => numberOption({ lr: v.trim() }, 'lr', 0)) : [numberOption(values, 'lr', 1e-3)];
+  const bad = rates.find((r) => !(r > 0));
+  if (bad !== undefined) throw new UsageError(`--lr: expected a positive rate, got ${bad}`);
+  const lr = rates[0]!;
+  const B = intOption(values, 'replicates', rates.length, 1);
+  if (rates.length > 1 && B !== rates.length) throw new UsageError(`--lr has ${rates.length} rates and --replicates is ${B}: a sweep trains one model per rate`);
+  const bootstrap = values.bootstrap === undefined ? false : (oneOf(values, 'bootstrap', ['pairs', 'residuals'], 'pairs') as 'pairs' | 'residuals');
+  if (bootstrap && B < 2) throw new UsageError(`--bootstrap: ${B} replicate; a bootstrap needs --replicates >= 2`);
   const optimizers: Record<string, () => Optimizer> = { sgd: () => sgd({ lr }), adam: () => adam({ lr }), adamw: () => adamw({ lr }) };
   const optimizer = optimizers[oneOf(values, 'optimizer', Object.keys(optimizers), 'sgd')]!();
   const plan = oneOf(values, 'plan', ['auto', 'fused', 'tiny', 'per-node'], 'auto') as PlanOptions['plan'];
@@ -44,8 +54,9 @@ export async function explain(values: Record<string, string | boolean | undefine
   const loss = g.mean(g.squaredError(g.add(g.matmul(X, g.transpose(W)), b), Y));
   const backend = await requestBackend({ device });
   try {
-    const model = await compile(g, { loss, optimizer, backend, plan });
-    const text = `fusegrad explain: ${n} rows x ${d} features -> ${k} targets, ${optimizer.name}, on ${backend.kind} (${backend.description})\n\n${model.explain()}`;
+    const model = await compile(g, { loss, optimizer, backend, plan, replicates: B, bootstrap, sweep: rates.length > 1 ? { lr: rates } : undefined });
+    const many = B > 1 ? `, ${B} models (${bootstrap ? `a ${bootstrap === 'pairs' ? 'pairs' : 'residual'} bootstrap` : rates.length > 1 ? `lr ${rates.join(', ')}` : 'replicates'})` : '';
+    const text = `fusegrad explain: ${n} rows x ${d} features -> ${k} targets, ${optimizer.name}${many}, on ${backend.kind} (${backend.description})\n\n${model.explain()}`;
     model.dispose();
     return text;
   } finally {

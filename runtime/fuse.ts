@@ -272,7 +272,7 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, mode: 
         { WG, ROWS: c.rows, CHUNK_START: c.start, GROUP_BASE: base, CONTIGUOUS: layout.rows === 'contiguous', ...replicas, ...extra },
         [ro(c.buffer), ro(theta), rw(partials), ro(control)],
         [groups, B],
-        { read: B * (4 * Math.min(c.rows, rowsRead) * width + 4 * count), written: B * 4 * groups * P },
+        { read: B * (4 * Math.min(c.rows, rowsRead) * (width + (extra.RESIDUALS ? k : 0)) + 4 * count), written: B * 4 * groups * P },
       );
       base += groups;
       return s;

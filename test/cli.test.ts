@@ -23,6 +23,32 @@ test('fusegrad explain for a large problem shows the two fused kernels', () => {
   assert.match(r.out, /--- dispatch 1: linear_mse_update\.wgsl/);
 });
 
+test('fusegrad explain with many models: a sweep on the single-dispatch plan, a bootstrap on the two-kernel plan', () => {
+  const sweep = fusegrad('explain', '--rows', '398', '--features', '1', '--targets', '1', '--lr', '0.1,0.01,0.001', '--device', 'webgpu');
+  assert.is(sweep.code, 0, sweep.err);
+  assert.match(sweep.out, /sgd, 3 models \(lr 0\.1, 0\.01, 0\.001\)/);
+  assert.match(sweep.out, /note: 3 replicates, one workgroup each, each with its own hyperparameters/);
+  assert.match(sweep.out, /override constants: .*REPLICATES=3/);
+  const boot = fusegrad('explain', '--rows', '2000', '--features', '2', '--targets', '1', '--replicates', '8', '--bootstrap', 'residuals', '--plan', 'fused', '--device', 'webgpu');
+  assert.is(boot.code, 0, boot.err);
+  assert.match(boot.out, /8 models \(a residual bootstrap\)/);
+  assert.match(boot.out, /note: 8 replicates, each over \d+ workgroups of every row kernel \(a dispatch \d+ x 8\)/);
+  assert.match(boot.out, /linear_mse_partials +\d+x8 /);
+  assert.match(boot.out, /linear_mse_update +8x1 /);
+  assert.match(boot.out, /training \[X \| Y\], then the residuals \(2000 x 1\)/);
+  for (const [args, message] of [
+    [['--lr', '0.1,0.2', '--replicates', '3'], /--lr has 2 rates and --replicates is 3: a sweep trains one model per rate/],
+    [['--bootstrap', 'pairs'], /--bootstrap: 1 replicate; a bootstrap needs --replicates >= 2/],
+    [['--replicates', '2', '--bootstrap', 'wild'], /--bootstrap: expected one of pairs, residuals, got "wild"/],
+    [['--lr', '0.1,fast'], /--lr: expected a number, got "fast"/],
+    [['--lr', '0.1,-1'], /--lr: expected a positive rate, got -1/],
+  ] as const) {
+    const r = fusegrad('explain', ...args, '--device', 'webgpu');
+    assert.is(r.code, 2, args.join(' '));
+    assert.match(r.err, message);
+  }
+});
+
 test('bad usage exits 2 with a message naming the option; an unknown command lists the commands', () => {
   const r = fusegrad('explain', '--rows', 'ten');
   assert.is(r.code, 2);
