@@ -9,7 +9,7 @@ export { ShapeError, type Shape, fmtShape, sizeOf } from './engine/shape.js';
 export { backward } from './autograd/backward.js';
 export { sgd, type SgdOptions } from './optim/sgd.js';
 export { adam, adamw, type AdamOptions } from './optim/adam.js';
-export type { Optimizer } from './optim/optimizer.js';
+export { OptimizerError, type Optimizer } from './optim/optimizer.js';
 export { KERNELS, RULES, KernelError, type KernelName } from './wgsl/kernels.js';
 export { CpuBackend, type Precision } from './runtime/cpu.js';
 export { WebGpuBackend } from './runtime/webgpu.js';

@@ -13,6 +13,7 @@ import { ShapeError } from '../engine/shape.js';
 import { DataError } from '../runtime/model.js';
 import { NoAdapterError } from '../runtime/device.js';
 import { PlanError } from '../runtime/plan.js';
+import { OptimizerError } from '../optim/optimizer.js';
 
 const HELP = `fusegrad — train regression models on the GPU through WebGPU
 
@@ -70,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     const e = err as Error & { code?: string };
-    const usage = e instanceof UsageError || e instanceof InputError || e instanceof ShapeError || e instanceof DataError || e instanceof NoAdapterError || e instanceof PlanError || e.code?.startsWith('ERR_PARSE_ARGS');
+    const usage = e instanceof UsageError || e instanceof InputError || e instanceof ShapeError || e instanceof DataError || e instanceof NoAdapterError || e instanceof PlanError || e instanceof OptimizerError || e.code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`fusegrad ${name}: ${e.message}\n`);
     if (!usage) process.stderr.write(`${e.stack ?? ''}\n`);
     return usage ? 2 : 1;

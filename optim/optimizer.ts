@@ -27,11 +27,16 @@ export interface Optimizer {
   step(param: FloatArray, grad: FloatArray, state: FloatArray[], hyper: readonly number[], t: number): void;
 }
 
+/** A hyperparameter outside its rule's range, or one the optimizer does not have: names the optimizer, the setting and the value. */
+export class OptimizerError extends Error {
+  override name = 'OptimizerError';
+}
+
 /** Hyperparameter values in buffer order, with overrides checked against the optimizer's names and rules. */
 export function hyperValues(opt: Optimizer, overrides: Record<string, number> = {}): number[] {
   for (const [k, v] of Object.entries(overrides)) {
-    if (!(k in opt.hyper)) throw new Error(`${opt.name}: no hyperparameter "${k}" (it has ${Object.keys(opt.hyper).join(', ')})`);
-    if (!Number.isFinite(v)) throw new Error(`${opt.name}: hyperparameter ${k} = ${v} is not a finite number`);
+    if (!(k in opt.hyper)) throw new OptimizerError(`${opt.name}: no hyperparameter "${k}" (it has ${Object.keys(opt.hyper).join(', ')})`);
+    if (!Number.isFinite(v)) throw new OptimizerError(`${opt.name}: hyperparameter ${k} = ${v} is not a finite number`);
   }
   const merged = { ...opt.hyper, ...overrides };
   opt.check(merged);
@@ -42,6 +47,6 @@ export function hyperValues(opt: Optimizer, overrides: Record<string, number> = 
 export function checkRange(opt: string, name: string, value: number, min: number, max: number, openMin = false, openMax = false): void {
   const ok = Number.isFinite(value) && (openMin ? value > min : value >= min) && (openMax ? value < max : value <= max);
   if (!ok) {
-    throw new Error(`${opt}: ${name} must be in ${openMin ? '(' : '['}${min}, ${max}${openMax ? ')' : ']'}, got ${value}`);
+    throw new OptimizerError(`${opt}: ${name} must be in ${openMin ? '(' : '['}${min}, ${max}${openMax ? ')' : ']'}, got ${value}`);
   }
 }

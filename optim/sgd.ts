@@ -1,5 +1,5 @@
 /** @file Stochastic gradient descent with PyTorch's equations and defaults (torch.optim.SGD). */
-import { type Optimizer, checkRange } from './optimizer.js';
+import { type Optimizer, OptimizerError, checkRange } from './optimizer.js';
 
 export interface SgdOptions {
   /** Learning rate; PyTorch's default is 1e-3. */
@@ -21,7 +21,7 @@ export function sgd({ lr = 1e-3, momentum = 0, dampening = 0, nesterov = false, 
   checkRange('sgd', 'momentum', momentum, 0, Infinity, false, true);
   checkRange('sgd', 'dampening', dampening, 0, 1);
   checkRange('sgd', 'weightDecay', weightDecay, 0, Infinity, false, true);
-  if (nesterov && (momentum <= 0 || dampening !== 0)) throw new Error('sgd: Nesterov momentum needs momentum > 0 and dampening 0 (as in PyTorch)');
+  if (nesterov && (momentum <= 0 || dampening !== 0)) throw new OptimizerError('sgd: Nesterov momentum needs momentum > 0 and dampening 0 (as in PyTorch)');
   return {
     name: 'sgd',
     hyper: { lr, momentum, dampening, nesterov: nesterov ? 1 : 0, weightDecay },

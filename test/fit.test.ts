@@ -108,6 +108,9 @@ test('bad input: each case exits 2 with a message that names the file, the colum
     [[MPG, '--y', 'mpg', '--x', 'weight,horsepower', '--poly', '2'], /--poly expands one x column, got 2/],
     [[MPG, '--y', 'mpg', '--lr', 'fast'], /--lr: expected a number, got "fast"/],
     [[MPG, '--y', 'mpg', '--optimizer', 'lbfgs'], /--optimizer: expected one of sgd, adam, adamw, got "lbfgs"/],
+    [[MPG, '--y', 'mpg', '--lr', '0'], /sgd: lr must be in \(0, Infinity\), got 0/],
+    [[MPG, '--y', 'mpg', '--weight-decay=-1'], /sgd: weightDecay must be in \[0, Infinity\), got -1/],
+    [[MPG, '--y', 'mpg', '--momentum=-0.5'], /sgd: momentum must be in \[0, Infinity\), got -0.5/],
     [[scratchPath('absent.csv'), '--y', 'y'], /absent\.csv: cannot read the file \(ENOENT\)/],
     [[MPG, '--y', 'mpg', '--valid-frac', '1.5'], /--valid-frac: expected a fraction in \[0, 1\), got 1\.5/],
   ];

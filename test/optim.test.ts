@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Graph } from '../engine/graph.js';
 import { adam, adamw } from '../optim/adam.js';
-import type { Optimizer } from '../optim/optimizer.js';
+import { type Optimizer, OptimizerError } from '../optim/optimizer.js';
 import { sgd } from '../optim/sgd.js';
 import { compile } from '../runtime/model.js';
 import type { Backend, PlanOptions } from '../runtime/program.js';
@@ -159,7 +159,12 @@ test('setHyper can turn SGD momentum on (a momentum buffer is always kept) and m
     assert.throws(() => model.setHyper({ momentum: 0, nesterov: 1 }), /sgd: Nesterov momentum needs momentum > 0/);
     model.dispose();
   }
+  // One error class for every bad setting, constructor or setHyper, so that a caller (the CLI) can tell it from a bug.
+  for (const bad of [() => sgd({ lr: 0 }), () => adam({ betas: [0.9, 1] }), () => sgd({ momentum: 0, nesterov: true })]) {
+    assert.throws(bad, (e: Error) => e instanceof OptimizerError && e.name === 'OptimizerError');
+  }
   const cpu = await small(cpu64(), sgd({ lr: 0.05 }), 6);
+  assert.throws(() => cpu.setHyper({ beta: 1 }), (e: Error) => e instanceof OptimizerError && /sgd: no hyperparameter "beta"/.test(e.message));
   cpu.setHyper({ momentum: 0.9 });
   assertClose((await cpu.train({ epochs: 30 })).loss, want.loss, 1e-12, 'CPU: momentum turned on by setHyper');
 });
