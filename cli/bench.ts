@@ -1,9 +1,8 @@
 /** @file `fusegrad bench`: the benchmark as a command; writes the results file, a Markdown table and an SVG plot. */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { type BenchResult, DEFAULT_SIZES, ROWS, type RowKind, type Size, markdown, runBench } from '../bench/bench.js';
 import { slug } from '../bench/lib.js';
 import { stack, svgChart, type Series } from '../regression/plot.js';
-import { UsageError, intOption, oneOf } from './args.js';
+import { UsageError, intOption, oneOf, writableFolder, writeOutput } from './args.js';
 
 export const BENCH_HELP = `fusegrad bench [options]
 
@@ -52,6 +51,7 @@ export async function bench(values: Record<string, string | boolean | undefined>
   const unknown = rows.find((r) => !(ROWS as readonly string[]).includes(r));
   if (unknown) throw new UsageError(`--rows: "${unknown}" is not one of ${ROWS.join(', ')}`);
   const optimizer = oneOf(values, 'optimizer', ['sgd', 'adam'], 'sgd') as 'sgd' | 'adam';
+  const dir = writableFolder('results', typeof values.results === 'string' ? values.results : 'bench/results');
   const result = await runBench({
     sizes,
     rows: rows as RowKind[],
@@ -61,13 +61,11 @@ export async function bench(values: Record<string, string | boolean | undefined>
     ...(values.epochs !== undefined ? { epochs: intOption(values, 'epochs', 1, 1) } : {}),
     log: (line) => process.stderr.write(`${line}\n`),
   });
-  const dir = typeof values.results === 'string' ? values.results : 'bench/results';
-  mkdirSync(dir, { recursive: true });
   const base = `${dir}/${result.date.slice(0, 10)}-${slug(result.adapter)}-bench`;
-  writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  writeOutput('results', `${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
   const md = markdown(result);
-  writeFileSync(`${base}.md`, `${md}\n`);
-  writeFileSync(`${base}.svg`, plot(result));
+  writeOutput('results', `${base}.md`, `${md}\n`);
+  writeOutput('results', `${base}.svg`, plot(result));
   if (values.json === true) return JSON.stringify(result);
   return `${md}\n\nresults: ${base}.json, ${base}.md, ${base}.svg`;
 }

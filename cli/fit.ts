@@ -1,5 +1,5 @@
 /** @file `fusegrad fit`: a CSV or JSON file in, a model fitted by gradient descent out, next to the closed form. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import asciichart from 'asciichart';
 import cliProgress from 'cli-progress';
 import { InputError, type Selection, parseTable, selectColumns } from '../regression/data.js';
@@ -8,7 +8,7 @@ import { LARGE_CONDITION } from '../regression/ols.js';
 import { PALETTE, type Series, histogram, normalCurve, stack, svgChart, svgToPng } from '../regression/plot.js';
 import type { DeviceKind } from '../runtime/device.js';
 import { requestBackend } from '../runtime/device.js';
-import { intOption, numberOption, oneOf } from './args.js';
+import { intOption, numberOption, oneOf, writableFile, writeOutput } from './args.js';
 
 export const FIT_HELP = `fusegrad fit <file.csv|file.json> --y <column> [options]
 
@@ -128,6 +128,8 @@ export async function fit(values: Values, positionals: string[]): Promise<string
   const logEvery = intOption(values, 'log-every', Math.max(1, Math.round(epochs / 10)), 1);
   const plot = typeof values.plot === 'string' ? values.plot : undefined;
   if (plot && !/\.(svg|png)$/i.test(plot)) throw new InputError(`--plot: the file must end in .svg or .png, got ${plot}`);
+  if (plot) writableFile('plot', plot);
+  const save = typeof values.save === 'string' ? writableFile('save', values.save) : undefined;
 
   const backend = await requestBackend({ device, log: (line) => process.stderr.write(`${line}\n`) });
   let bar: cliProgress.SingleBar | undefined;
@@ -141,7 +143,7 @@ export async function fit(values: Values, positionals: string[]): Promise<string
     }
     const r = await fitRegression(sel.X, sel.Y, sel.features, sel.targets, backend, options);
     bar?.stop();
-    if (typeof values.save === 'string') writeFileSync(values.save, `${JSON.stringify(savedModel(r), null, 2)}\n`);
+    if (save) writeOutput('save', save, `${JSON.stringify(savedModel(r), null, 2)}\n`);
     if (plot) await writePlot(plot, r, sel.X, sel.Y);
     if (json) return JSON.stringify({ ...r, dropped: sel.dropped });
     return report(r, sel, logEvery, table.file);
@@ -295,6 +297,5 @@ async function writePlot(file: string, r: FitResult, X: number[][], Y: number[][
   }
   if (r.bootstrap) charts.push(...bootstrapCharts(r, r.bootstrap));
   const svg = stack(charts);
-  if (/\.png$/i.test(file)) writeFileSync(file, await svgToPng(svg));
-  else writeFileSync(file, svg);
+  writeOutput('plot', file, /\.png$/i.test(file) ? await svgToPng(svg) : svg);
 }

@@ -45,6 +45,11 @@ test('fusegrad bench --epochs fixes the epochs per timed run; --optimizer adam t
   const bad = fusegrad('bench', '--rows', 'cuda');
   assert.is(bad.code, 2);
   assert.match(bad.err, /--rows: "cuda" is not one of fused, per-node/);
+  // A results folder that cannot be made is refused before the benchmark runs.
+  const nowhere = fusegrad('bench', '--sizes', '200x3', '--rows', 'cpu32', '--results', '/dev/null/results');
+  assert.is(nowhere.code, 2);
+  assert.match(nowhere.err, /--results \/dev\/null\/results: cannot write there \(ENOTDIR\)/);
+  assert.not.match(nowhere.err, /fusegrad CPU float32|\n\s+at /, 'nothing ran, no stack trace');
 });
 
 test.run();

@@ -113,6 +113,10 @@ test('bad input: each case exits 2 with a message that names the file, the colum
     [[MPG, '--y', 'mpg', '--momentum=-0.5'], /sgd: momentum must be in \[0, Infinity\), got -0.5/],
     [[scratchPath('absent.csv'), '--y', 'y'], /absent\.csv: cannot read the file \(ENOENT\)/],
     [[MPG, '--y', 'mpg', '--valid-frac', '1.5'], /--valid-frac: expected a fraction in \[0, 1\), got 1\.5/],
+    // Output files that cannot be written are refused before training, not after.
+    [[MPG, '--y', 'mpg', '--save', '/nonexistent-dir/m.json'], /--save \/nonexistent-dir\/m\.json: cannot write there: the folder \/nonexistent-dir does not exist/],
+    [[MPG, '--y', 'mpg', '--plot', '/nonexistent-dir/p.svg'], /--plot \/nonexistent-dir\/p\.svg: cannot write there: the folder \/nonexistent-dir does not exist/],
+    [[MPG, '--y', 'mpg', '--save', 'test'], /--save test: cannot write there: it is a folder/],
   ];
   for (const [args, re] of cases) {
     const r = fusegrad('fit', ...args);
