@@ -168,6 +168,7 @@ test('replicates on the two-kernel plan: a sweep with a diverging rate, a pairs 
       assertClose(W.subarray(r * D, r * D + D), cW.subarray(r * D, r * D + D), 1e-4, `${name} replicate ${r}: W`);
       assertClose(b.subarray(r, r + 1), cb.subarray(r, r + 1), 1e-4, `${name} replicate ${r}: b`);
     }
+    if (name === 'sweep') assert.ok(run.replicates!.diverged[2], 'the rate 3 diverges');
     assert.ok(Math.abs(W[0]! - W[D]!) > 1e-4, `${name}: replicates 0 and 1 differ`);
     // A second run goes on from the first, as on the CPU (steps, epochs and draws carry over).
     const [more, wantMore] = [await gpu.train({ epochs: 5 }), await cpu.train({ epochs: 5 })];
