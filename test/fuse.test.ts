@@ -31,24 +31,18 @@ async function againstCpu(n: number, d: number, k: number, opt: () => Optimizer,
   const gpu = await regression(await webgpu(), n, d, k, opt(), options, form);
   const ref = await regression(cpu64(), n, d, k, opt(), {}, form);
   const before = { ...gpu.stats };
-  const counter = countDispatches();
-  let run;
-  try {
-    run = await gpu.train({ epochs });
-  } finally {
-    counter.restore();
-  }
+  const { result: run, dispatches } = await countDispatches(() => gpu.train({ epochs }));
   const want = await ref.train({ epochs });
   const label = `${n}x${d}->${k} ${JSON.stringify(options)}`;
   assert.is(gpu.stats.submits - before.submits, 1, `${label}: one submit`);
   assert.is(gpu.stats.readbacks - before.readbacks, 1, `${label}: one readback`);
-  assert.is(counter.count(), gpu.stats.dispatches - before.dispatches, `${label}: dispatches counted independently`);
+  assert.is(dispatches, gpu.stats.dispatches - before.dispatches, `${label}: dispatches counted independently`);
   assertClose(run.loss, want.loss, tol, `${label}: loss curve`);
   assertClose(await gpu.read('W'), await ref.read('W'), tol, `${label}: W`);
   assertClose(await gpu.read('b'), await ref.read('b'), tol, `${label}: b`);
   const plan = gpu.plan();
   gpu.dispose();
-  return { dispatches: counter.count(), plan };
+  return { dispatches, plan };
 }
 
 // float32 against float64 over tens of epochs of sums over up to 5000 rows: a few 1e-6 relative

@@ -77,14 +77,21 @@ export async function rejects(fn: () => Promise<unknown>, re: RegExp): Promise<v
   assert.match(err!.message, re);
 }
 
-/** Counts dispatches independently of fusegrad's own stats, by wrapping the WebGPU entry point. */
-export function countDispatches(): { count: () => number; restore: () => void } {
+/**
+ * Runs `work` and counts the dispatches it encodes, independently of fusegrad's own stats, by
+ * wrapping the WebGPU entry point for the duration.
+ */
+export async function countDispatches<T>(work: () => Promise<T>): Promise<{ result: T; dispatches: number }> {
   const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: GPUComputePassEncoder } }).GPUComputePassEncoder.prototype;
   const original = proto.dispatchWorkgroups;
-  let n = 0;
+  let dispatches = 0;
   proto.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...args: Parameters<GPUComputePassEncoder['dispatchWorkgroups']>) {
-    n++;
+    dispatches++;
     return original.apply(this, args);
   };
-  return { count: () => n, restore: () => void (proto.dispatchWorkgroups = original) };
+  try {
+    return { result: await work(), dispatches };
+  } finally {
+    proto.dispatchWorkgroups = original;
+  }
 }

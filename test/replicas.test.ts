@@ -33,14 +33,8 @@ test('a 3-rate sweep trains in one dispatch, each replicate with the curve it ha
   const rates = [0.05, 0.01, 3];
   const gpu = await model(await webgpu(), sgd(), { sweep: { lr: rates } });
   assert.is(gpu.replicates, 3);
-  const counter = countDispatches();
-  let run;
-  try {
-    run = await gpu.train({ epochs: 200 });
-  } finally {
-    counter.restore();
-  }
-  assert.is(counter.count(), 1, 'all three models in one dispatch');
+  const { result: run, dispatches } = await countDispatches(() => gpu.train({ epochs: 200 }));
+  assert.is(dispatches, 1, 'all three models in one dispatch');
   const cpu = await model(cpu64(), sgd(), { sweep: { lr: rates } });
   const both = await cpu.train({ epochs: 200 });
   for (const [r, lr] of rates.entries()) {
@@ -141,15 +135,9 @@ test('replicates on the two-kernel plan: a sweep with a diverging rate, a pairs 
     };
     const gpu = await build(await webgpu(), { plan: 'fused' });
     assert.match(gpu.plan(), new RegExp(`${gpu.replicates} replicates, each over \\d+ workgroups of every row kernel`), `${name}: the plan says how the replicates are laid out`);
-    const counter = countDispatches();
-    let run;
-    try {
-      run = await gpu.train({ epochs });
-    } finally {
-      counter.restore();
-    }
+    const { result: run, dispatches } = await countDispatches(() => gpu.train({ epochs }));
     const batches = options.batchSize ? Math.ceil(N / options.batchSize) : 1;
-    assert.is(counter.count(), epochs * (2 * batches + (options.validationRows ? 2 : 0)), `${name}: every replicate in the same dispatches`);
+    assert.is(dispatches, epochs * (2 * batches + (options.validationRows ? 2 : 0)), `${name}: every replicate in the same dispatches`);
     const cpu = await build(cpu64());
     const want = await cpu.train({ epochs });
     const [W, cW, b, cb] = [await gpu.read('W'), await cpu.read('W'), await gpu.read('b'), await cpu.read('b')];
@@ -235,16 +223,10 @@ test('residual bootstrap: replicate i keeps X and trains on Y plus the residuals
   const { fitted, residuals } = residualPool(rowsOf(data.X, D), rowsOf(data.Y, 1));
   const options = { replicates: B, bootstrap: 'residuals' as const, seed, batchSize: 32, shuffle: true };
   const optimizer = () => sgd({ lr: 0.05, momentum: 0.9 });
-  const counter = countDispatches();
   const gpu = await model(await webgpu(), optimizer(), options, data.X, fitted.flat());
   gpu.write({ Y: residuals }, 'residuals');
-  let run;
-  try {
-    run = await gpu.train({ epochs: 40 });
-  } finally {
-    counter.restore();
-  }
-  assert.is(counter.count(), 1, 'every replicate in one dispatch');
+  const { result: run, dispatches } = await countDispatches(() => gpu.train({ epochs: 40 }));
+  assert.is(dispatches, 1, 'every replicate in one dispatch');
   const cpu = await model(cpu64(), optimizer(), options, data.X, fitted.flat());
   cpu.write({ Y: residuals }, 'residuals');
   const both = await cpu.train({ epochs: 40 });
@@ -287,14 +269,8 @@ test('replicates past one workgroup\'s budget stay one workgroup each, with fewe
   const layout = { tinyMaxWork: 400, epochsPerDispatch: 10 };
   const gpu = await model(await webgpu(), sgd({ lr: 0.05 }), { replicates: 3, bootstrap: 'pairs', seed: 2, layout });
   assert.match(gpu.plan(), /one workgroup of \d+ per replicate: 120 rows x 4 sums over the budget of 400, so fewer epochs per dispatch; up to 8 epochs per dispatch/);
-  const counter = countDispatches();
-  let run;
-  try {
-    run = await gpu.train({ epochs: 20 });
-  } finally {
-    counter.restore();
-  }
-  assert.is(counter.count(), 3, '20 epochs in dispatches of 8');
+  const { result: run, dispatches } = await countDispatches(() => gpu.train({ epochs: 20 }));
+  assert.is(dispatches, 3, '20 epochs in dispatches of 8');
   const cpu = await model(cpu64(), sgd({ lr: 0.05 }), { replicates: 3, bootstrap: 'pairs', seed: 2 });
   const want = await cpu.train({ epochs: 20 });
   for (let r = 0; r < 3; r++) assertClose(run.replicates!.loss[r]!, want.replicates!.loss[r]!, 1e-4, `replicate ${r}: loss curve`);

@@ -34,18 +34,12 @@ for (const [plan, dispatches] of PLANS) {
     const gpu = await applesModel(await webgpu(), 1e-5, plan);
     const ref = await applesModel(cpu64());
     const before = { ...gpu.stats };
-    const counter = countDispatches();
-    let run;
-    try {
-      run = await gpu.train({ epochs: 100 });
-    } finally {
-      counter.restore();
-    }
+    const { result: run, dispatches: counted } = await countDispatches(() => gpu.train({ epochs: 100 }));
     const want = await ref.train({ epochs: 100 });
     assert.is(gpu.stats.submits - before.submits, 1, 'submits for the whole run');
     assert.is(gpu.stats.readbacks - before.readbacks, 1, 'readbacks for the whole run');
     assert.is(gpu.stats.dispatches - before.dispatches, dispatches, 'dispatches by fusegrad stats');
-    assert.is(counter.count(), dispatches, 'dispatches counted by wrapping dispatchWorkgroups');
+    assert.is(counted, dispatches, 'dispatches counted by wrapping dispatchWorkgroups');
     assert.is(run.loss.length, 100);
     assert.ok(want.loss[99]! < want.loss[0]! / 2, `the loss falls: ${want.loss[0]} -> ${want.loss[99]}`);
     // Relative error 1e-4 per epoch and on the final parameters (the issue's bar); float32
