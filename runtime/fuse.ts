@@ -154,6 +154,11 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, mode: 
   };
 
   const { records, control } = trainingBuffers(program, buffers);
+  // Every replicate's parameters, optimizer state and counters sit in one binding each.
+  for (const i of B > 1 ? [theta, state, control] : []) {
+    const bytes = 4 * buffers[i]!.words;
+    if (bytes > layout.maxBindingBytes) throw new PlanError(`${B} replicates: the ${buffers[i]!.label} need ${bytes} bytes, over one binding (${layout.maxBindingBytes} bytes); train fewer replicates at once`);
+  }
   const rw = (buffer: number): Binding => ({ buffer, access: 'rw' });
   const ro = (buffer: number): Binding => ({ buffer, access: 'read' });
   const step = (label: string, kernel: Step['spec']['kernel'], holes: Record<string, string>, constants: Step['spec']['constants'], bindings: Binding[], groups: [number, number], bytes: Step['bytes']): Step => ({
@@ -189,7 +194,7 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, mode: 
   // Past the budget, replicates stay one workgroup each where a workgroup is a core's work (a CPU
   // adapter); a GPU would run a few of them on a sliver of its cores, so each one's rows spread
   // over many workgroups of the two-kernel plan instead.
-  const spread = B > 1 && mode === 'auto' && work > layout.tinyMaxWork && layout.bigReplicas === 'fused';
+  const spread = B > 1 && mode === 'auto' && work > layout.tinyMaxWork && layout.bigReplicas === 'fused' && B <= layout.maxGroupsPerDim;
   const tinyRefusal =
     work > layout.tinyMaxWork && B === 1
       ? `${n + nv} rows x ${P} sums exceed one workgroup's budget (${layout.tinyMaxWork})`
@@ -234,7 +239,8 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, mode: 
       { ...wHoles, OPTIMIZER: rule },
       { WG: tinyWG, ...batching, VALID: nv, ...shuffle, MAX_EPOCHS: epochsPerDispatch, ...replicated },
       [ro(data), rw(theta), rw(state), rw(records), rw(control)],
-      [B, 1],
+      // Rows of the grid past the device's workgroups per dimension (the kernel skips the overhang).
+      [Math.min(B, layout.maxGroupsPerDim), Math.ceil(B / layout.maxGroupsPerDim)],
       { read: 4 * (n + nv) * width + B * stateBytes, written: B * (stateBytes + 8) },
     );
     return { name: 'tiny', buffers, places, validation, residuals, snapshot, evaluate: [], train: { kind: 'block', steps: [s], epochsPerDispatch }, records, control, notes };

@@ -458,10 +458,22 @@ class WebGpuExecutable implements Executable {
       encoder.copyBufferToBuffer(s.buffer, 4 * s.offset, this.staging, 4 * offset, 4 * s.words);
       offset += s.words;
     }
-    this.backend.device.queue.submit([encoder.finish()]);
+    // A command the device rejects (a bug: the planner should have refused it) would leave the
+    // staging buffer as it was; the error scope turns that into an error instead of old numbers.
+    const { device } = this.backend;
+    device.pushErrorScope('validation');
+    device.queue.submit([encoder.finish()]);
+    const rejected = device.popErrorScope();
     this.stats.submits++;
+    // Both awaited at once: in Deno every awaited round trip costs milliseconds.
+    const mapping = total === 0 ? Promise.resolve() : this.staging.mapAsync(MAP_READ, 0, 4 * total);
+    const [error, failed] = await Promise.all([rejected, mapping.then(() => null, (e: Error) => e)]);
+    if (error) {
+      if (total !== 0 && !failed) this.staging.unmap();
+      throw new Error(`WebGPU rejected the commands of the ${this.layoutPlan.name} plan (a fusegrad bug, please report it): ${error.message}`);
+    }
+    if (failed) throw failed;
     if (total === 0) return sources.map(() => new Float32Array(0));
-    await this.staging.mapAsync(MAP_READ, 0, 4 * total);
     this.stats.readbacks++;
     const all = new Float32Array(this.staging.getMappedRange(0, 4 * total).slice(0));
     this.staging.unmap();

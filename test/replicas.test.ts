@@ -180,11 +180,36 @@ test('past one workgroup\'s budget, replicates spread over many workgroups where
   for (const m of [spread, kept, forced, small]) m.dispose();
 });
 
+test('more replicates than the device has workgroups per dimension wrap onto the next rows of the grid, and match the CPU', async () => {
+  const layout = { maxGroupsPerDim: 4, tinyMaxWork: 400, bigReplicas: 'fused' as const };
+  const gpu = await model(await webgpu(), sgd({ lr: 0.05 }), { replicates: 10, bootstrap: 'pairs', seed: 3, layout });
+  assert.is(gpu.planName, 'tiny', 'too many to spread over the two-kernel plan: one workgroup each');
+  assert.match(gpu.plan(), /linear_mse_tiny +4x3 /);
+  const run = await gpu.train({ epochs: 20 });
+  const cpu = await model(cpu64(), sgd({ lr: 0.05 }), { replicates: 10, bootstrap: 'pairs', seed: 3 });
+  const want = await cpu.train({ epochs: 20 });
+  for (let r = 0; r < 10; r++) assertClose(run.replicates!.loss[r]!, want.replicates!.loss[r]!, 1e-4, `replicate ${r}: loss curve`);
+  assertClose(await gpu.read('W'), await cpu.read('W'), 1e-4, "every replicate's W");
+  gpu.dispose();
+});
+
+test('a command the device rejects is an error, not old numbers read back', async () => {
+  // A planner told the device allows more workgroups per dimension than it does: the run's
+  // dispatch is invalid, and its read must not return whatever the buffers held before.
+  const gpu = await model(await webgpu(), sgd({ lr: 0.05 }), { replicates: 70000, bootstrap: 'pairs', layout: { maxGroupsPerDim: 1 << 20 } });
+  await rejects(() => gpu.train({ epochs: 1 }), /WebGPU rejected the commands of the tiny plan \(a fusegrad bug, please report it\): .*70000/);
+  assert.is((await gpu.read('b')).length, 70000, 'the model still reads back (the staging buffer was unmapped)');
+  gpu.dispose();
+});
+
 test('sweeps take one value per replicate, and the two-kernel plan names what it cannot hold', async () => {
   const gpu = await webgpu();
   await rejects(() => model(gpu, sgd(), { replicates: 4, plan: 'fused', layout: { maxStorageBuffers: 4 } }), /4 replicates train together on the two-kernel plan only with 5 storage buffers per kernel, and the device allows 4/);
   await rejects(() => model(gpu, sgd(), { replicates: 4, plan: 'fused', layout: { maxGroupsPerDim: 3 } }), /4 replicates train together on the two-kernel plan only up to 3 of them \(the device's workgroups per dimension\)/);
-  await rejects(() => model(gpu, sgd(), { replicates: 100, plan: 'fused', layout: { maxBindingBytes: 1500, rows: 'contiguous' } }), /100 replicates x 1 workgroups x 4 sums of partials need 1600 bytes, over one binding \(1500 bytes\); train fewer replicates at once/);
+  // One invocation per workgroup (4 bytes of shared memory a sum), so 120 workgroups per replicate.
+  const narrow = { maxBindingBytes: 10000, rows: 'strided' as const, stridedGroups: 1000, maxWorkgroupBytes: 16 };
+  await rejects(() => model(gpu, sgd(), { replicates: 8, plan: 'fused', layout: narrow }), /8 replicates x 120 workgroups x 4 sums of partials need 15360 bytes, over one binding \(10000 bytes\); train fewer replicates at once/);
+  await rejects(() => model(gpu, sgd(), { replicates: 200, layout: { maxBindingBytes: 1500 } }), /200 replicates: the theta = \[W, b\] of 200 replicates \(3 parameters each\) need 2400 bytes, over one binding \(1500 bytes\); train fewer replicates at once/);
   await rejects(() => model(gpu, sgd(), { replicates: 4, sweep: { lr: [0.1, 0.2] } }), /sweep lr: 2 values for 4 replicates/);
   await rejects(() => model(gpu, sgd(), { sweep: { beta: [0.1, 0.2] } }), /sgd: no hyperparameter "beta"/);
   await rejects(() => model(gpu, sgd(), { sweep: { lr: [0.1, -1] } }), /sgd: lr must be in \(0, Infinity\), got -1/);

@@ -9,15 +9,17 @@
 // dispatch runs at most MAX_EPOCHS of them and the host dispatches again for the rest (a GPU
 // watchdog may stop a dispatch that runs for seconds).
 //
-// Many models at once: workgroup r trains replicate r of REPLICATES, with its own slice of
-// params and state, its own row of hyperparameters (a learning-rate sweep), and with BOOTSTRAP its
-// own resample, drawn here from (seed, r): of the rows with replacement (a pairs bootstrap), or,
-// with RESIDUALS, of the residuals stored after the rows, one added to each row's target (a
-// residual bootstrap: X stays, Y holds the fitted values). Its losses go to
-// records[r * RUN + epoch], its validation losses (the same VALID rows for every replicate) to
+// Many models at once: workgroup r (row by row of the grid, which wraps at the device's
+// workgroups per dimension) trains replicate r of REPLICATES, with its own slice of params and
+// state, its own row of hyperparameters (a learning-rate sweep), and with BOOTSTRAP its own
+// resample, drawn here from (seed, r): of the rows with replacement (a pairs bootstrap), or, with
+// RESIDUALS, of the residuals stored after the rows, one added to each row's target (a residual
+// bootstrap: X stays, Y holds the fitted values). Its losses go to records[r * RUN + epoch], its
+// validation losses (the same VALID rows for every replicate) to
 // records[control[C_VALID_AT] + r * RUN + epoch]. Each replicate keeps its own counters in control
 // (`counters`: epochs done this run, steps, epochs in all, and a divergence mark, so one diverging
-// replicate stops alone), since workgroups may run one after another and must not see each other's updates.
+// replicate stops alone), since workgroups may run one after another and must not see each
+// other's updates.
 // With one replicate this is the single model above.
 
 {{CONTROL}}
@@ -100,8 +102,13 @@ fn accumulate(lid: u32, first: u32, last: u32, shuffled: bool, key: u32, boot: b
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
-  replica = wid.x;
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  // Past the device's workgroups per dimension, replicates continue on the grid's next rows.
+  let r = wid.y * groups.x + wid.x;
+  if (r >= REPLICATES) {
+    return;
+  }
+  replica = r;
   let base = replica * COUNT;
   // The counters this workgroup reads and advances: the shared ones for one model, its own for many.
   let at = counters(replica);
