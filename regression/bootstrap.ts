@@ -54,6 +54,9 @@ export function residualPool(X: readonly (readonly number[])[], Y: readonly (rea
   return { fitted, residuals: modified.map((r) => r.map((v, t) => v - means[t]!)) };
 }
 
+/** Losses one bootstrap run records at most (64 MB, half the smallest binding limit WebGPU allows by default). */
+const RECORDS_PER_RUN = 1 << 24;
+
 /**
  * Trains B bootstrap replicates of `Y = X Wᵀ + b` together (X, Y in the units trained on) and
  * summarizes each coefficient in the data's units.
@@ -61,7 +64,7 @@ export function residualPool(X: readonly (readonly number[])[], Y: readonly (rea
 export async function bootstrapFit(
   data: { X: number[][]; Y: number[][] },
   train: { optimizer: Optimizer; backend: Backend; epochs: number; seed: number; batchSize?: number; shuffle?: boolean; start?: { W: FloatArray | number[][]; b: FloatArray | number[] } | null },
-  { B, method }: { B: number; method: BootstrapMethod },
+  { B, method, recordsPerRun = RECORDS_PER_RUN }: { B: number; method: BootstrapMethod; recordsPerRun?: number },
   scale: { x: Scaling; y: Scaling } | undefined,
 ): Promise<BootstrapSummary> {
   const n = data.X.length;
@@ -84,10 +87,18 @@ export async function bootstrapFit(
     } else {
       model.write({ X: data.X, Y: data.Y });
     }
-    const run = await model.train({ epochs: train.epochs });
+    // A run records every replicate's loss every epoch, and only the final parameters matter here:
+    // many replicates train in runs short enough for their records to fit one binding. Each run
+    // goes on where the last stopped (steps, shuffles, draws), so the answer is the same.
+    const diverged = new Array<boolean>(B).fill(false);
+    const perRun = Math.max(1, Math.floor(recordsPerRun / B));
+    for (let done = 0; done < train.epochs; done += perRun) {
+      const run = await model.train({ epochs: Math.min(perRun, train.epochs - done) });
+      run.replicates!.diverged.forEach((d, r) => (diverged[r] ||= d !== null));
+    }
     const allW = await model.read('W');
     const allB = await model.read('b');
-    const ok = Array.from({ length: B }, (_, r) => r).filter((r) => !run.replicates!.diverged[r]);
+    const ok = Array.from({ length: B }, (_, r) => r).filter((r) => !diverged[r]);
     const coefs = ok.map((r) => unstandardize(rowsOf(allW.subarray(r * k * d, (r + 1) * k * d), d), Array.from(allB.subarray(r * k, (r + 1) * k)), scale?.x ?? null, scale?.y ?? null));
     const draws = {
       weight: Array.from({ length: k }, (_, t) => Array.from({ length: d }, (_, j) => coefs.map((c) => c.W[t]![j]!))),

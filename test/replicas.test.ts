@@ -9,7 +9,7 @@ import type { Backend } from '../runtime/program.js';
 import { resampleRow } from '../runtime/shuffle.js';
 import { assertClose, caught, cpu64, countDispatches, rejects, webgpu } from './helpers.js';
 import { synthetic } from '../regression/synthetic.js';
-import { residualPool } from '../regression/bootstrap.js';
+import { bootstrapFit, residualPool } from '../regression/bootstrap.js';
 import { InputError } from '../regression/data.js';
 import { fitRegression } from '../regression/fit.js';
 
@@ -191,6 +191,20 @@ test('more replicates than the device has workgroups per dimension wrap onto the
   for (let r = 0; r < 10; r++) assertClose(run.replicates!.loss[r]!, want.replicates!.loss[r]!, 1e-4, `replicate ${r}: loss curve`);
   assertClose(await gpu.read('W'), await cpu.read('W'), 1e-4, "every replicate's W");
   gpu.dispose();
+});
+
+test('bootstrapFit trains many replicates in runs whose loss records fit one binding; the answer is the same as in one run', async () => {
+  const sample = { X: rowsOf(data.X, D), Y: rowsOf(data.Y, 1) };
+  const backend = await webgpu();
+  const fitWith = (lr: number, recordsPerRun?: number) => bootstrapFit(sample, { optimizer: sgd({ lr, momentum: 0.5 }), backend, epochs: 50, seed: 4 }, { B: 8, method: 'pairs', recordsPerRun }, undefined);
+  const whole = await fitWith(0.05);
+  const chunked = await fitWith(0.05, 8 * 7); // 7 epochs a run: 8 runs
+  assert.equal(chunked.draws, whole.draws, 'the same coefficients, to the last bit');
+  assert.is(whole.diverged, 0);
+  // A replicate that diverges in one run stays out, whatever the later runs do.
+  const [wild, wildChunked] = [await fitWith(3), await fitWith(3, 8 * 7)];
+  assert.is(wild.diverged, 8);
+  assert.is(wildChunked.diverged, 8);
 });
 
 test('a command the device rejects is an error, not old numbers read back', async () => {
