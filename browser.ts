@@ -8,5 +8,5 @@ export { parseTable, selectColumns, InputError } from './regression/data.js';
 export { fitRegression, type FitOptions, type FitResult } from './regression/fit.js';
 export { bootstrapFit, residualPool, type BootstrapMethod, type BootstrapSummary } from './regression/bootstrap.js';
 export { ols, formatOls, type OlsResult } from './regression/ols.js';
-export { svgChart, stack, type Series } from './regression/plot.js';
+export { svgChart, stack, PALETTE, type Series } from './regression/plot.js';
 export { APPLES, APPLES15 } from './examples/apples.js';

@@ -55,9 +55,24 @@ test('the page trains on WebGPU in headless Chromium, draws the curve and lands 
     assert.match((await page.textContent('#plan'))!, /^plan: tiny/);
     assert.ok((await page.$$('#wgsl .fused')).length >= 5, 'fused ops are highlighted in the WGSL');
     assert.match((await page.textContent('#result'))!, /on the tiny plan \(\d+ submissions, \d+ reads\)/);
-    assert.equal(errors, []);
+    // A list of rates: one model per rate in the same dispatch, their curves on one chart, a row each.
+    await page.fill('#lr', '0.1, 0.01, 0.001');
+    await page.fill('#epochs', '300');
+    await page.click('#train');
+    await page.waitForSelector('#status[data-state="done"], #status[data-state="error"]', { timeout: 120_000 });
+    assert.match((await page.textContent('#status'))!, /^done: 3 models, 300 epochs on webgpu/);
+    assert.is((await page.$$('#result tr.rate')).length, 3, 'a row per rate');
+    assert.match((await page.textContent('#result'))!, /0\.001.*ok.*on the tiny plan \(1 submission, 1 read\)/s);
+    assert.match((await page.textContent('#loss-chart'))!, /lr 0\.1.*lr 0\.01.*lr 0\.001/s);
+    assert.match((await page.textContent('#plan'))!, /3 replicates, one workgroup each, each with its own hyperparameters/);
+    assert.is((await page.$$('#loss-chart svg path')).length >= 3, true, 'three curves');
     mkdirSync('test/artifacts', { recursive: true });
     await page.screenshot({ path: 'test/artifacts/web.png', fullPage: false });
+    await page.fill('#lr', '0.1, fast');
+    await page.click('#train');
+    await page.waitForSelector('#status[data-state="error"]', { timeout: 30_000 });
+    assert.match((await page.textContent('#status'))!, /Learning rate: "fast" is not a positive number/);
+    assert.equal(errors, []);
   } finally {
     await browser.close();
     server.close();

@@ -2,10 +2,16 @@
  * @file The teaching page: pick a data set, an optimizer and a learning rate, press Train, and
  * watch the loss fall (read back every few epochs, not every epoch), the line fit the data, and
  * the graphs, the kernel plan and the WGSL that fusegrad runs, with the fused ops highlighted.
+ * A list of learning rates trains one model per rate, all in the same dispatches, and draws
+ * their loss curves together.
  */
-import { APPLES15, type Backend, type FitResult, type Series, fitRegression, parseTable, requestBackend, selectColumns, svgChart } from '../browser.js';
+import { APPLES15, type Backend, type FitResult, PALETTE, type Series, fitRegression, parseTable, requestBackend, selectColumns, svgChart } from '../browser.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+// The closed form's colour, and the colours of a sweep's rates (every other colour of the palette).
+const CLOSED_FORM = '#2ca02c';
+const RATE_COLORS = PALETTE.filter((c) => c !== CLOSED_FORM);
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 let backend: Backend | undefined;
@@ -59,17 +65,34 @@ function drawLoss(loss: readonly number[], valid: readonly number[], total: numb
   $('loss-chart').innerHTML = svgChart(series, { title: `Loss by epoch (${loss.length} of ${total})`, xLabel: 'epoch', yLabel: 'mean squared error', logY: true });
 }
 
+/** A sweep: every rate's loss curve on one chart. */
+function drawSweepLoss(sweep: NonNullable<FitResult['sweep']>, total: number): void {
+  const series: Series[] = sweep.map((s, i) => ({ name: `lr ${s.lr}`, style: 'line', color: RATE_COLORS[i % RATE_COLORS.length], points: s.loss.map((v, e) => [e + 1, v] as [number, number]).filter(([, v]) => Number.isFinite(v)) }));
+  $('loss-chart').innerHTML = svgChart(series, { title: `Loss by epoch, ${sweep.length} learning rates trained together (${total} epochs)`, xLabel: 'epoch', yLabel: 'mean squared error', logY: true });
+}
+
+interface Line {
+  name: string;
+  weight: number[];
+  bias: number;
+  color: string;
+}
+
 function drawFit(r: FitResult, data: Data): void {
   const cf = r.closedForm[0]!;
+  // Gradient descent's line, or with a sweep each rate's that did not diverge.
+  const lines: Line[] = r.sweep
+    ? r.sweep.flatMap((s, i) => (s.diverged ? [] : [{ name: `lr ${s.lr}`, weight: s.coefficients.weight[0]!, bias: s.coefficients.bias[0]!, color: RATE_COLORS[i % RATE_COLORS.length]! }]))
+    : [{ name: 'gradient descent', weight: r.coefficients.weight[0]!, bias: r.coefficients.bias[0]!, color: '#d62728' }];
   if (data.X[0]!.length !== 1) {
     // Several features: predicted against actual.
-    const pred = data.X.map((row) => row.reduce((s, v, j) => s + r.coefficients.weight[0]![j]! * v, r.coefficients.bias[0]!));
     const ys = data.Y.map((y) => y[0]!);
     const [lo, hi] = [Math.min(...ys), Math.max(...ys)];
+    const predicted = (l: Line) => data.X.map((row, i) => [ys[i]!, row.reduce((s, v, j) => s + l.weight[j]! * v, l.bias)] as [number, number]);
     $('fit-chart').innerHTML = svgChart(
       [
-        { name: 'rows', style: 'dots', points: ys.map((y, i) => [y, pred[i]!]) },
-        { name: 'perfect prediction', style: 'line', color: '#2ca02c', points: [[lo, lo], [hi, hi]] },
+        ...lines.map((l): Series => ({ name: lines.length > 1 ? l.name : 'rows', style: 'dots', color: l.color, points: predicted(l) })),
+        { name: 'perfect prediction', style: 'line', color: CLOSED_FORM, points: [[lo, lo], [hi, hi]] },
       ],
       { title: `predicted ${data.targets[0]} against actual`, xLabel: 'actual', yLabel: 'predicted' },
     );
@@ -82,8 +105,8 @@ function drawFit(r: FitResult, data: Data): void {
   $('fit-chart').innerHTML = svgChart(
     [
       { name: 'data', style: 'dots', points: xs.map((x, i) => [x, data.Y[i]![0]!]) },
-      { name: 'closed form', style: 'line', color: '#2ca02c', points: curve(cf.coef.slice(1), cf.coef[0]!) },
-      { name: 'gradient descent', style: 'dashed', color: '#d62728', points: curve(r.coefficients.weight[0]!, r.coefficients.bias[0]!) },
+      { name: 'closed form', style: 'line', color: CLOSED_FORM, points: curve(cf.coef.slice(1), cf.coef[0]!) },
+      ...lines.map((l): Series => ({ name: l.name, style: 'dashed', color: l.color, points: curve(l.weight, l.bias) })),
     ],
     { title: `${data.targets[0]} against ${data.features[0]}`, xLabel: data.features[0]!, yLabel: data.targets[0]! },
   );
@@ -92,6 +115,15 @@ function drawFit(r: FitResult, data: Data): void {
 function showResult(r: FitResult): void {
   const cf = r.closedForm[0]!;
   const closedLoss = r.scaling ? 1 - cf.r2 : (cf.sigma ** 2 * cf.df) / r.n;
+  const time = `<tr><td>time</td><td colspan="3">${r.epochs} epochs in ${r.timing.ms.toFixed(1)} ms on the ${esc(r.device.plan)} plan (${plural(r.timing.submits, 'submission')}, ${plural(r.timing.readbacks, 'read')})</td></tr>`;
+  if (r.sweep) {
+    $('result').innerHTML = [
+      '<tr><th>learning rate</th><th>final training loss</th><th>closed form</th><th>status</th></tr>',
+      ...r.sweep.map((s) => `<tr class="rate"><td>${s.lr}</td><td>${s.finalLoss.toPrecision(6)}</td><td>${closedLoss.toPrecision(6)}</td><td>${esc(s.diverged ?? 'ok')}</td></tr>`),
+      time,
+    ].join('');
+    return;
+  }
   const rows = ['const', ...r.features].map((term, j) => {
     const gd = j === 0 ? r.coefficients.bias[0]! : r.coefficients.weight[0]![j - 1]!;
     return `<tr><td>${esc(term)}</td><td>${gd.toPrecision(6)}</td><td>${cf.coef[j]!.toPrecision(6)}</td><td>${cf.se[j]!.toPrecision(3)}</td></tr>`;
@@ -100,7 +132,7 @@ function showResult(r: FitResult): void {
     '<tr><th>term</th><th>gradient descent</th><th>closed form</th><th>std err</th></tr>',
     ...rows,
     `<tr><td>training loss</td><td id="final-loss">${r.finalLoss.toPrecision(6)}</td><td id="closed-form-loss">${closedLoss.toPrecision(6)}</td><td></td></tr>`,
-    `<tr><td>time</td><td colspan="3">${r.epochs} epochs in ${r.timing.ms.toFixed(1)} ms on the ${esc(r.device.plan)} plan (${r.timing.submits} submissions, ${r.timing.readbacks} reads)</td></tr>`,
+    time,
   ].join('');
 }
 
@@ -135,10 +167,15 @@ async function train(): Promise<void> {
     const data = await loadData();
     const epochs = Number(($('epochs') as HTMLInputElement).value);
     const chunks = Math.max(1, Math.min(20, Math.floor(epochs / 10)));
-    status.textContent = `training ${epochs} epochs on ${b.kind}, reading the loss every ${Math.ceil(epochs / chunks)} epochs…`;
+    const field = ($('lr') as HTMLInputElement).value;
+    const rates = field.split(',').map((v) => Number(v.trim()));
+    const bad = field.split(',').find((v, i) => v.trim() === '' || !(rates[i]! > 0) || !Number.isFinite(rates[i]));
+    if (bad !== undefined) throw new Error(`Learning rate: "${bad.trim()}" is not a positive number`);
+    status.textContent =
+      rates.length > 1 ? `training ${rates.length} models (one per learning rate) for ${epochs} epochs on ${b.kind}, in the same dispatches…` : `training ${epochs} epochs on ${b.kind}, reading the loss every ${Math.ceil(epochs / chunks)} epochs…`;
     const r = await fitRegression(data.X, data.Y, data.features, data.targets, b, {
       optimizer: ($('optimizer') as HTMLSelectElement).value as 'sgd' | 'adam' | 'adamw',
-      lr: Number(($('lr') as HTMLInputElement).value),
+      ...(rates.length > 1 ? { sweep: { lr: rates } } : { lr: rates[0]! }),
       epochs,
       standardize: ($('standardize') as HTMLInputElement).checked,
       ...(data.poly ? { poly: data.poly } : {}),
@@ -146,12 +183,15 @@ async function train(): Promise<void> {
       explain: true,
       onProgress: (_done, loss, valid) => drawLoss(loss, valid, epochs),
     });
-    drawLoss(r.history.loss, r.history.validLoss ?? [], epochs);
+    if (r.sweep) drawSweepLoss(r.sweep, epochs);
+    else drawLoss(r.history.loss, r.history.validLoss ?? [], epochs);
     drawFit(r, data);
     showResult(r);
     showExplain(r.explain ?? '');
-    status.textContent = r.diverged ? r.diverged.message : `done: ${r.epochs} epochs on ${r.device.backend}`;
-    status.dataset.state = r.diverged ? 'error' : 'done';
+    // In a sweep a diverging rate is a result (the table says which); one model diverging is an error.
+    const diverged = r.sweep ? null : r.diverged;
+    status.textContent = diverged ? diverged.message : `done: ${r.sweep ? `${r.sweep.length} models, ` : ''}${r.epochs} epochs on ${r.device.backend}`;
+    status.dataset.state = diverged ? 'error' : 'done';
   } catch (err) {
     status.textContent = (err as Error).message;
     status.dataset.state = 'error';
