@@ -50,7 +50,6 @@ export class WebGpuBackend implements Backend {
       maxWorkgroupBytes: l.maxComputeWorkgroupStorageSize,
       rows: SOFTWARE_ADAPTER.test(description) ? 'contiguous' : 'strided',
       tinyWorkgroup: SOFTWARE_ADAPTER.test(description) ? softwareTinyWorkgroup(description) : DEFAULT_LAYOUT.tinyWorkgroup,
-      bigReplicas: SOFTWARE_ADAPTER.test(description) ? 'tiny' : 'fused',
     };
   }
 

@@ -165,19 +165,21 @@ test('replicates on the two-kernel plan: a sweep with a diverging rate, a pairs 
   }
 });
 
-test('past one workgroup\'s budget, replicates spread over many workgroups where the adapter says so, and stay one workgroup each where not', async () => {
+test('past one workgroup\'s budget, replicates spread over many workgroups unless the layout says to keep one workgroup each', async () => {
   const gpu = await webgpu();
   const over = { tinyMaxWork: 400 };
   const spread = await model(gpu, sgd(), { replicates: 3, bootstrap: 'pairs', layout: { ...over, bigReplicas: 'fused' } });
   assert.is(spread.planName, 'fused');
-  assert.match(spread.plan(), /not the single-dispatch plan: 3 replicates of 120 rows x 4 sums, over one workgroup's budget \(400\): on this adapter each one's rows spread over many workgroups/);
+  assert.match(spread.plan(), /not the single-dispatch plan: 3 replicates of 120 rows x 4 sums, over one workgroup's budget \(400\): each one's rows spread over many workgroups/);
+  const byDefault = await model(gpu, sgd(), { replicates: 3, bootstrap: 'pairs', layout: over });
+  assert.is(byDefault.planName, 'fused', 'spread by default, on this software adapter too');
   const kept = await model(gpu, sgd(), { replicates: 3, bootstrap: 'pairs', layout: { ...over, bigReplicas: 'tiny' } });
   assert.is(kept.planName, 'tiny');
   const forced = await model(gpu, sgd(), { replicates: 3, bootstrap: 'pairs', plan: 'tiny', layout: { ...over, bigReplicas: 'fused' } });
   assert.is(forced.planName, 'tiny', "plan 'tiny' keeps them one workgroup each");
   const small = await model(gpu, sgd(), { replicates: 3, bootstrap: 'pairs', layout: { bigReplicas: 'fused' } });
   assert.is(small.planName, 'tiny', 'within the budget: one workgroup each');
-  for (const m of [spread, kept, forced, small]) m.dispose();
+  for (const m of [spread, byDefault, kept, forced, small]) m.dispose();
 });
 
 test('more replicates than the device has workgroups per dimension wrap onto the next rows of the grid, and match the CPU', async () => {
@@ -303,9 +305,9 @@ test('bootstrap options and residual writes that cannot work say why', async () 
   }
 });
 
-test('replicates past one workgroup\'s budget stay one workgroup each, with fewer epochs per dispatch, and match the CPU', async () => {
+test('with bigReplicas: \'tiny\', replicates past one workgroup\'s budget stay one workgroup each, with fewer epochs per dispatch, and match the CPU', async () => {
   // 120 rows x 4 sums = 480 over a budget of 400: 10 x 400 / 480 = 8 epochs per dispatch.
-  const layout = { tinyMaxWork: 400, epochsPerDispatch: 10 };
+  const layout = { tinyMaxWork: 400, epochsPerDispatch: 10, bigReplicas: 'tiny' as const };
   const gpu = await model(await webgpu(), sgd({ lr: 0.05 }), { replicates: 3, bootstrap: 'pairs', seed: 2, layout });
   assert.match(gpu.plan(), /one workgroup of \d+ per replicate: 120 rows x 4 sums over the budget of 400, so fewer epochs per dispatch; up to 8 epochs per dispatch/);
   const { result: run, dispatches } = await countDispatches(() => gpu.train({ epochs: 20 }));
