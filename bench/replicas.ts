@@ -18,6 +18,7 @@ import type { Backend } from '../runtime/program.js';
 import { parseTable, selectColumns } from '../regression/data.js';
 import { scaling, standardize } from '../regression/features.js';
 import { synthetic } from '../regression/synthetic.js';
+import { rowsOf } from '../regression/bootstrap.js';
 import { fmt, table, writeResults } from './lib.js';
 
 const quick = process.argv.includes('--quick');
@@ -68,8 +69,7 @@ for (const B of quick ? [1, 10] : [1, 10, 100, 1000]) {
 // Few models, many rows: a sweep of 3 rates. One workgroup per replicate leaves a GPU nearly idle.
 const bigRows = quick ? 1 << 14 : 1 << 18;
 const big = synthetic(bigRows, 4, 1, 3);
-const rowsOfBig = (flat: Float64Array, w: number) => Array.from({ length: flat.length / w }, (_, i) => Array.from(flat.subarray(i * w, i * w + w)));
-const bigData = { X: rowsOfBig(big.X, 4), Y: rowsOfBig(big.Y, 1) };
+const bigData = { X: rowsOf(big.X, 4), Y: rowsOf(big.Y, 1) };
 const sweep = { lr: [0.1, 0.03, 0.01] };
 const bigEpochs = quick ? 5 : 50;
 const few = [

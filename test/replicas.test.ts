@@ -9,7 +9,7 @@ import type { Backend } from '../runtime/program.js';
 import { resampleRow } from '../runtime/shuffle.js';
 import { assertClose, caught, cpu64, countDispatches, rejects, webgpu } from './helpers.js';
 import { synthetic } from '../regression/synthetic.js';
-import { bootstrapFit, residualPool } from '../regression/bootstrap.js';
+import { bootstrapFit, residualPool, rowsOf } from '../regression/bootstrap.js';
 import { InputError } from '../regression/data.js';
 import { fitRegression } from '../regression/fit.js';
 
@@ -232,7 +232,6 @@ test('sweeps take one value per replicate, and the two-kernel plan names what it
   await rejects(() => model(gpu, adam(), { sweep: { beta1: [0.9, 1] } }), /adam: betas\[0\] must be in \[0, 1\), got 1/);
 });
 
-const rowsOf = (flat: ArrayLike<number>, width: number) => Array.from({ length: flat.length / width }, (_, i) => Array.from({ length: width }, (_, j) => flat[i * width + j]!));
 
 test('residual pool: the closed-form fit, and residuals divided by sqrt(1 - leverage) and centred, against the hat matrix formed directly', () => {
   const X = rowsOf(data.X, D);
