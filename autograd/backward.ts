@@ -53,7 +53,7 @@ function buildBackward(g: Graph, loss: Tensor, wrt: Tensor[]): Tensor[] {
       if (!grad || node.inputs.length === 0) continue;
       const rule = GRADS[node.op] as GradRule<OpKind>;
       const inputs = node.inputs.map((i) => new Tensor(g, i));
-      const local = rule({ g, node: node as Node<OpKind>, inputs, grad });
+      const local = rule({ g, node: node as Node<OpKind>, inputs, grad, out: new Tensor(g, id) });
       local.forEach((build, k) => {
         const input = inputs[k]!;
         if (!build || !needs[input.id]) return;
@@ -63,7 +63,8 @@ function buildBackward(g: Graph, loss: Tensor, wrt: Tensor[]): Tensor[] {
       });
     }
     return wrt.map((t) => {
-      const d = grads.get(t.id)!;
+      // Every path from the loss to t passes through an op with no gradient (a step): zero.
+      const d = grads.get(t.id) ?? g.constant(0, t.shape);
       const name = t.node.op === 'param' || t.node.op === 'input' ? (t.node.attrs as { name: string }).name : `%${t.id}`;
       d.node.label = `d${name}`;
       return d;

@@ -14,6 +14,8 @@ export interface GradContext<K extends OpKind> {
   inputs: Tensor[];
   /** d loss / d output, shaped like the output. */
   grad: Tensor;
+  /** The node's own value (tanh and sigmoid write their derivatives with it). */
+  out: Tensor;
 }
 
 /**
@@ -58,6 +60,12 @@ export const GRADS: { [K in OpKind]: GradRule<K> } = {
     return [d, () => g.scale(d(), -1)];
   },
   scale: ({ g, node, grad }) => [() => g.scale(grad, node.attrs.factor)],
+  relu: ({ g, inputs: [a], grad }) => [() => g.mul(grad, g.step(a!))],
+  // d tanh = 1 - tanh², d sigmoid = sigmoid (1 - sigmoid): both from the output itself.
+  tanh: ({ g, grad, out }) => [() => g.mul(grad, g.sub(g.constant(1), g.mul(out, out)))],
+  sigmoid: ({ g, grad, out }) => [() => g.mul(grad, g.mul(out, g.sub(g.constant(1), out)))],
+  // Zero almost everywhere (and undefined at 0): no gradient flows through a step.
+  step: () => [null],
   sum: ({ g, node, inputs: [a], grad }) => [() => spread(g, grad, a!, node.attrs.axis)],
   mean: ({ g, node, inputs: [a], grad }) => [
     () => {

@@ -117,6 +117,26 @@ export class Graph {
     return this.push('scale', [a], { factor });
   }
 
+  /** max(a, 0), elementwise. */
+  relu(a: Tensor): Tensor {
+    return this.push('relu', [a], {});
+  }
+
+  /** The hyperbolic tangent, elementwise. */
+  tanh(a: Tensor): Tensor {
+    return this.push('tanh', [a], {});
+  }
+
+  /** The logistic function 1 / (1 + e^-a), elementwise. */
+  sigmoid(a: Tensor): Tensor {
+    return this.push('sigmoid', [a], {});
+  }
+
+  /** 1 where a > 0, 0 elsewhere (relu's derivative; its own gradient is zero). */
+  step(a: Tensor): Tensor {
+    return this.push('step', [a], {});
+  }
+
   /** Sum over one axis, or over every element when `axis` is omitted. */
   sum(a: Tensor, axis: number | null = null): Tensor {
     return this.push('sum', [a], { axis });

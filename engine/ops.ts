@@ -1,7 +1,8 @@
 /**
- * @file The op table: for every op, its shape rule, its CPU reference and the WGSL kernel family
- * that runs it. One entry per op, typed so that adding an op without all three fails `tsc`.
- * (Gradient rules live in autograd/rules.ts, in a table of the same shape.)
+ * @file The op table: for every op, its shape rule, its CPU reference and its lowering to WGSL
+ * (an elementwise expression, an index mapping, a reduction or a contraction). One entry per op,
+ * typed so that adding an op without all three fails `tsc`. (Gradient rules live in
+ * autograd/rules.ts, in a table of the same shape.)
  */
 import { type Shape, ShapeError, broadcastShapes, broadcastStrides, fmtShape, sameShape, sizeOf, asMatrix } from './shape.js';
 
@@ -19,17 +20,38 @@ export interface OpAttrs {
   mul: Record<string, never>;
   squaredError: Record<string, never>;
   scale: { factor: number };
+  relu: Record<string, never>;
+  tanh: Record<string, never>;
+  sigmoid: Record<string, never>;
+  step: Record<string, never>;
   sum: { axis: number | null };
   mean: { axis: number | null };
 }
 
 export type OpKind = keyof OpAttrs;
 
+/** A position in a node's matrix view (shape.ts's asMatrix: a vector is one row, a scalar [1, 1]). */
+export type Coord = readonly [number, number];
+
+/** An op's attributes as WGSL sees them: every number already written as a WGSL f32 expression. */
+export type Rendered<A> = { [P in keyof A]: A[P] extends number ? string : A[P] };
+
 /**
- * How the WebGPU backend runs a node: `leaf` nodes own a buffer written from outside, `view` nodes
- * alias their input's buffer, the rest are WGSL kernel families in wgsl/.
+ * How an op becomes WGSL, the same for every kernel that runs it (one node per kernel, or fused):
+ * - `leaf`: a value written from outside (a constant's is `fill`);
+ * - `map`, `zip`: one element from the operands' elements at the same position (broadcast);
+ * - `view`: the element at another position of the operand (`source`); `alias` when the values
+ *   keep their order in memory, so a stored operand serves as the output unchanged;
+ * - `reduce`: a sum over one axis (null: all), divided by the count for a mean;
+ * - `contract`: a matrix product of the operands as they stand after `trans`.
  */
-export type KernelFamily = 'leaf' | 'view' | 'map' | 'zip' | 'matmul' | 'reduce';
+export type Lowering<K extends OpKind> =
+  | { kind: 'leaf'; fill?: (attrs: OpAttrs[K]) => number }
+  | { kind: 'map'; wgsl: (x: string, attrs: Rendered<OpAttrs[K]>) => string }
+  | { kind: 'zip'; wgsl: (a: string, b: string) => string }
+  | { kind: 'view'; alias: boolean; source: (attrs: OpAttrs[K], input: Shape, output: Shape, at: Coord) => Coord }
+  | { kind: 'reduce'; axis: (attrs: OpAttrs[K]) => number | null; mean: boolean }
+  | { kind: 'contract'; trans: (attrs: OpAttrs[K]) => readonly [boolean, boolean] };
 
 /** Float arrays a backend computes in: float64 for the reference, float32 to match the GPU. */
 export type FloatArray = Float64Array | Float32Array;
@@ -46,7 +68,7 @@ export interface OpDef<K extends OpKind> {
   shape(attrs: OpAttrs[K], inputs: Shape[], requested: Shape | undefined): Shape;
   /** Reference evaluation into `out` (length = size of the output shape), arithmetic in float64. */
   cpu(attrs: OpAttrs[K], inputs: Operand[], out: FloatArray, outShape: Shape): void;
-  kernel: KernelFamily;
+  lower: Lowering<K>;
 }
 
 /** Elementwise combination of two broadcast operands, for add, sub, mul, squaredError. */
@@ -62,11 +84,21 @@ function zip(f: (a: number, b: number) => number) {
   };
 }
 
-const zipDef = <K extends 'add' | 'sub' | 'mul' | 'squaredError'>(name: K, f: (a: number, b: number) => number): OpDef<K> => ({
+const zipDef = <K extends 'add' | 'sub' | 'mul' | 'squaredError'>(name: K, f: (a: number, b: number) => number, wgsl: (a: string, b: string) => string): OpDef<K> => ({
   arity: 2,
   shape: (_, [a, b]) => broadcastShapes(name, a!, b!),
   cpu: zip(f),
-  kernel: 'zip',
+  lower: { kind: 'zip', wgsl },
+});
+
+/** An elementwise function of one operand: its float64 reference and its WGSL expression. */
+const mapDef = <K extends 'relu' | 'tanh' | 'sigmoid' | 'step'>(f: (x: number) => number, wgsl: (x: string) => string): OpDef<K> => ({
+  arity: 1,
+  shape: (_, [a]) => a!,
+  cpu: (_, [a], out) => {
+    for (let i = 0; i < out.length; i++) out[i] = f(a!.data[i]!);
+  },
+  lower: { kind: 'map', wgsl: (x) => wgsl(x) },
 });
 
 /** Output shape of a reduction over `axis` (null: every element). */
@@ -89,6 +121,13 @@ export function reductionLayout(shape: Shape, axis: number | null) {
   return axis === 0 ? { outCount: cols, count: rows, outStride: 1, stride: cols } : { outCount: rows, count: cols, outStride: cols, stride: 1 };
 }
 
+/** Where element `at` of a broadcast result reads an operand of shape `from` (0 along a broadcast axis). */
+export function broadcastSource(from: Shape, to: Shape, [i, j]: Coord): Coord {
+  const [fr, fc] = asMatrix(from);
+  const [tr, tc] = asMatrix(to);
+  return [fr === 1 && tr !== 1 ? 0 : i, fc === 1 && tc !== 1 ? 0 : j];
+}
+
 function reduceCpu(divide: boolean) {
   return ({ axis }: { axis: number | null }, [a]: Operand[], out: FloatArray) => {
     const { outCount, count, outStride, stride } = reductionLayout(a!.shape, axis);
@@ -106,7 +145,7 @@ const leaf = <K extends 'input' | 'param'>(): OpDef<K> => ({
   cpu: () => {
     throw new Error('leaf nodes are written, not computed');
   },
-  kernel: 'leaf',
+  lower: { kind: 'leaf' },
 });
 
 export const OPS: { [K in OpKind]: OpDef<K> } = {
@@ -116,7 +155,7 @@ export const OPS: { [K in OpKind]: OpDef<K> } = {
     arity: 0,
     shape: (_, __, requested) => requested!,
     cpu: ({ value }, _, out) => out.fill(value),
-    kernel: 'leaf',
+    lower: { kind: 'leaf', fill: ({ value }) => value },
   },
   matmul: {
     arity: 2,
@@ -148,7 +187,7 @@ export const OPS: { [K in OpKind]: OpDef<K> } = {
         }
       }
     },
-    kernel: 'matmul',
+    lower: { kind: 'contract', trans: ({ transA, transB }) => [transA, transB] },
   },
   transpose: {
     arity: 1,
@@ -160,7 +199,7 @@ export const OPS: { [K in OpKind]: OpDef<K> } = {
       const [r, c] = a!.shape as [number, number];
       for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = a!.data[i * c + j]!;
     },
-    kernel: 'map',
+    lower: { kind: 'view', alias: false, source: (_, __, ___, [i, j]) => [j, i] },
   },
   reshape: {
     arity: 1,
@@ -171,7 +210,16 @@ export const OPS: { [K in OpKind]: OpDef<K> } = {
       return requested!;
     },
     cpu: (_, [a], out) => out.set(a!.data),
-    kernel: 'view',
+    // Row-major order is kept: element (i, j) of the output is element i * cols + j of the input.
+    lower: {
+      kind: 'view',
+      alias: true,
+      source: (_, input, output, [i, j]) => {
+        const flat = i * asMatrix(output)[1] + j;
+        const cols = asMatrix(input)[1];
+        return [Math.floor(flat / cols), flat % cols];
+      },
+    },
   },
   broadcastTo: {
     arity: 1,
@@ -186,30 +234,38 @@ export const OPS: { [K in OpKind]: OpDef<K> } = {
       const s = broadcastStrides(a!.shape, outShape);
       for (let r = 0; r < s.rows; r++) for (let c = 0; c < s.cols; c++) out[r * s.cols + c] = a!.data[r * s.rowStride + c * s.colStride]!;
     },
-    kernel: 'map',
+    lower: { kind: 'view', alias: false, source: (_, input, output, at) => broadcastSource(input, output, at) },
   },
-  add: zipDef('add', (a, b) => a + b),
-  sub: zipDef('sub', (a, b) => a - b),
-  mul: zipDef('mul', (a, b) => a * b),
-  squaredError: zipDef('squaredError', (a, b) => (a - b) * (a - b)),
+  add: zipDef('add', (a, b) => a + b, (a, b) => `${a} + ${b}`),
+  sub: zipDef('sub', (a, b) => a - b, (a, b) => `${a} - ${b}`),
+  mul: zipDef('mul', (a, b) => a * b, (a, b) => `${a} * ${b}`),
+  squaredError: zipDef('squaredError', (a, b) => (a - b) * (a - b), (a, b) => `(${a} - ${b}) * (${a} - ${b})`),
   scale: {
     arity: 1,
     shape: (_, [a]) => a!,
     cpu: ({ factor }, [a], out) => {
       for (let i = 0; i < out.length; i++) out[i] = a!.data[i]! * factor;
     },
-    kernel: 'map',
+    lower: { kind: 'map', wgsl: (x, { factor }) => `${x} * ${factor}` },
   },
+  relu: mapDef((x) => (x > 0 ? x : 0), (x) => `max(${x}, 0.0)`),
+  // tanh(x) is 1 in float32 from |x| > 9.01; the clamp keeps an implementation that computes it
+  // from exp(2x) from reaching inf / inf (NaN) for large |x|, and changes no float32 result.
+  tanh: mapDef(Math.tanh, (x) => `tanh(clamp(${x}, -15.0, 15.0))`),
+  // exp(-x) overflows to inf for x < -88, and 1 / (1 + inf) is the right limit, 0.
+  sigmoid: mapDef((x) => 1 / (1 + Math.exp(-x)), (x) => `1.0 / (1.0 + exp(-${x}))`),
+  /** The Heaviside step, 1 where x > 0 and 0 elsewhere: relu's derivative. */
+  step: mapDef((x) => (x > 0 ? 1 : 0), (x) => `select(0.0, 1.0, ${x} > 0.0)`),
   sum: {
     arity: 1,
     shape: ({ axis }, [a]) => reducedShape('sum', a!, axis),
     cpu: reduceCpu(false),
-    kernel: 'reduce',
+    lower: { kind: 'reduce', axis: ({ axis }) => axis, mean: false },
   },
   mean: {
     arity: 1,
     shape: ({ axis }, [a]) => reducedShape('mean', a!, axis),
     cpu: reduceCpu(true),
-    kernel: 'reduce',
+    lower: { kind: 'reduce', axis: ({ axis }) => axis, mean: true },
   },
 };

@@ -49,7 +49,7 @@ class Evaluator {
   run(): void {
     const { nodes } = this.graph;
     for (const n of nodes) {
-      if (OPS[n.op].kernel === 'leaf') continue;
+      if (OPS[n.op].lower.kind === 'leaf') continue;
       const def = OPS[n.op] as OpDef<OpKind>;
       const inputs = n.inputs.map((i) => ({ data: this.values[i]!, shape: nodes[i]!.shape }));
       def.cpu(n.attrs, inputs, this.values[n.id]!, n.shape);
@@ -257,7 +257,7 @@ class CpuExecutable implements Executable {
 
   plan(): string {
     return this.program.graph.nodes
-      .filter((n) => OPS[n.op].kernel !== 'leaf')
+      .filter((n) => OPS[n.op].lower.kind !== 'leaf')
       .map((n) => `cpu ${formatNode(n)}`)
       .join('\n');
   }

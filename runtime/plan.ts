@@ -5,10 +5,10 @@
  * any graph; runtime/fuse.ts holds the fused planner for the regression graph.
  */
 import type { Node } from '../engine/graph.js';
-import { OPS, reductionLayout } from '../engine/ops.js';
+import { type Coord, type Lowering, OPS, type OpKind, type Rendered, reductionLayout } from '../engine/ops.js';
 import { asMatrix, broadcastStrides, fmtShape, sizeOf } from '../engine/shape.js';
 import type { Access, KernelSpec } from '../wgsl/kernels.js';
-import { CONTROL_WGSL, RULES } from '../wgsl/kernels.js';
+import { CONTROL_WGSL, RULES, wgslFloat } from '../wgsl/kernels.js';
 import { HYPER } from './control.js';
 import type { Program } from './program.js';
 
@@ -147,12 +147,10 @@ const ITEMS_PER_INVOCATION = 8;
 /** Partials per output in the first pass of a two-pass reduction, at most. */
 const MAX_PARTIALS = 1024;
 
-const COMBINE: Record<string, string> = {
-  add: 'x + y',
-  sub: 'x - y',
-  mul: 'x * y',
-  squaredError: '(x - y) * (x - y)',
-};
+/** A node's attributes with every number written as a WGSL f32 literal, for its op's lowering. */
+export function renderAttrs<A>(attrs: A): Rendered<A> {
+  return Object.fromEntries(Object.entries(attrs as object).map(([k, v]) => [k, typeof v === 'number' ? wgslFloat(v) : v])) as Rendered<A>;
+}
 
 /** Declares the buffers every training plan has; returns their indices. */
 export function trainingBuffers(program: Program, buffers: BufferDecl[]) {
@@ -181,14 +179,15 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
   const stride = (count: number): [number, number] => [Math.max(1, Math.min(Math.ceil(count / WG), layout.maxGroups)), 1];
 
   for (const n of nodes) {
-    if (OPS[n.op].kernel === 'view') {
+    const lower = OPS[n.op].lower;
+    if (lower.kind === 'view' && lower.alias) {
       places.set(n.id, places.get(n.inputs[0]!)!);
       continue;
     }
     const words = sizeOf(n.shape);
-    const label = n.op === 'input' || n.op === 'param' ? `${n.op} ${(n.attrs as { name: string }).name}` : `%${n.id}`;
-    const decl: BufferDecl = { label, words };
-    if (n.op === 'constant') decl.fill = (n.attrs as { value: number }).value;
+    const name = (n.attrs as { name?: string }).name;
+    const decl: BufferDecl = { label: name === undefined ? `%${n.id}` : `${n.op} ${name}`, words };
+    if (lower.kind === 'leaf' && lower.fill) decl.fill = (lower.fill as (attrs: unknown) => number)(n.attrs);
     places.set(n.id, [{ buffer: buffers.push(decl) - 1, offset: 0, words }]);
   }
   const buf = (id: number) => places.get(id)![0]!.buffer;
@@ -211,37 +210,45 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
     );
 
   for (const n of nodes) {
-    const family = OPS[n.op].kernel;
+    const lower = OPS[n.op].lower as Lowering<OpKind>;
     const ins = n.inputs.map((i) => nodes[i]!);
     const label = `%${n.id} ${n.op}${fmtShape(n.shape)}`;
     const bytes = { read: bytesOf(n.inputs as number[]), written: 4 * sizeOf(n.shape) };
-    switch (family) {
+    switch (lower.kind) {
       case 'leaf':
-      case 'view':
         break;
+      case 'view':
       case 'map': {
+        // An aliasing view shares its operand's buffer (planned above): nothing to run.
+        if (lower.kind === 'view' && lower.alias) break;
         const [rows, cols] = asMatrix(n.shape);
-        let strides: [number, number];
-        if (n.op === 'transpose') strides = [1, ins[0]!.shape[1]!];
-        else if (n.op === 'broadcastTo') {
-          const s = broadcastStrides(ins[0]!.shape, n.shape);
-          strides = [s.rowStride, s.colStride];
-        } else strides = [cols, 1];
-        const factor = n.op === 'scale' ? (n.attrs as { factor: number }).factor : 1;
-        const constants = { WG, ROWS: rows, COLS: cols, A_ROW_STRIDE: strides[0], A_COL_STRIDE: strides[1], FACTOR: factor };
-        push(n, label, { kernel: 'map', constants }, [read(n.inputs[0]!), write(n.id)], stride(rows * cols), bytes);
+        let strides: [number, number] = [cols, 1];
+        let apply = 'x';
+        if (lower.kind === 'view') {
+          // A view copies through strides read off its index mapping (it maps positions linearly).
+          const inCols = asMatrix(ins[0]!.shape)[1];
+          const flat = (at: Coord) => {
+            const [i, j] = lower.source(n.attrs, ins[0]!.shape, n.shape, at);
+            return i * inCols + j;
+          };
+          strides = [flat([1, 0]) - flat([0, 0]), flat([0, 1]) - flat([0, 0])];
+        } else {
+          apply = lower.wgsl('x', renderAttrs(n.attrs));
+        }
+        const constants = { WG, ROWS: rows, COLS: cols, A_ROW_STRIDE: strides[0], A_COL_STRIDE: strides[1] };
+        push(n, label, { kernel: 'map', holes: { APPLY: apply }, constants }, [read(n.inputs[0]!), write(n.id)], stride(rows * cols), bytes);
         break;
       }
       case 'zip': {
         const sa = broadcastStrides(ins[0]!.shape, n.shape);
         const sb = broadcastStrides(ins[1]!.shape, n.shape);
         const constants = { WG, ROWS: sa.rows, COLS: sa.cols, A_ROW_STRIDE: sa.rowStride, A_COL_STRIDE: sa.colStride, B_ROW_STRIDE: sb.rowStride, B_COL_STRIDE: sb.colStride };
-        const spec = { kernel: 'zip' as const, holes: { COMBINE: COMBINE[n.op]! }, constants };
+        const spec = { kernel: 'zip' as const, holes: { COMBINE: lower.wgsl('x', 'y') }, constants };
         push(n, label, spec, [read(n.inputs[0]!), read(n.inputs[1]!), write(n.id)], stride(sa.rows * sa.cols), bytes);
         break;
       }
-      case 'matmul': {
-        const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
+      case 'contract': {
+        const [transA, transB] = lower.trans(n.attrs);
         const [a, b] = ins as [Node, Node];
         const [M, N] = n.shape as [number, number];
         const K = transA ? a.shape[0]! : a.shape[1]!;
@@ -260,8 +267,8 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
         break;
       }
       case 'reduce': {
-        const l = reductionLayout(ins[0]!.shape, (n.attrs as { axis: number | null }).axis);
-        const scale = n.op === 'mean' ? 1 / l.count : 1;
+        const l = reductionLayout(ins[0]!.shape, lower.axis(n.attrs));
+        const scale = lower.mean ? 1 / l.count : 1;
         const groups = Math.min(Math.ceil(l.count / (WG * ITEMS_PER_INVOCATION)), MAX_PARTIALS);
         const ys = Math.min(l.outCount, layout.maxGroupsPerDim);
         const base = { WG, OUT_COUNT: l.outCount, COUNT: l.count, OUT_STRIDE: l.outStride, STRIDE: l.stride };
@@ -275,8 +282,8 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
         break;
       }
       default: {
-        const never: never = family;
-        throw new Error(`no kernel family ${never}`);
+        const never: never = lower;
+        throw new Error(`no lowering ${JSON.stringify(never)}`);
       }
     }
   }

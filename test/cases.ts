@@ -35,6 +35,12 @@ export const CASES: OpCase[] = [
   { name: 'squaredError [n,k],[n,k]', ops: ['squaredError'], params: [[7, 2], [7, 2]], build: (g, [a, b]) => g.squaredError(a!, b!) },
   { name: 'squaredError [n,k],[k]', ops: ['squaredError'], params: [[7, 2], [2]], build: (g, [a, b]) => g.squaredError(a!, b!) },
   { name: 'scale', ops: ['scale'], params: [[4, 3]], build: (g, [a]) => g.scale(a!, -2.5) },
+  { name: 'relu', ops: ['relu'], params: [[7, 3]], build: (g, [a]) => g.relu(a!) },
+  { name: 'tanh', ops: ['tanh'], params: [[7, 3]], build: (g, [a]) => g.tanh(a!) },
+  { name: 'sigmoid', ops: ['sigmoid'], params: [[7, 3]], build: (g, [a]) => g.sigmoid(a!) },
+  { name: 'a * step(a)', ops: ['step', 'mul'], params: [[7, 3]], build: (g, [a]) => g.mul(a!, g.step(a!)) },
+  // Saturated: tanh(±60) is ±1 and sigmoid(±100) is 0 or 1, where a careless exp overflows to NaN.
+  { name: 'tanh and sigmoid far out', ops: ['tanh', 'sigmoid'], params: [[4, 3]], build: (g, [a]) => g.add(g.tanh(g.scale(a!, 60)), g.sigmoid(g.scale(a!, 100))) },
   { name: 'sum all', ops: ['sum'], params: [[9, 5]], build: (g, [a]) => g.sum(a!) },
   { name: 'sum axis 0', ops: ['sum'], params: [[9, 5]], build: (g, [a]) => g.sum(a!, 0) },
   { name: 'sum axis 1', ops: ['sum'], params: [[9, 5]], build: (g, [a]) => g.sum(a!, 1) },

@@ -84,7 +84,7 @@ test('a WGSL compile error names the kernel, line:col and shows the numbered sou
 test('a pipeline validation error (a missing override) is caught by the error scope', async () => {
   const backend = (await webgpu()) as WebGpuBackend;
   const cache = new KernelCache(backend.device);
-  const err = await caught(cache.pipeline({ kernel: 'map', constants: { ROWS: 1 }, access: ['read', 'rw'] }));
+  const err = await caught(cache.pipeline({ kernel: 'map', holes: { APPLY: 'x' }, constants: { ROWS: 1 }, access: ['read', 'rw'] }));
   assert.instance(err, KernelError);
   assert.match(err!.message, /kernel map: pipeline creation failed/);
 });

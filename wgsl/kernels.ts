@@ -62,6 +62,18 @@ export interface KernelSpec {
   access: Access[];
 }
 
+/**
+ * A number as a WGSL f32 literal: always with a decimal point or an exponent (so it is a float),
+ * negative values in parentheses (so `x * -2.5` needs no care), and exactly the float64 value,
+ * which WGSL rounds to the nearest f32 as Math.fround does.
+ */
+export function wgslFloat(v: number): string {
+  if (!Number.isFinite(v)) throw new Error(`wgslFloat: ${v} has no WGSL literal`);
+  const text = String(Math.abs(v));
+  const literal = /[.e]/.test(text) ? text : `${text}.0`;
+  return v < 0 || Object.is(v, -0) ? `(-${literal})` : literal;
+}
+
 /** Fills `{{NAME}}` holes; a hole left unfilled or a name with no hole is a bug, so it throws. */
 export function specialize(name: KernelName, holes: Record<string, string> = {}): string {
   let code: string = KERNELS[name];

@@ -1,5 +1,5 @@
 // zip: out[r, c] = combine(a[...], b[...]) over a ROWS x COLS output, each operand read through
-// its own strides (stride 0 along an axis it is broadcast over). The hole {{COMBINE}} is the op:
+// its own strides (stride 0 along an axis it is broadcast over). The COMBINE hole holds the op:
 // `x + y` for add, `(x - y) * (x - y)` for squaredError, and so on.
 
 override WG: u32 = 64;
