@@ -46,7 +46,10 @@ function buildBackward(g: Graph, loss: Tensor, wrt: Tensor[]): Tensor[] {
   g.role = 'backward';
   try {
     const grads = new Map<number, Tensor>();
+    // Nodes added from `from` on came from `origin`'s rule (generated kernels name it).
+    const stamp = (from: number, origin: number) => g.nodes.slice(from).forEach((n) => (n.origin ??= origin));
     grads.set(loss.id, g.constant(1, loss.shape));
+    stamp(g.nodes.length - 1, loss.id);
     for (let id = loss.id; id >= 0; id--) {
       const grad = grads.get(id);
       const node = g.nodes[id]!;
@@ -54,6 +57,7 @@ function buildBackward(g: Graph, loss: Tensor, wrt: Tensor[]): Tensor[] {
       const rule = GRADS[node.op] as GradRule<OpKind>;
       const inputs = node.inputs.map((i) => new Tensor(g, i));
       const local = rule({ g, node: node as Node<OpKind>, inputs, grad, out: new Tensor(g, id) });
+      const from = g.nodes.length;
       local.forEach((build, k) => {
         const input = inputs[k]!;
         if (!build || !needs[input.id]) return;
@@ -61,6 +65,7 @@ function buildBackward(g: Graph, loss: Tensor, wrt: Tensor[]): Tensor[] {
         const prev = grads.get(input.id);
         grads.set(input.id, prev ? g.add(prev, shaped) : shaped);
       });
+      stamp(from, id);
     }
     return wrt.map((t) => {
       // Every path from the loss to t passes through an op with no gradient (a step): zero.

@@ -17,6 +17,8 @@ export interface Node<K extends OpKind = OpKind> {
   readonly role: Role;
   /** What the node is for, e.g. `dW` for a gradient; printed beside it. */
   label?: string;
+  /** For a backward node: the forward node whose gradient rule added it. */
+  origin?: number;
 }
 
 /** A handle to a node's value, returned by every builder method. */
@@ -208,10 +210,15 @@ function formatAttrs(n: Node): string {
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
-export function formatNode(n: Node): string {
+/** The op with its operands and attributes: `matmul %0, %14 (transA)`. */
+export function formatOp(n: Node): string {
   const args = n.inputs.map((i) => `%${i}`).join(', ');
   const attrs = formatAttrs(n);
-  const body = n.inputs.length ? `${n.op} ${args}${attrs}` : `${n.op} ${attrs}`;
+  return n.inputs.length ? `${n.op} ${args}${attrs}` : `${n.op} ${attrs}`;
+}
+
+export function formatNode(n: Node): string {
+  const body = formatOp(n);
   const note = [n.role === 'backward' ? 'backward' : '', n.label ?? ''].filter(Boolean).join(': ');
   const line = `%${n.id}:f32${fmtShape(n.shape)} = ${body}`;
   return note ? `${line.padEnd(44)} ; ${note}` : line;

@@ -30,8 +30,12 @@ export interface OpAttrs {
 
 export type OpKind = keyof OpAttrs;
 
-/** A position in a node's matrix view (shape.ts's asMatrix: a vector is one row, a scalar [1, 1]). */
+/**
+ * A position in a node's matrix view (shape.ts's asMatrix: a vector is one row, a scalar [1, 1]).
+ * In code that runs once per data row, the coordinate along a node's row axis is ROW: "this row".
+ */
 export type Coord = readonly [number, number];
+export const ROW = -1;
 
 /** An op's attributes as WGSL sees them: every number already written as a WGSL f32 expression. */
 export type Rendered<A> = { [P in keyof A]: A[P] extends number ? string : A[P] };
@@ -215,6 +219,8 @@ export const OPS: { [K in OpKind]: OpDef<K> } = {
       kind: 'view',
       alias: true,
       source: (_, input, output, [i, j]) => {
+        // Per row, a reshape that keeps the rows leading keeps each row's values as they are.
+        if (i === ROW || j === ROW) return input.length === 1 ? [0, ROW] : [ROW, i === ROW ? j : i];
         const flat = i * asMatrix(output)[1] + j;
         const cols = asMatrix(input)[1];
         return [Math.floor(flat / cols), flat % cols];

@@ -5,8 +5,8 @@
  * set's) row count and let autograd derive its backward graph; every replay shares the
  * parameters, and batches are drawn with the same shuffle as the device's.
  */
-import { backward } from '../autograd/backward.js';
-import { Graph, Tensor, formatNode } from '../engine/graph.js';
+import { replay as replayAt } from '../autograd/replay.js';
+import { type Graph, formatNode } from '../engine/graph.js';
 import { type FloatArray, OPS, type OpDef, type OpKind } from '../engine/ops.js';
 import { sizeOf } from '../engine/shape.js';
 import { type Backend, type Executable, type Program, type RawRun, type Stats, batchesPerEpoch, zeroStats } from './program.js';
@@ -284,28 +284,8 @@ class CpuExecutable implements Executable {
     const key = `${rows}:${withBackward}`;
     const hit = this.replays.get(key);
     if (hit) return hit;
-    const { graph, loss, params } = this.program;
-    const n = this.program.loader.rows;
-    const g = new Graph();
-    const ids = new Map<number, number>();
-    const t = (id: number) => new Tensor(g, ids.get(id)!);
-    for (const node of graph.nodes) {
-      if (node.role !== 'forward') continue;
-      const attrs = node.attrs as { name: string };
-      let out: Tensor;
-      if (node.op === 'input') out = g.input(attrs.name, [rows, ...node.shape.slice(1)]);
-      else if (node.op === 'param') out = g.param(attrs.name, node.shape);
-      else {
-        const requested = node.op === 'constant' || node.op === 'reshape' || node.op === 'broadcastTo' ? node.shape.map((d, i) => (i === 0 && d === n ? rows : d)) : undefined;
-        out = g.apply(node.op as Exclude<OpKind, 'input' | 'param'>, node.inputs.map(t), node.attrs as never, requested);
-      }
-      ids.set(node.id, out.id);
-    }
-    if (withBackward) {
-      const trained = params.filter((p) => p.grad !== null);
-      const grads = backward(g, t(loss!), trained.map((p) => g.byName(p.name)!));
-      trained.forEach((p, i) => ids.set(p.grad!, grads[i]!.id));
-    }
+    const { graph, loss, params, loader } = this.program;
+    const { graph: g, ids } = replayAt(graph, loader.rows, rows, withBackward ? { loss: loss!, params } : null);
     const shared = new Map(params.map((p) => [ids.get(p.id)!, this.main.values[p.id]!]));
     const replay = { ev: new Evaluator(g, this.Arr, shared), ids };
     this.replays.set(key, replay);
