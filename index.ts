@@ -1,7 +1,7 @@
 /**
  * @file fusegrad's public API. The folders run in pipeline order, each depending only on those
  * before it: engine/ (graph IR) → autograd/ (backward pass) → optim/ (update rules) → wgsl/
- * (kernels) → runtime/ (plans, backends, compile).
+ * (kernel skeletons) → compile/ (schedule, emit, lay out) → runtime/ (backends, compile()).
  */
 export { Graph, Tensor, formatNode, type Node, type Role, type MatmulOptions } from './engine/graph.js';
 export { OPS, type OpKind, type OpAttrs, type FloatArray } from './engine/ops.js';
@@ -17,5 +17,6 @@ export { requestBackend, NoAdapterError, DRIVER_ADVICE, type BackendOptions, typ
 export { compile, Model, DataError, type CompileOptions, type TensorData, type TrainOptions, type TrainResult } from './runtime/model.js';
 export type { Backend, Bootstrap, Executable, PlanOptions, Program, Stats } from './runtime/program.js';
 export { planPerNode, formatPlan, PlanError, type Plan, type Step, type Layout } from './runtime/plan.js';
-export { matchLinearMse, planFused } from './runtime/fuse.js';
+export { planCompiled } from './compile/plan.js';
+export { schedule, Unfusable, type Schedule } from './compile/schedule.js';
 export { debugLevel, setDebug, setDebugSink } from './runtime/debug.js';

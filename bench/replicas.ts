@@ -3,7 +3,7 @@
  * (mpg ~ displacement, standardized, SGD), 1000 epochs, on WebGPU (all replicates in the same
  * dispatches) and on the CPU backend (one after another), in ms per replicate-epoch. The GPU side
  * should grow far slower than linearly in B. Then the other end: a 3-rate sweep on 2^18 rows, WebGPU
- * only, with each replicate one workgroup (the tiny plan) and spread over the two-kernel plan's
+ * only, with each replicate one workgroup (the tiny plan) and spread over the fused plan's
  * workgroups, next to one model alone. Writes bench/results/<date>-<adapter>-replicas.{json,md}.
  *
  * Run: npm run build && node dist/bench/replicas.js [--quick] [--results <dir>]

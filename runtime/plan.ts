@@ -2,7 +2,7 @@
  * @file Kernel plans for the WebGPU backend. A plan says which buffers exist, where each stored
  * node lives in them, and which kernels run in what order, with which bindings and how many
  * workgroups. This file holds the plan's types and the one-kernel-per-node planner, which runs
- * any graph; runtime/fuse.ts holds the fused planner for the regression graph.
+ * any graph; compile/ turns a training graph into generated kernels.
  */
 import type { Node } from '../engine/graph.js';
 import { type Coord, type Lowering, OPS, type OpKind, type Rendered, reductionLayout } from '../engine/ops.js';
@@ -117,10 +117,14 @@ export interface Layout {
   epochsPerDispatch: number;
   /**
    * Replicates past `tinyMaxWork`: `fused` spreads each one's rows over many workgroups of the
-   * two-kernel plan (a GPU would leave most of itself idle with a few workgroups; on lavapipe it
+   * fused plan's row passes (a GPU would leave most of itself idle with a few workgroups; on lavapipe it
    * was 1.3-2.1x faster too); `tiny` keeps one workgroup each.
    */
   bigReplicas: 'tiny' | 'fused';
+  /** How generated kernels read a row's record: as `vec4` (records padded to whole vec4s) or as `scalar` floats. */
+  rowLoads: 'vec4' | 'scalar';
+  /** Batches of at most this many rows train in the serial form of the single-dispatch plan (one invocation, no barriers); 0: never. */
+  serialMaxRows: number;
 }
 
 export const DEFAULT_LAYOUT: Layout = {
@@ -137,6 +141,8 @@ export const DEFAULT_LAYOUT: Layout = {
   tinyWorkgroup: 64,
   epochsPerDispatch: 5000,
   bigReplicas: 'fused',
+  rowLoads: 'vec4',
+  serialMaxRows: 0,
 };
 
 

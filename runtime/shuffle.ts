@@ -48,7 +48,7 @@ export function normals(count: number, seed: number): Float64Array {
   return Float64Array.from({ length: count }, (_, i) => Math.sqrt(-2 * Math.log(u(2 * i))) * Math.cos(2 * Math.PI * u(2 * i + 1)));
 }
 
-/** The row a bootstrap replicate's resample puts at position p, as wgsl/linear_mse_tiny.wgsl draws it. */
+/** The row a bootstrap replicate's resample puts at position p, as wgsl/control.wgsl (resample) draws it. */
 export function resampleRow(seed: number, replicate: number, p: number, n: number): number {
   const key = mix((seed ^ 0xb5297a4d) >>> 0);
   return (mix((key ^ mix((Math.imul(replicate, 0x9e3779b9) + p) >>> 0)) >>> 0) % n);

@@ -4,10 +4,7 @@
  * a GPU wants a grid stride over many workgroups. Small problems keep the adapter's default; a
  * trial's answer is cached per adapter and shape for the life of the process.
  */
-import type { LinearMse } from './fuse.js';
-import { planFused } from './fuse.js';
-import type { Layout } from './plan.js';
-import type { Program } from './program.js';
+import type { Layout, Plan } from './plan.js';
 import type { WebGpuBackend } from './webgpu.js';
 
 /** Below this many rows the layouts differ by microseconds: no trial. */
@@ -22,14 +19,16 @@ export interface RowsChoice {
 
 const chosen = new Map<string, RowsChoice>();
 
-export async function chooseRowsLayout(backend: WebGpuBackend, program: Program, m: LinearMse, layout: Layout): Promise<RowsChoice> {
-  if (m.n < TRIAL_MIN_ROWS) return { rows: layout.rows, why: `the adapter's default below ${TRIAL_MIN_ROWS} rows` };
-  const key = `${backend.description}|${m.n}x${m.d}->${m.k}|${layout.maxBindingBytes}`;
+/** Times the first row pass of `plan(layout)` under each row layout, for a program of `rows` data rows. */
+export async function chooseRowsLayout(backend: WebGpuBackend, rows: number, plan: (layout: Layout) => Plan, layout: Layout): Promise<RowsChoice> {
+  if (rows < TRIAL_MIN_ROWS) return { rows: layout.rows, why: `the adapter's default below ${TRIAL_MIN_ROWS} rows` };
+  const first = plan(layout).train.steps[0]!;
+  const key = `${backend.description}|${rows}|${first.spec.holes?.ROW ?? ''}|${JSON.stringify(first.spec.constants)}|${layout.maxBindingBytes}`;
   const hit = chosen.get(key);
   if (hit) return hit;
   const times: [Layout['rows'], number][] = [];
   for (const rows of ['contiguous', 'strided'] as const) {
-    times.push([rows, await timeRowKernel(backend, planFused(program, m, { ...layout, rows }, 'fused'))]);
+    times.push([rows, await timeRowKernel(backend, plan({ ...layout, rows }))]);
   }
   const best = times.reduce((a, b) => (b[1] < a[1] ? b : a))[0];
   const choice = { rows: best, why: `a timed trial: ${times.map(([r, ms]) => `${r} ${ms.toFixed(3)} ms`).join(', ')}` };
@@ -38,7 +37,7 @@ export async function chooseRowsLayout(backend: WebGpuBackend, program: Program,
 }
 
 /** Median-free, honest enough for a choice: the mean time of a few dispatches of the first row kernel, after a warm-up. */
-async function timeRowKernel(backend: WebGpuBackend, plan: ReturnType<typeof planFused>): Promise<number> {
+async function timeRowKernel(backend: WebGpuBackend, plan: Plan): Promise<number> {
   const { device, kernels } = backend;
   const step = plan.train.steps[0]!;
   const buffers = step.bindings.map((b) => device.createBuffer({ size: Math.max(4, 4 * plan.buffers[b.buffer]!.words), usage: 0x80 }));

@@ -6,7 +6,8 @@
 import type { FloatArray } from '../engine/ops.js';
 import { KernelCache, numbered, specialize } from '../wgsl/kernels.js';
 import { debug, debugLevel } from './debug.js';
-import { type LinearMse, matchLinearMse, planFused } from './fuse.js';
+import { planCompiled } from '../compile/plan.js';
+import { Unfusable } from '../compile/schedule.js';
 import { CONTROL, HYPER } from './control.js';
 import { DEFAULT_LAYOUT, type Layout, type Plan, PlanError, type Segment, type Step, formatPlan, planPerNode } from './plan.js';
 import { type Backend, type Executable, type PlanOptions, type Program, type RawRun, type Stats, zeroStats } from './program.js';
@@ -58,31 +59,40 @@ export class WebGpuBackend implements Backend {
     return WebGpuExecutable.create(this, program, plan);
   }
 
-  /** Chooses the plan: fused (or tiny) for the regression graph, one kernel per node otherwise. */
+  /**
+   * Chooses the plan: the compiled kernels (the single-dispatch plan when the problem is small,
+   * row passes and a finishing kernel otherwise), or one kernel per node for a graph the compiler
+   * does not fuse (the plan's notes say why) and when asked.
+   */
   async plan(program: Program, { plan = 'auto', layout: overrides = {} }: PlanOptions = {}): Promise<Plan> {
     let layout: Layout = { ...this.layout, ...overrides };
     if (plan === 'per-node') return planPerNode(program, layout);
-    const m: LinearMse | null = matchLinearMse(program);
-    if (!m) {
-      if (plan === 'auto') return planPerNode(program, layout);
-      throw new PlanError(`plan "${plan}": the graph is not mean(squaredError(X Wᵀ + b, Y)) with parameters W and b and an optimizer; use plan "per-node" or "auto"`);
+    const compile = (l: Layout) => planCompiled(program, l, plan);
+    let compiled: Plan;
+    try {
+      compiled = compile(layout);
+    } catch (e) {
+      if (!(e instanceof Unfusable)) throw e;
+      if (plan !== 'auto') throw new PlanError(`plan "${plan}": ${e.message}; use plan "per-node" or "auto"`);
+      const fallback = planPerNode(program, layout);
+      fallback.notes.unshift(`not fused: ${e.message}`);
+      return fallback;
     }
-    let fused = planFused(program, m, layout, plan);
-    if (plan === 'tiny' && fused.name !== 'tiny') {
-      const why = fused.notes.find((n) => n.startsWith('not the single-dispatch plan: '))!.slice('not the single-dispatch plan: '.length);
+    if (plan === 'tiny' && compiled.name !== 'tiny') {
+      const why = compiled.notes.find((n) => n.startsWith('not the single-dispatch plan: '))!.slice('not the single-dispatch plan: '.length);
       throw new PlanError(`plan "tiny": ${why}; use "fused" or "auto"`);
     }
-    if (fused.name === 'fused') {
+    if (compiled.name === 'fused') {
       let why = 'the caller';
       if (overrides.rows === undefined) {
-        const choice = await chooseRowsLayout(this, program, m, layout);
+        const choice = await chooseRowsLayout(this, program.loader.rows, compile, layout);
         layout = { ...layout, rows: choice.rows };
         why = choice.why;
-        fused = planFused(program, m, layout, plan);
+        compiled = compile(layout);
       }
-      fused.notes.push(`the rows layout was chosen by ${why}`);
+      compiled.notes.push(`the rows layout was chosen by ${why}`);
     }
-    return fused;
+    return compiled;
   }
 
   dispose(): void {

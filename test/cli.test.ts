@@ -10,7 +10,7 @@ function fusegrad(...args: string[]) {
 test('fusegrad explain prints the graphs, the plan and the WGSL of every pipeline', () => {
   const r = fusegrad('explain', '--device', 'webgpu');
   assert.is(r.code, 0, r.err);
-  for (const part of ['== forward graph ==', '== backward graph (added by autograd) ==', '== kernel plan on ', 'plan: tiny', '--- dispatch 0: linear_mse_tiny.wgsl', 'fn optimizer_step']) {
+  for (const part of ['== forward graph ==', '== backward graph (added by autograd) ==', '== kernel plan on ', 'plan: tiny', '--- dispatch 0: tiny.wgsl', 'fn optimizer_step']) {
     assert.ok(r.out.includes(part), `missing "${part}"`);
   }
 });
@@ -19,11 +19,11 @@ test('fusegrad explain for a large problem shows the two fused kernels', () => {
   const r = fusegrad('explain', '--rows', '20000', '--features', '4', '--targets', '1', '--optimizer', 'adam', '--device', 'webgpu');
   assert.is(r.code, 0, r.err);
   assert.match(r.out, /plan: fused \(2 dispatches per epoch\)/);
-  assert.match(r.out, /--- dispatch 0: linear_mse_partials\.wgsl/);
-  assert.match(r.out, /--- dispatch 1: linear_mse_update\.wgsl/);
+  assert.match(r.out, /--- dispatch 0: row_pass\.wgsl/);
+  assert.match(r.out, /--- dispatch 1: finish\.wgsl/);
 });
 
-test('fusegrad explain with many models: a sweep on the single-dispatch plan, a bootstrap on the two-kernel plan', () => {
+test('fusegrad explain with many models: a sweep on the single-dispatch plan, a bootstrap on the fused plan', () => {
   const sweep = fusegrad('explain', '--rows', '398', '--features', '1', '--targets', '1', '--lr', '0.1,0.01,0.001', '--device', 'webgpu');
   assert.is(sweep.code, 0, sweep.err);
   assert.match(sweep.out, /sgd, 3 models \(lr 0\.1, 0\.01, 0\.001\)/);
@@ -32,9 +32,9 @@ test('fusegrad explain with many models: a sweep on the single-dispatch plan, a 
   const boot = fusegrad('explain', '--rows', '2000', '--features', '2', '--targets', '1', '--replicates', '8', '--bootstrap', 'residuals', '--plan', 'fused', '--device', 'webgpu');
   assert.is(boot.code, 0, boot.err);
   assert.match(boot.out, /8 models \(a residual bootstrap\)/);
-  assert.match(boot.out, /note: 8 replicates, each over \d+ workgroups of every row kernel \(a dispatch \d+ x 8\)/);
-  assert.match(boot.out, /linear_mse_partials +\d+x8 /);
-  assert.match(boot.out, /linear_mse_update +8x1 /);
+  assert.match(boot.out, /note: 8 replicates, each over \d+ workgroups of every row pass \(a dispatch \d+ x 8\)/);
+  assert.match(boot.out, /row_pass +\d+x8 /);
+  assert.match(boot.out, /finish +8x1 /);
   assert.match(boot.out, /training \[X \| Y\], then the residuals \(2000 x 1\)/);
   for (const [args, message] of [
     [['--lr', '0.1,0.2', '--replicates', '3'], /--lr has 2 rates and --replicates is 3: a sweep trains one model per rate/],

@@ -40,13 +40,13 @@ test('each FUSEGRAD_DEBUG level adds its output: 1 summary, 2 WGSL, 3 graphs, 4 
   assert.match(out[1]!.join('\n'), /compiled the fused plan on .*: 2 dispatches per epoch/);
   assert.match(out[1]!.join('\n'), /trained 10 epochs in .* ms .*: 20 dispatches, 1 submit, 1 readback/);
   assert.not.match(out[1]!.join('\n'), /fn main/);
-  assert.match(out[2]!.join('\n'), /--- dispatch 1: linear_mse_update\.wgsl[\s\S]*fn main/);
+  assert.match(out[2]!.join('\n'), /--- dispatch 1: finish\.wgsl[\s\S]*fn main/);
   assert.not.match(out[2]!.join('\n'), /backward graph/);
   assert.match(out[3]!.join('\n'), /fusegrad: backward graph\n%9:f32\[\] = constant 1/);
   const timing = out[4]!.join('\n');
   assert.match(timing, /GPU time per kernel \(timestamp queries, first 20 dispatches/);
-  assert.match(timing, /µs\s+x10\s+linear_mse_partials/);
-  assert.match(timing, /µs\s+x10\s+linear_mse_update/);
+  assert.match(timing, /µs\s+x10\s+row_pass/);
+  assert.match(timing, /µs\s+x10\s+finish/);
   // Timing changes how the run is encoded (a pass per dispatch), never the numbers.
   assertClose(losses[4]!, losses[0]!, 0, 'losses with and without timing');
 });

@@ -112,11 +112,11 @@ test('a sweep over optimizer settings too: each replicate its own Adam betas, or
 });
 
 /**
- * Each replicate's rows over many workgroups (the two-kernel plan, which a GPU takes for replicates
+ * Each replicate's rows over many workgroups (the fused plan, which a GPU takes for replicates
  * past one workgroup's budget): the same curves and parameters as the CPU backend's replicates,
  * which the tests above hold to each replicate trained alone.
  */
-test('replicates on the two-kernel plan: a sweep with a diverging rate, a pairs and a residual bootstrap with shuffled minibatches and validation, as on the CPU', async () => {
+test('replicates on the fused plan: a sweep with a diverging rate, a pairs and a residual bootstrap with shuffled minibatches and validation, as on the CPU', async () => {
   const nv = 30;
   const valid = synthetic(nv, D, 1, 78);
   const { fitted, residuals } = residualPool(rowsOf(data.X, D), rowsOf(data.Y, 1));
@@ -134,7 +134,7 @@ test('replicates on the two-kernel plan: a sweep with a diverging rate, a pairs 
       return m;
     };
     const gpu = await build(await webgpu(), { plan: 'fused' });
-    assert.match(gpu.plan(), new RegExp(`${gpu.replicates} replicates, each over \\d+ workgroups of every row kernel`), `${name}: the plan says how the replicates are laid out`);
+    assert.match(gpu.plan(), new RegExp(`${gpu.replicates} replicates, each over \\d+ workgroups of every row pass`), `${name}: the plan says how the replicates are laid out`);
     const { result: run, dispatches } = await countDispatches(() => gpu.train({ epochs }));
     const batches = options.batchSize ? Math.ceil(N / options.batchSize) : 1;
     assert.is(dispatches, epochs * (2 * batches + (options.validationRows ? 2 : 0)), `${name}: every replicate in the same dispatches`);
@@ -185,8 +185,8 @@ test('past one workgroup\'s budget, replicates spread over many workgroups unles
 test('more replicates than the device has workgroups per dimension wrap onto the next rows of the grid, and match the CPU', async () => {
   const layout = { maxGroupsPerDim: 4, tinyMaxWork: 400, bigReplicas: 'fused' as const };
   const gpu = await model(await webgpu(), sgd({ lr: 0.05 }), { replicates: 10, bootstrap: 'pairs', seed: 3, layout });
-  assert.is(gpu.planName, 'tiny', 'too many to spread over the two-kernel plan: one workgroup each');
-  assert.match(gpu.plan(), /linear_mse_tiny +4x3 /);
+  assert.is(gpu.planName, 'tiny', 'too many to spread over the fused plan: one workgroup each');
+  assert.match(gpu.plan(), /tiny +4x3 /);
   const run = await gpu.train({ epochs: 20 });
   const cpu = await model(cpu64(), sgd({ lr: 0.05 }), { replicates: 10, bootstrap: 'pairs', seed: 3 });
   const want = await cpu.train({ epochs: 20 });
@@ -218,10 +218,10 @@ test('a command the device rejects is an error, not old numbers read back', asyn
   gpu.dispose();
 });
 
-test('sweeps take one value per replicate, and the two-kernel plan names what it cannot hold', async () => {
+test('sweeps take one value per replicate, and the fused plan names what it cannot hold', async () => {
   const gpu = await webgpu();
-  await rejects(() => model(gpu, sgd(), { replicates: 4, plan: 'fused', layout: { maxStorageBuffers: 4 } }), /4 replicates train together on the two-kernel plan only with 5 storage buffers per kernel, and the device allows 4/);
-  await rejects(() => model(gpu, sgd(), { replicates: 4, plan: 'fused', layout: { maxGroupsPerDim: 3 } }), /4 replicates train together on the two-kernel plan only up to 3 of them \(the device's workgroups per dimension\)/);
+  await rejects(() => model(gpu, sgd(), { replicates: 4, plan: 'fused', layout: { maxStorageBuffers: 4 } }), /4 replicates train together on row passes and a finishing kernel only with 5 storage buffers per kernel, and the device allows 4/);
+  await rejects(() => model(gpu, sgd(), { replicates: 4, plan: 'fused', layout: { maxGroupsPerDim: 3 } }), /4 replicates train together on row passes and a finishing kernel only up to 3 of them \(the device's workgroups per dimension\)/);
   // One invocation per workgroup (4 bytes of shared memory a sum), so 120 workgroups per replicate.
   const narrow = { maxBindingBytes: 10000, rows: 'strided' as const, stridedGroups: 1000, maxWorkgroupBytes: 16 };
   await rejects(() => model(gpu, sgd(), { replicates: 8, plan: 'fused', layout: narrow }), /8 replicates x 120 workgroups x 4 sums of partials need 15360 bytes, over one binding \(10000 bytes\); train fewer replicates at once/);
@@ -321,7 +321,7 @@ test('what the device cannot hold is a PlanError that names the numbers; fit tur
   const gpu = await webgpu();
   const err = await caught(model(gpu, sgd(), { replicates: 4, bootstrap: 'pairs', layout: { maxBindingBytes: 1024 } }));
   assert.is(err?.name, 'PlanError', 'a PlanError (by name: the shared backend may come from another test bundle)');
-  assert.match(err!.message, /4 replicates train together on the two-kernel plan only with their data in one binding, and here the data \(1440 bytes\) exceed one binding \(1024 bytes\)/);
+  assert.match(err!.message, /4 replicates train together on row passes and a finishing kernel only with their data in one binding, and here the data \(1920 bytes\) exceed one binding \(1024 bytes\)/);
   const m = await model(gpu, sgd(), { replicates: 4, bootstrap: 'pairs' });
   const limit = (gpu as unknown as { layout: { maxBindingBytes: number } }).layout.maxBindingBytes;
   const epochs = Math.floor(limit / 16) + 1;

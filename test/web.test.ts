@@ -53,7 +53,16 @@ test('the page trains on WebGPU in headless Chromium, draws the curve and lands 
     assert.match((await page.textContent('#forward'))!, /= squaredError %\d+, %1/);
     assert.match((await page.textContent('#backward'))!, /; backward: dW/);
     assert.match((await page.textContent('#plan'))!, /^plan: tiny/);
-    assert.ok((await page.$$('#wgsl .fused')).length >= 5, 'fused ops are highlighted in the WGSL');
+    assert.ok((await page.$$('#wgsl .fused')).length >= 5, 'the WGSL lines that compute nodes are marked');
+    // Every generated line links to its node, and a node of the backward graph marks its lines.
+    const dW = /%(\d+):\S+ = transpose \S+ +; backward: dW/.exec((await page.textContent('#backward'))!)![1]!;
+    const matmul = /%(\d+):\S+ = matmul %0, \S+ \(transA\)/.exec((await page.textContent('#backward'))!)![1]!;
+    assert.ok(await page.$(`#wgsl a.tag[href="#node-${matmul}"]`), `a WGSL line links to %${matmul}`);
+    await page.click(`#node-${matmul}`);
+    assert.ok((await page.$$(`#wgsl .line.active[data-node="${matmul}"]`)).length >= 1, `clicking %${matmul} marks its lines`);
+    assert.match((await page.textContent('#node-status'))!, new RegExp(`%${matmul}: \\d+ lines? of WGSL compute it`));
+    await page.click(`#node-${dW}`);
+    assert.match((await page.textContent('#node-status'))!, new RegExp(`%${dW}: no WGSL line computes it`), 'dW is a view of the matmul (Wᵀ read in place)');
     assert.match((await page.textContent('#result'))!, /on the tiny plan \(\d+ submissions, \d+ reads\)/);
     // A list of rates: one model per rate in the same dispatch, their curves on one chart, a row each.
     await page.fill('#lr', '0.1, 0.01, 0.001');

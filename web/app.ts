@@ -1,7 +1,8 @@
 /**
  * @file The teaching page: pick a data set, an optimizer and a learning rate, press Train, and
  * watch the loss fall (read back every few epochs, not every epoch), the line fit the data, and
- * the graphs, the kernel plan and the WGSL that fusegrad runs, with the fused ops highlighted.
+ * the graphs, the kernel plan and the WGSL that fusegrad runs: every WGSL line names the graph
+ * node it computes and links to it, and a click on a node marks its lines.
  * A list of learning rates trains one model per rate, all in the same dispatches, and draws
  * their loss curves together.
  */
@@ -136,11 +137,26 @@ function showResult(r: FitResult): void {
   ].join('');
 }
 
-/** Splits model.explain() into its parts and renders the WGSL with the `// op:` lines highlighted. */
+/** A graph listing with each node a target the WGSL links to, and a button that shows the node's lines. */
+function graphHtml(text: string): string {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const id = /^%(\d+):/.exec(line)?.[1];
+      return id === undefined ? esc(line) : `<span class="node" id="node-${id}" data-node="${id}" title="show the WGSL lines of %${id}">${esc(line)}</span>`;
+    })
+    .join('\n');
+}
+
+/**
+ * Splits model.explain() into its parts: the graphs (each node clickable), the plan, and the WGSL,
+ * where every generated line names its node (`// %14 = ...`) and links back to it.
+ */
 function showExplain(text: string): void {
   const part = (title: string) => text.split(`== ${title}`)[1]?.split('\n== ')[0]?.replace(/^[^\n]*\n/, '') ?? '';
-  $('forward').textContent = part('forward graph').trim();
-  $('backward').textContent = part('backward graph').trim();
+  $('forward').innerHTML = graphHtml(part('forward graph'));
+  $('backward').innerHTML = graphHtml(part('backward graph'));
   const planAndCode = part('kernel plan');
   const [plan, ...pipelines] = planAndCode.split('\n--- ');
   $('plan').textContent = plan!.trim();
@@ -149,12 +165,24 @@ function showExplain(text: string): void {
       const [head, fuses, constants, ...code] = p.split('\n');
       const ops = (fuses ?? '').replace(/^\s*fuses:\s*/, '').split(', ').filter(Boolean);
       const lines = code.map((line) => {
-        const tag = /\/\/ op: (.*)$/.exec(line);
-        return tag ? `<span class="line fused" title="${esc(tag[1]!)}">${esc(line.replace(/\/\/ op: .*$/, ''))}<span class="tag">// op: ${esc(tag[1]!)}</span></span>` : `<span class="line">${esc(line)}</span>`;
+        const tag = /\/\/ (%(\d+) = .*)$/.exec(line);
+        if (!tag) return `<span class="line">${esc(line)}</span>`;
+        const before = line.slice(0, line.length - tag[0].length);
+        return `<span class="line fused" data-node="${tag[2]}">${esc(before)}<a class="tag" href="#node-${tag[2]}">// ${esc(tag[1]!)}</a></span>`;
       });
       return `<div class="pipeline"><h3>${esc(head!)}</h3><div class="chips">${ops.map((o) => `<span>${esc(o)}</span>`).join('')}</div><p><small>${esc((constants ?? '').trim())}</small></p><pre class="wgsl">${lines.join('')}</pre></div>`;
     })
     .join('');
+}
+
+/** A click on a graph node marks its lines in the WGSL and scrolls to the first. */
+function showNode(id: string): void {
+  Array.from(document.querySelectorAll(".active")).forEach((el) => el.classList.remove("active"));
+  const lines = Array.from(document.querySelectorAll(`#wgsl .line[data-node="${id}"]`));
+  for (const el of [...lines, document.getElementById(`node-${id}`)]) el?.classList.add('active');
+  const status = $('node-status');
+  status.textContent = lines.length ? `%${id}: ${lines.length} line${lines.length === 1 ? '' : 's'} of WGSL compute it (marked)` : `%${id}: no WGSL line computes it (a data input, a parameter, a constant or a view of another node)`;
+  lines[0]?.scrollIntoView({ block: 'center' });
 }
 
 async function train(): Promise<void> {
@@ -206,4 +234,10 @@ $('dataset').addEventListener('change', () => {
   ($('lr') as HTMLInputElement).value = v === 'crop' ? '0.05' : v === 'quadratic' ? '0.05' : '0.01';
 });
 $('train').addEventListener('click', () => void train());
+for (const list of ['forward', 'backward']) {
+  $(list).addEventListener('click', (e) => {
+    const id = (e.target as HTMLElement).closest('[data-node]')?.getAttribute('data-node');
+    if (id) showNode(id);
+  });
+}
 void getBackend();

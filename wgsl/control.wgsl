@@ -96,3 +96,21 @@ fn epoch_key(seed: u32, epoch: u32) -> u32 {
 fn resample(seed: u32, rep: u32, p: u32, n: u32) -> u32 {
   return mix(mix(seed ^ 0xb5297a4du) ^ mix(rep * 0x9e3779b9u + p)) % n;
 }
+
+// The row that position p of a batch trains on, and the row whose residual it draws (a residual
+// bootstrap): position p of this epoch's permutation when shuffled; then, in a bootstrap, the
+// replicate's resample of it, which a pairs bootstrap trains on instead.
+fn pick_row(p: u32, n: u32, half: u32, shuffled: bool, key: u32, boot: bool, residuals: bool, seed: u32) -> vec2u {
+  var row = p;
+  if (shuffled) {
+    row = permute(p, n, key, half);
+  }
+  var drawn = row;
+  if (boot) {
+    drawn = resample(seed, replica, row, n);
+    if (!residuals) {
+      row = drawn;
+    }
+  }
+  return vec2u(row, drawn);
+}

@@ -4,11 +4,9 @@
  * line:col and numbered source.
  */
 import control from './control.wgsl';
-import linearMsePartials from './linear_mse_partials.wgsl';
-import linearMseReduce from './linear_mse_reduce.wgsl';
-import linearMseTiny from './linear_mse_tiny.wgsl';
-import linearMseUpdate from './linear_mse_update.wgsl';
-import linearMseValid from './linear_mse_valid.wgsl';
+import epoch from './epoch.wgsl';
+import finish from './finish.wgsl';
+import finishGrads from './finish_grads.wgsl';
 import map from './map.wgsl';
 import matmul from './matmul.wgsl';
 import matmulSplitk from './matmul_splitk.wgsl';
@@ -16,9 +14,13 @@ import adamRule from './optim/adam.wgsl';
 import sgdRule from './optim/sgd.wgsl';
 import record from './record.wgsl';
 import reduce from './reduce.wgsl';
+import rowPass from './row_pass.wgsl';
+import serial from './serial.wgsl';
 import streamRead from './stream_read.wgsl';
+import tiny from './tiny.wgsl';
 import tree from './tree.wgsl';
 import update from './update.wgsl';
+import validFinish from './valid_finish.wgsl';
 import zip from './zip.wgsl';
 
 /** Every kernel source by name. */
@@ -30,12 +32,13 @@ export const KERNELS = {
   matmul_splitk: matmulSplitk,
   record,
   update,
-  linear_mse_partials: linearMsePartials,
-  linear_mse_update: linearMseUpdate,
-  linear_mse_reduce: linearMseReduce,
-  linear_mse_valid: linearMseValid,
-  linear_mse_tiny: linearMseTiny,
   stream_read: streamRead,
+  tiny,
+  serial,
+  row_pass: rowPass,
+  finish,
+  finish_grads: finishGrads,
+  valid_finish: validFinish,
 } as const;
 
 export type KernelName = keyof typeof KERNELS;
@@ -45,6 +48,9 @@ export const CONTROL_WGSL: string = control;
 
 /** The workgroup tree sum of P running sums (`tree_sum`), spliced into a fused kernel's {{TREE}} hole. */
 export const TREE_WGSL: string = tree;
+
+/** The bookkeeping after a training step (`end_batch`, `store_snapshot`), spliced into a finishing kernel's {{EPOCH}} hole. */
+export const EPOCH_WGSL: string = epoch;
 
 /** Optimizer update rules: each defines `fn optimizer_step(i, grad, t)`, spliced into a kernel's {{OPTIMIZER}} hole. */
 export const RULES = { sgd: sgdRule, adam: adamRule } as const;

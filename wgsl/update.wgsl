@@ -9,6 +9,8 @@ override WG: u32 = 64;
 override COUNT: u32;
 // Where the optimizer's second state slot starts (state holds slots of COUNT values).
 override STATE_SLOT: u32 = COUNT;
+// Where the gradients start in `grads` (after the partials, when finish_grads.wgsl wrote them).
+override GRADS_AT: u32 = 0u;
 
 @group(0) @binding(0) var<storage, read_write> params: array<f32>;
 @group(0) @binding(1) var<storage, read> grads: array<f32>;
@@ -25,6 +27,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let t = f32(control[C_STEP]);
   let step = groups.x * WG;
   for (var i = gid.x; i < COUNT; i += step) {
-    optimizer_step(i, grads[i], t);
+    optimizer_step(i, grads[GRADS_AT + i], t);
   }
 }
