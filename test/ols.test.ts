@@ -1,15 +1,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
 import { fusegrad, scratch } from './cli-helpers.js';
+import { lre, readNist } from './nist.js';
 
-// NIST StRD certified values for the Longley data (Longley 1967): an ill-conditioned design.
-const LONGLEY = {
-  coef: [-3482258.63459582, 15.0618722713733, -0.35819179292591e-1, -2.02022980381683, -1.03322686717359, -0.511041056535807e-1, 1829.15146461355],
-  se: [890420.383607373, 84.9149257747669, 0.334910077722432e-1, 0.488399681651699, 0.214274163161675, 0.22607320006937, 455.478499142212],
-  sigma: 304.854073561965,
-  r2: 0.995479004577296,
-};
-const digits = (got: number, want: number) => -Math.log10(Math.abs((got - want) / want) || 1e-17);
+// NIST's Longley data (Longley 1967), an ill-conditioned design, with NIST's certified values
+// read from NIST's own file (test/data/nist); test/data/longley.csv holds the same numbers.
+const LONGLEY = readNist('test/data/nist/Longley.dat');
+
+test('test/data/longley.csv is NIST\'s Longley data', () => {
+  const rows = readFileSync('test/data/longley.csv', 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+  assert.equal(rows, LONGLEY.y.map((y, i) => [y, ...LONGLEY.X[i]!]));
+});
 
 test('ols --json on the Longley data agrees with the NIST certified values to at least 11 digits', () => {
   const r = fusegrad('ols', 'test/data/longley.csv', '--y', 'y', '--json');
@@ -19,10 +21,11 @@ test('ols --json on the Longley data agrees with the NIST certified values to at
   for (const key of ['n', 'df', 'r2', 'adjR2', 'fStat', 'sigma']) assert.type(o[key], 'number', key);
   assert.is(o.n, 16);
   assert.is(o.df, 9);
-  LONGLEY.coef.forEach((c, i) => assert.ok(digits(o.coef[i], c) >= 11, `coef ${o.terms[i]}: ${o.coef[i]} vs ${c} (${digits(o.coef[i], c).toFixed(1)} digits)`));
-  LONGLEY.se.forEach((s, i) => assert.ok(digits(o.se[i], s) >= 11, `se ${o.terms[i]}: ${o.se[i]} vs ${s}`));
-  assert.ok(digits(o.sigma, LONGLEY.sigma) >= 11, `sigma ${o.sigma}`);
-  assert.ok(digits(o.r2, LONGLEY.r2) >= 11, `R² ${o.r2}`);
+  const { certified } = LONGLEY;
+  certified.coef.forEach((c, i) => assert.ok(lre(o.coef[i], c) >= 11, `coef ${o.terms[i]}: ${o.coef[i]} vs ${c} (${lre(o.coef[i], c).toFixed(1)} digits)`));
+  certified.se.forEach((s, i) => assert.ok(lre(o.se[i], s) >= 11, `se ${o.terms[i]}: ${o.se[i]} vs ${s}`));
+  assert.ok(lre(o.sigma, certified.sigma) >= 11, `sigma ${o.sigma}`);
+  assert.ok(lre(o.r2, certified.r2) >= 11, `R² ${o.r2}`);
   // t, p and the interval follow from coef, se and the t distribution with 9 df (t_0.975,9 = 2.262157...).
   o.coef.forEach((c: number, i: number) => {
     assert.ok(Math.abs(o.t[i] - c / o.se[i]) < 1e-9 * Math.abs(o.t[i]));
