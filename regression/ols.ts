@@ -81,7 +81,8 @@ export function ols(X: readonly (readonly number[])[], y: readonly number[], nam
     if (cond <= 1e4) return x0[j]!;
     const c = new Float64Array(p);
     c[j] = -1;
-    return refine(qr, A, new Float64Array(n), c, x0).x[j]!;
+    // Only x_j is wanted: its convergence ends the refinement.
+    return refine(qr, A, new Float64Array(n), c, x0, { watch: [j] }).x[j]!;
   });
   const se = gramDiag.map((g) => Math.sqrt(sigma2 * g));
   const tq = tquantile(0.975, df);
