@@ -7,7 +7,9 @@ import { Frac, digits, exactOls } from './rational.js';
 
 // Each problem is solved by `ols` in float64 and exactly (BigInt fractions of the very same double
 // inputs), and every coefficient and standard error must agree to at least 10 significant digits.
-// The digits are printed, as -log10 of the relative error.
+// The digits are printed, as -log10 of the relative error, each beside the digits `ols` estimates
+// it holds; an estimate must not promise more than it delivers (by more than 0.3 digits, the
+// spread of one last bit at 16 digits).
 
 function check(name: string, X: number[][], y: number[], features: string[], intercept: boolean) {
   const r = ols(X, y, features, { intercept });
@@ -17,9 +19,12 @@ function check(name: string, X: number[][], y: number[], features: string[], int
   // se = sqrt(se²): its relative error is half that of se².
   const seDigits = r.se.map((s, j) => digits(s * s, exact.se2[j]!) + Math.log10(2));
   const worst = Math.min(...coefDigits, ...seDigits);
-  console.log(`  ${name}: condition ${r.cond.toExponential(1)}; digits of coef ${coefDigits.map((d) => d.toFixed(1)).join(' ')}; of se ${seDigits.map((d) => d.toFixed(1)).join(' ')}`);
+  const show = (got: number[], said: number[]) => got.map((d, j) => `${d.toFixed(1)} (${said[j]!.toFixed(1)})`).join(' ');
+  console.log(`  ${name}: condition ${r.cond.toExponential(1)}; digits (estimated) of coef ${show(coefDigits, r.digits.coef)}; of se ${show(seDigits, r.digits.se)}`);
   coefDigits.forEach((d, j) => assert.ok(d >= 10, `${name}: coefficient ${r.terms[j]} has ${d.toFixed(2)} correct digits (${r.coef[j]} vs ${exact.coef[j]!.toNumber()})`));
   seDigits.forEach((d, j) => assert.ok(d >= 10, `${name}: standard error ${r.terms[j]} has ${d.toFixed(2)} correct digits`));
+  coefDigits.forEach((d, j) => assert.ok(r.digits.coef[j]! <= d + 0.3, `${name}: coefficient ${r.terms[j]} estimated at ${r.digits.coef[j]!.toFixed(2)} digits, has ${d.toFixed(2)}`));
+  seDigits.forEach((d, j) => assert.ok(r.digits.se[j]! <= d + 0.3, `${name}: standard error ${r.terms[j]} estimated at ${r.digits.se[j]!.toFixed(2)} digits, has ${d.toFixed(2)}`));
   return worst;
 }
 

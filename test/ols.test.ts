@@ -18,7 +18,7 @@ test('ols --json on the Longley data agrees with the NIST certified values to at
   assert.is(r.code, 0, r.err);
   const o = JSON.parse(r.out);
   assert.equal(o.terms, ['const', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6']);
-  for (const key of ['n', 'df', 'r2', 'adjR2', 'fStat', 'sigma']) assert.type(o[key], 'number', key);
+  for (const key of ['n', 'df', 'r2', 'adjR2', 'fStat', 'sigma', 'cond', 'condUnscaled']) assert.type(o[key], 'number', key);
   assert.is(o.n, 16);
   assert.is(o.df, 9);
   const { certified } = LONGLEY;
@@ -73,6 +73,32 @@ test('bad data for ols: collinear columns, fewer rows than coefficients, a missi
   const m = fusegrad('ols', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'torque');
   assert.is(m.code, 2);
   assert.match(m.err, /examples\/data\/auto-mpg\.csv: --x names column "torque", which the file does not have \(it has mpg, cylinders/);
+});
+
+test('ols --json reports the condition number before and after scaling, the refinement and the digits it estimates', () => {
+  // Two orthogonal columns of norms √2 and √2·1e6: singular values √2 and √2·1e6 as given, both
+  // √2 after scaling each column to unit length.
+  const file = scratch('orthogonal.csv', 'y,a,b\n1,1,0\n2,0,1000000\n4,-1,0\n3,0,-1000000\n');
+  const o = JSON.parse(fusegrad('ols', file, '--y', 'y', '--no-intercept', '--json').out);
+  assert.ok(Math.abs(o.cond - 1) < 1e-12, `scaled ${o.cond}`);
+  assert.ok(Math.abs(o.condUnscaled / 1e6 - 1) < 1e-12, `unscaled ${o.condUnscaled}`);
+  assert.ok(Number.isInteger(o.refinement.steps) && o.refinement.steps >= 1 && o.refinement.converged, JSON.stringify(o.refinement));
+  assert.equal(o.refinement.seSteps, [0, 0], 'condition 1: standard errors from R alone');
+  assert.is(o.digits.coef.length, 2);
+  assert.is(o.digits.se.length, 2);
+  assert.is(o.digits.min, Math.min(...o.digits.coef, ...o.digits.se));
+  assert.ok(o.digits.min > 15 && o.digits.min <= 15.96, `a condition of 1 keeps all but the last bit: ${o.digits.min}`);
+  // Past condition 1e4 every standard error is refined on its own.
+  const poly = JSON.parse(fusegrad('ols', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'horsepower', '--poly', '10', '--json').out);
+  assert.ok(poly.cond > 1e4 && poly.refinement.seSteps.every((k: number) => k >= 1), JSON.stringify(poly.refinement));
+  assert.ok(poly.condUnscaled > 1e20, `horsepower^10 reaches 2.3e22: ${poly.condUnscaled}`);
+});
+
+test('the summary states the conditions, the refinement and the digits', () => {
+  const r = fusegrad('ols', 'test/data/longley.csv', '--y', 'y');
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /condition number 4\.33e\+4 \(4\.86e\+9 unscaled\)/);
+  assert.match(r.out, /refined in \d steps?; about 1[45]\.\d correct digits in every coefficient and standard error/);
 });
 
 test.run();
