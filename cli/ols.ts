@@ -36,8 +36,10 @@ export async function olsCommand(values: Record<string, string | boolean | undef
   const x = typeof values.x === 'string' ? values.x.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
   const sel = selectColumns(table, y, x);
   let { X, features } = sel;
-  if (values.poly !== undefined) ({ X, features } = polynomial(X, features, intOption(values, 'poly', 1, 1)));
-  const r = ols(X, sel.Y.map((row) => row[0]!), features, { intercept: values['no-intercept'] !== true });
+  let low: number[][] | undefined;
+  // Polynomial terms come with what rounding them left out, so ols solves for the exact powers.
+  if (values.poly !== undefined) ({ X, features, low } = polynomial(X, features, intOption(values, 'poly', 1, 1)));
+  const r = ols(X, sel.Y.map((row) => row[0]!), features, { intercept: values['no-intercept'] !== true, low });
   if (values.json === true) {
     const { n, df, terms, coef, se, t, p, ci95, r2, adjR2, fStat, fPValue, sigma, cond, condUnscaled, refinement, digits } = r;
     return JSON.stringify({ n, df, terms, coef, se, t, p, ci95, r2, adjR2, fStat, fPValue, sigma, cond, condUnscaled, refinement, digits, intercept: r.intercept, dropped: sel.dropped });

@@ -158,6 +158,11 @@ export class QR {
 }
 
 export interface RefineOptions {
+  /**
+   * What rounding A to doubles left out, row-major like A: the system solved is that of A + low,
+   * whose products enter the residuals beside A's (a polynomial's powers: features.ts).
+   */
+  low?: ArrayLike<number>;
   /** Components of x whose convergence ends the refinement (default: all). */
   watch?: readonly number[];
   maxSteps?: number;
@@ -165,7 +170,7 @@ export interface RefineOptions {
 
 export interface Refined {
   x: Float64Array;
-  /** The residual b - A x of the refined x. */
+  /** The residual b - A x of the refined x (of A + low, when given). */
   r: Float64Array;
   /** Corrections applied (passes over A after the first residual). */
   steps: number;
@@ -191,19 +196,27 @@ export interface Refined {
  * more than half the one before (the corrections have reached rounding noise and shrink no
  * further); or after maxSteps.
  */
-export function refine(qr: QR, A: ArrayLike<number>, b: ArrayLike<number>, c: ArrayLike<number>, x0: Float64Array, { watch, maxSteps = 10 }: RefineOptions = {}): Refined {
+export function refine(qr: QR, A: ArrayLike<number>, b: ArrayLike<number>, c: ArrayLike<number>, x0: Float64Array, { low, watch, maxSteps = 10 }: RefineOptions = {}): Refined {
   const { rows: n, cols: p, scale } = qr;
   const x = Float64Array.from(x0);
   const r = new Float64Array(n);
   const f = new Float64Array(n);
   const g = new Float64Array(p);
+  const lowG = new Float64Array(p);
   const acc = new Accumulator();
   const gAcc = Array.from({ length: p }, () => new Accumulator());
   const watched = watch ?? [...x.keys()];
+  // low's terms are ~1e-16 of A's, so plain doubles carry them to the residuals' accuracy.
+  const lowDot = (i: number, v: ArrayLike<number>) => {
+    let s = 0;
+    for (let j = 0; j < p; j++) s += low![i * p + j]! * v[j]!;
+    return s;
+  };
   // r = b - A x, to start.
   for (let i = 0; i < n; i++) {
     acc.reset(b[i]!);
     for (let j = 0; j < p; j++) acc.addProduct(-A[i * p + j]!, x[j]!);
+    if (low) acc.add(-lowDot(i, x));
     r[i] = acc.value();
   }
   let steps = 0;
@@ -214,6 +227,7 @@ export function refine(qr: QR, A: ArrayLike<number>, b: ArrayLike<number>, c: Ar
   while (steps < maxSteps) {
     // One pass over the rows: f_i = b_i - r_i - A_i x, and g_j = c_j - Σ_i A_ij r_i.
     gAcc.forEach((a, j) => a.reset(c[j]!));
+    lowG.fill(0);
     for (let i = 0; i < n; i++) {
       acc.reset(b[i]!).add(-r[i]!);
       const ri = r[i]!;
@@ -222,9 +236,13 @@ export function refine(qr: QR, A: ArrayLike<number>, b: ArrayLike<number>, c: Ar
         acc.addProduct(-aij, x[j]!);
         gAcc[j]!.addProduct(-aij, ri);
       }
+      if (low) {
+        acc.add(-lowDot(i, x));
+        for (let j = 0; j < p; j++) lowG[j] = lowG[j]! + low[i * p + j]! * ri;
+      }
       f[i] = acc.value();
     }
-    for (let j = 0; j < p; j++) g[j] = gAcc[j]!.value() / scale[j]!;
+    for (let j = 0; j < p; j++) g[j] = gAcc[j]!.add(-lowG[j]!).value() / scale[j]!;
     const h = qr.forwardSolve(g);
     const d = qr.applyQt(f.slice());
     const dz = qr.backSolve(d.map((v, j) => (j < p ? v - h[j]! : v)));

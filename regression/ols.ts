@@ -42,11 +42,20 @@ export interface OlsResult {
   refinement: { steps: number; converged: boolean; seSteps: number[] };
   /**
    * Estimated correct significant digits of each coefficient and standard error, as the exact
-   * least-squares answer for the numbers given, and the least of them: see `ESTIMATE` below. At
-   * most 15.95 (a double's own).
+   * least-squares answer for the numbers given (the data as read; polynomial terms exact when
+   * `low` is given), and the least of them: see `ESTIMATE` below. At most 15.95 (a double's own).
    */
   digits: { coef: number[]; se: number[]; min: number };
   intercept: boolean;
+}
+
+export interface OlsOptions {
+  intercept?: boolean;
+  /**
+   * What rounding each entry of X to a double left out (same shape as X): the design solved is
+   * X + low. `polynomial` returns it for its powers.
+   */
+  low?: readonly (readonly number[])[];
 }
 
 /**
@@ -59,16 +68,24 @@ export const LARGE_CONDITION = 1e5;
 /** A double's unit roundoff, 2^-53. */
 const EPS = 2 ** -53;
 
-export function ols(X: readonly (readonly number[])[], y: readonly number[], names: string[], { intercept = true } = {}): OlsResult {
+export function ols(X: readonly (readonly number[])[], y: readonly number[], names: string[], { intercept = true, low }: OlsOptions = {}): OlsResult {
   const n = X.length;
   const terms = intercept ? ['const', ...names] : [...names];
   const p = terms.length;
   if (n <= p) throw new InputError(`ols: ${n} rows cannot fit ${p} coefficients (${terms.join(', ')}); it needs more rows than coefficients`);
+  const first = intercept ? 1 : 0;
   const A = new Float64Array(n * p);
   X.forEach((row, i) => {
     if (intercept) A[i * p] = 1;
-    row.forEach((v, j) => (A[i * p + j + (intercept ? 1 : 0)] = v));
+    row.forEach((v, j) => (A[i * p + j + first] = v));
   });
+  let Alow: Float64Array | undefined;
+  if (low) {
+    const bad = low.length !== n ? low.length : low.findIndex((row, i) => row.length !== X[i]!.length);
+    if (low.length !== n || bad >= 0) throw new InputError(`ols: low must have X's shape (${n} rows of ${names.length}); ${low.length !== n ? `it has ${low.length} rows` : `row ${bad} has ${low[bad]!.length} entries`}`);
+    Alow = new Float64Array(n * p);
+    low.forEach((row, i) => row.forEach((v, j) => (Alow![i * p + j + first] = v)));
+  }
   let qr: QR;
   try {
     qr = new QR(A, n, p);
@@ -81,7 +98,7 @@ export function ols(X: readonly (readonly number[])[], y: readonly number[], nam
   }
   // The coefficients, refined in extended precision (regression/lstsq.ts: refine).
   const zeros = new Float64Array(p);
-  const fit = refine(qr, A, y, zeros, qr.solve(y));
+  const fit = refine(qr, A, y, zeros, qr.solve(y), { low: Alow });
   const { x: coef, r: res } = fit;
   const rssAcc = res.reduce((acc, v) => acc.addProduct(v, v), new Accumulator());
   // An exact fit: the residuals are below what the double-double residual resolves, about
@@ -115,7 +132,7 @@ export function ols(X: readonly (readonly number[])[], y: readonly number[], nam
     const c = new Float64Array(p);
     c[j] = -1;
     // Only x_j is wanted: its convergence ends the refinement.
-    const g = refine(qr, A, new Float64Array(n), c, x0, { watch: [j] });
+    const g = refine(qr, A, new Float64Array(n), c, x0, { low: Alow, watch: [j] });
     return { value: g.x[j]!, steps: g.steps, error: refinedError(g, cond, qr.scale)[j]! };
   });
   const se = gram.map((g) => Math.sqrt(sigma2 * g.value));

@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
+import { ols } from '../regression/ols.js';
+import { InputError } from '../regression/data.js';
 import { fusegrad, scratch } from './cli-helpers.js';
 import { lre, readNist } from './nist.js';
 
@@ -99,6 +101,12 @@ test('the summary states the conditions, the refinement and the digits', () => {
   assert.is(r.code, 0, r.err);
   assert.match(r.out, /condition number 4\.33e\+4 \(4\.86e\+9 unscaled\)/);
   assert.match(r.out, /refined in \d steps?; about 1[45]\.\d correct digits in every coefficient and standard error/);
+});
+
+test('ols(): low parts that do not match X are an InputError naming the shapes', () => {
+  const X = [[1], [2], [3]];
+  assert.throws(() => ols(X, [1, 2, 4], ['x'], { low: [[0], [0]] }), (e: Error) => e instanceof InputError && /low must have X's shape \(3 rows of 1\); it has 2 rows/.test(e.message));
+  assert.throws(() => ols(X, [1, 2, 4], ['x'], { low: [[0], [0, 1], [0]] }), (e: Error) => e instanceof InputError && /row 1 has 2 entries/.test(e.message));
 });
 
 test.run();
