@@ -114,7 +114,10 @@ export function ols(X: readonly (readonly number[])[], y: readonly number[], nam
   const rss = rssAcc.value();
   const mean = y.reduce((acc, v) => acc.add(v), new Accumulator()).value() / n;
   // Through the origin, R² uses the uncentered total sum of squares (as R and statsmodels do).
-  const tss = y.reduce((acc, v) => acc.addProduct(v - (intercept ? mean : 0), v - (intercept ? mean : 0)), new Accumulator()).value();
+  const tssAcc = y.reduce((acc, v) => acc.addProduct(v - (intercept ? mean : 0), v - (intercept ? mean : 0)), new Accumulator());
+  const tss = tssAcc.value();
+  // The explained sum of squares in double-double: R² near 0 (rss near tss) keeps its digits.
+  const explained = tssAcc.add(-rssAcc.hi).add(-rssAcc.lo).value();
   const df = n - p;
   const sigma2 = rss / df;
   const R = qr.r();
@@ -150,9 +153,9 @@ export function ols(X: readonly (readonly number[])[], y: readonly number[], nam
   digits.min = Math.min(...digits.coef, ...digits.se);
   const tq = tquantile(0.975, df);
   const t = Array.from(coef, (c, j) => c / se[j]!);
-  const r2 = 1 - rss / tss;
+  const r2 = explained / tss;
   const dfModel = intercept ? p - 1 : p;
-  const fStat = dfModel > 0 ? (tss - rss) / dfModel / sigma2 : NaN;
+  const fStat = dfModel > 0 ? explained / dfModel / sigma2 : NaN;
   return {
     n,
     df,
