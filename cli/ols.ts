@@ -7,9 +7,10 @@ import { readData } from './fit.js';
 
 export const OLS_HELP = `fusegrad ols <file.csv|file.json> --y <column> [options]
 
-Ordinary least squares in float64 (QR of the column-scaled design, one step of iterative
-refinement): coefficients, standard errors, t, p-values, 95% intervals (t distribution), R²,
-adjusted R², F, the residual standard error and the condition number.
+Ordinary least squares in float64 (QR of the column-scaled design, iterative refinement with
+double-double residuals): coefficients, standard errors, t, p-values, 95% intervals (t
+distribution), R², adjusted R², F, the residual standard error, the condition number before and
+after scaling, the refinement's steps and an estimate of the correct digits.
 
 Options:
   --y <col>          the column to predict
@@ -35,11 +36,13 @@ export async function olsCommand(values: Record<string, string | boolean | undef
   const x = typeof values.x === 'string' ? values.x.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
   const sel = selectColumns(table, y, x);
   let { X, features } = sel;
-  if (values.poly !== undefined) ({ X, features } = polynomial(X, features, intOption(values, 'poly', 1, 1)));
-  const r = ols(X, sel.Y.map((row) => row[0]!), features, { intercept: values['no-intercept'] !== true });
+  let low: number[][] | undefined;
+  // Polynomial terms come with what rounding them left out, so ols solves for the exact powers.
+  if (values.poly !== undefined) ({ X, features, low } = polynomial(X, features, intOption(values, 'poly', 1, 1)));
+  const r = ols(X, sel.Y.map((row) => row[0]!), features, { intercept: values['no-intercept'] !== true, low });
   if (values.json === true) {
-    const { n, df, terms, coef, se, t, p, ci95, r2, adjR2, fStat, fPValue, sigma, cond } = r;
-    return JSON.stringify({ n, df, terms, coef, se, t, p, ci95, r2, adjR2, fStat, fPValue, sigma, cond, intercept: r.intercept, dropped: sel.dropped });
+    const { n, df, terms, coef, se, t, p, ci95, r2, adjR2, fStat, fPValue, sigma, cond, condUnscaled, refinement, digits } = r;
+    return JSON.stringify({ n, df, terms, coef, se, t, p, ci95, r2, adjR2, fStat, fPValue, sigma, cond, condUnscaled, refinement, digits, intercept: r.intercept, dropped: sel.dropped });
   }
   const note = sel.dropped ? `dropped ${sel.dropped} row${sel.dropped > 1 ? 's' : ''} with a missing value (${sel.droppedAt.join(', ')}${sel.dropped > sel.droppedAt.length ? ', ...' : ''})\n` : '';
   return `${note}${formatOls(r, sel.targets[0]!)}`;

@@ -1,15 +1,34 @@
 /** @file Feature transforms: polynomial terms of one x, and z-scores with the population standard deviation. */
 import { InputError } from './data.js';
+import { Accumulator } from './extended.js';
 
-/** x, x^2, ..., x^degree of a single column, named "x", "x^2", ... */
-export function polynomial(X: number[][], features: string[], degree: number): { X: number[][]; features: string[] } {
+/**
+ * x, x^2, ..., x^degree of a single column, named "x", "x^2", ..., each power the double nearest
+ * x^k, and in `low` what rounding it to a double left out (x^k = X + low to about 32 digits).
+ * `ols` solves for the exact powers when given `low`: on an ill-conditioned polynomial, rounding
+ * the powers alone moves the coefficients by the condition number times 1e-16 (NIST's Filip
+ * data, degree 10, condition 5e9 with scaled columns: 7.6 correct digits without `low`, 14 with it).
+ */
+export function polynomial(X: number[][], features: string[], degree: number): { X: number[][]; features: string[]; low: number[][] } {
   if (features.length !== 1) throw new InputError(`--poly expands one x column, got ${features.length} (${features.join(', ')}); name one with --x`);
   if (!Number.isInteger(degree) || degree < 1 || degree > 12) throw new InputError(`--poly: the degree must be an integer from 1 to 12, got ${degree}`);
   const name = features[0]!;
-  return {
-    X: X.map(([x]) => Array.from({ length: degree }, (_, p) => x! ** (p + 1))),
-    features: Array.from({ length: degree }, (_, p) => (p === 0 ? name : `${name}^${p + 1}`)),
-  };
+  const acc = new Accumulator();
+  const hi: number[][] = [];
+  const low: number[][] = [];
+  for (const [x] of X) {
+    // x^k = x^(k-1) x in double-double: each step rounds at about 1e-32.
+    const h = (hi[hi.length] = new Array<number>(degree));
+    const l = (low[low.length] = new Array<number>(degree));
+    h[0] = x!;
+    l[0] = 0;
+    for (let k = 1; k < degree; k++) {
+      acc.reset().addProduct(h[k - 1]!, x!).addProduct(l[k - 1]!, x!);
+      h[k] = acc.hi;
+      l[k] = acc.lo;
+    }
+  }
+  return { X: hi, features: Array.from({ length: degree }, (_, p) => (p === 0 ? name : `${name}^${p + 1}`)), low };
 }
 
 export interface Scaling {

@@ -150,7 +150,8 @@ export function splitRows(n: number, frac: number, seed: number): { train: numbe
 export async function fitRegression(X: number[][], Y: number[][], featureNames: string[], targets: string[], backend: Backend, o: FitOptions = {}): Promise<FitResult> {
   let features = featureNames;
   let rows = X;
-  if (o.poly !== undefined) ({ X: rows, features } = polynomial(X, features, o.poly));
+  let low: number[][] | undefined;
+  if (o.poly !== undefined) ({ X: rows, features, low } = polynomial(X, features, o.poly));
   const epochs = o.epochs ?? 1000;
   if (!Number.isInteger(epochs) || epochs < 1) throw new InputError(`--epochs: expected a positive integer, got ${epochs}`);
   const seed = o.seed ?? 0;
@@ -167,7 +168,8 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
   const scale = o.standardize ? { x: scaling(trainX, features, 'x'), y: scaling(trainY, targets, 'y') } : undefined;
   const [tx, ty, vx, vy] = scale ? [standardize(trainX, scale.x), standardize(trainY, scale.y), standardize(validX, scale.x), standardize(validY, scale.y)] : [trainX, trainY, validX, validY];
 
-  const closedForm = targets.map((_, t) => ols(trainX, trainY.map((r) => r[t]!), features));
+  const trainLow = low && split.train.map((i) => low[i]!);
+  const closedForm = targets.map((_, t) => ols(trainX, trainY.map((r) => r[t]!), features, { low: trainLow }));
 
   const n = tx.length;
   const g = new Graph();

@@ -157,32 +157,77 @@ export class QR {
   }
 }
 
+export interface RefineOptions {
+  /**
+   * What rounding A to doubles left out, row-major like A: the system solved is that of A + low,
+   * whose products enter the residuals beside A's (a polynomial's powers: features.ts).
+   */
+  low?: ArrayLike<number>;
+  /** Components of x whose convergence ends the refinement (default: all). */
+  watch?: readonly number[];
+  maxSteps?: number;
+}
+
+export interface Refined {
+  x: Float64Array;
+  /** The residual b - A x of the refined x (of A + low, when given). */
+  r: Float64Array;
+  /** Corrections applied (passes over A after the first residual). */
+  steps: number;
+  /** The last correction moved no watched component of x by more than its last bit. */
+  converged: boolean;
+  /** The largest component of the last correction in the scaled variables x · scale. */
+  correction: number;
+  /** The last correction's size over the one before (NaN after one step): the rate of convergence. */
+  ratio: number;
+  /** How much the last correction of r changed ||r||², relative to ||r||² (0 when r = 0). */
+  rssChange: number;
+}
+
 /**
  * Iterative refinement of the augmented system [I A; Aᵀ 0] [r; x] = [b; c] (Björck 1967), whose
  * solution with c = 0 is the least-squares x and its residual r, and with b = 0, c = -e_j is the
  * j-th column of (AᵀA)⁻¹. The residuals f = b - r - A x and g = c - Aᵀ r are accumulated in
  * double-double, so the corrections, solved with the QR factors, converge to the float64 nearest
- * the exact answer when cond(A / scale) is well below 1/eps; each step gains about
- * -log10(cond · eps) digits. Stops when a correction no longer changes x.
+ * the exact answer when cond(A / scale) is well below 1/eps; each step multiplies the error by
+ * about cond · eps.
+ *
+ * Stops when no watched component of x moves by more than its last bit; or when a correction is
+ * more than half the one before (the corrections have reached rounding noise and shrink no
+ * further); or after maxSteps.
  */
-export function refine(qr: QR, A: ArrayLike<number>, b: ArrayLike<number>, c: ArrayLike<number>, x0: Float64Array, maxSteps = 10): { x: Float64Array; r: Float64Array; steps: number } {
+export function refine(qr: QR, A: ArrayLike<number>, b: ArrayLike<number>, c: ArrayLike<number>, x0: Float64Array, { low, watch, maxSteps = 10 }: RefineOptions = {}): Refined {
   const { rows: n, cols: p, scale } = qr;
   const x = Float64Array.from(x0);
   const r = new Float64Array(n);
   const f = new Float64Array(n);
   const g = new Float64Array(p);
+  const lowG = new Float64Array(p);
   const acc = new Accumulator();
+  const gAcc = Array.from({ length: p }, () => new Accumulator());
+  const watched = watch ?? [...x.keys()];
+  // low's terms are ~1e-16 of A's, so plain doubles carry them to the residuals' accuracy.
+  const lowDot = (i: number, v: ArrayLike<number>) => {
+    let s = 0;
+    for (let j = 0; j < p; j++) s += low![i * p + j]! * v[j]!;
+    return s;
+  };
   // r = b - A x, to start.
   for (let i = 0; i < n; i++) {
     acc.reset(b[i]!);
     for (let j = 0; j < p; j++) acc.addProduct(-A[i * p + j]!, x[j]!);
+    if (low) acc.add(-lowDot(i, x));
     r[i] = acc.value();
   }
-  const gAcc = Array.from({ length: p }, () => new Accumulator());
   let steps = 0;
-  for (; steps < maxSteps; steps++) {
+  let converged = false;
+  let correction = NaN;
+  let ratio = NaN;
+  let rssChange = NaN;
+  while (steps < maxSteps) {
     // One pass over the rows: f_i = b_i - r_i - A_i x, and g_j = c_j - Σ_i A_ij r_i.
     gAcc.forEach((a, j) => a.reset(c[j]!));
+    lowG.fill(0);
     for (let i = 0; i < n; i++) {
       acc.reset(b[i]!).add(-r[i]!);
       const ri = r[i]!;
@@ -191,24 +236,42 @@ export function refine(qr: QR, A: ArrayLike<number>, b: ArrayLike<number>, c: Ar
         acc.addProduct(-aij, x[j]!);
         gAcc[j]!.addProduct(-aij, ri);
       }
+      if (low) {
+        acc.add(-lowDot(i, x));
+        for (let j = 0; j < p; j++) lowG[j] = lowG[j]! + low[i * p + j]! * ri;
+      }
       f[i] = acc.value();
     }
-    for (let j = 0; j < p; j++) g[j] = gAcc[j]!.value() / scale[j]!;
+    for (let j = 0; j < p; j++) g[j] = gAcc[j]!.add(-lowG[j]!).value() / scale[j]!;
     const h = qr.forwardSolve(g);
     const d = qr.applyQt(f.slice());
     const dz = qr.backSolve(d.map((v, j) => (j < p ? v - h[j]! : v)));
     const dr = qr.applyQ(d.map((v, j) => (j < p ? h[j]! : v)));
-    // Converged when no correction moves x by more than its last bit.
+    steps++;
+    const previous = correction;
+    correction = 0;
     let moved = false;
     for (let j = 0; j < p; j++) {
-      const dx = dz[j]! / scale[j]!;
-      if (Math.abs(dx) > 2 ** -53 * Math.abs(x[j]!)) moved = true;
-      x[j] = x[j]! + dx;
+      x[j] = x[j]! + dz[j]! / scale[j]!;
+      correction = Math.max(correction, Math.abs(dz[j]!));
     }
-    for (let i = 0; i < n; i++) r[i] = r[i]! + dr[i]!;
-    if (!moved) break;
+    for (const j of watched) if (Math.abs(dz[j]! / scale[j]!) > 2 ** -53 * Math.abs(x[j]!)) moved = true;
+    let rss = 0;
+    let change = 0;
+    for (let i = 0; i < n; i++) {
+      change += dr[i]! * (2 * r[i]! + dr[i]!);
+      r[i] = r[i]! + dr[i]!;
+      rss += r[i]! * r[i]!;
+    }
+    rssChange = rss > 0 ? Math.abs(change) / rss : 0;
+    ratio = steps > 1 ? correction / previous : NaN;
+    if (!moved) {
+      converged = true;
+      break;
+    }
+    if (ratio > 0.5) break;
   }
-  return { x, r, steps };
+  return { x, r, steps, converged, correction, ratio, rssChange };
 }
 
 /**

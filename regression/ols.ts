@@ -4,14 +4,16 @@
  * adjusted R², the F statistic (its p-value from @stdlib's incomplete beta), the residual standard
  * error, and the condition number. Solved by QR of the column-scaled design and refined in
  * double-double (Björck's augmented system), so ill-conditioned designs such as a degree-10
- * polynomial in raw x keep their digits; standard errors from the same factorization.
+ * polynomial in raw x keep their digits; standard errors from the same factorization. Reports
+ * what the answer's digits rest on: the condition number before and after scaling, the
+ * refinement's steps, and an estimate of the correct digits.
  */
 import tcdf from '@stdlib/stats-base-dists-t-cdf';
 import tquantile from '@stdlib/stats-base-dists-t-quantile';
 import betainc from '@stdlib/math-base-special-betainc';
 import { InputError } from './data.js';
 import { Accumulator } from './extended.js';
-import { QR, RankError, refine } from './lstsq.js';
+import { QR, RankError, refine, type Refined } from './lstsq.js';
 
 export interface OlsResult {
   n: number;
@@ -31,7 +33,29 @@ export interface OlsResult {
   sigma: number;
   /** Condition number of the design with its columns scaled to unit length. */
   cond: number;
+  /** Condition number of the design as given (before scaling). */
+  condUnscaled: number;
+  /**
+   * The refinement of the coefficients: steps taken and whether the last moved no coefficient
+   * past its last bit; seSteps, each standard error's own (0: from R alone, condition <= 1e4).
+   */
+  refinement: { steps: number; converged: boolean; seSteps: number[] };
+  /**
+   * Estimated correct significant digits of each coefficient and standard error, as the exact
+   * least-squares answer for the numbers given (the data as read; polynomial terms exact when
+   * `low` is given), and the least of them: see `ESTIMATE` below. At most 15.95 (a double's own).
+   */
+  digits: { coef: number[]; se: number[]; min: number };
   intercept: boolean;
+}
+
+export interface OlsOptions {
+  intercept?: boolean;
+  /**
+   * What rounding each entry of X to a double left out (same shape as X): the design solved is
+   * X + low. `polynomial` returns it for its powers.
+   */
+  low?: readonly (readonly number[])[];
 }
 
 /**
@@ -41,16 +65,27 @@ export interface OlsResult {
  */
 export const LARGE_CONDITION = 1e5;
 
-export function ols(X: readonly (readonly number[])[], y: readonly number[], names: string[], { intercept = true } = {}): OlsResult {
+/** A double's unit roundoff, 2^-53. */
+const EPS = 2 ** -53;
+
+export function ols(X: readonly (readonly number[])[], y: readonly number[], names: string[], { intercept = true, low }: OlsOptions = {}): OlsResult {
   const n = X.length;
   const terms = intercept ? ['const', ...names] : [...names];
   const p = terms.length;
   if (n <= p) throw new InputError(`ols: ${n} rows cannot fit ${p} coefficients (${terms.join(', ')}); it needs more rows than coefficients`);
+  const first = intercept ? 1 : 0;
   const A = new Float64Array(n * p);
   X.forEach((row, i) => {
     if (intercept) A[i * p] = 1;
-    row.forEach((v, j) => (A[i * p + j + (intercept ? 1 : 0)] = v));
+    row.forEach((v, j) => (A[i * p + j + first] = v));
   });
+  let Alow: Float64Array | undefined;
+  if (low) {
+    const bad = low.length !== n ? low.length : low.findIndex((row, i) => row.length !== X[i]!.length);
+    if (low.length !== n || bad >= 0) throw new InputError(`ols: low must have X's shape (${n} rows of ${names.length}); ${low.length !== n ? `it has ${low.length} rows` : `row ${bad} has ${low[bad]!.length} entries`}`);
+    Alow = new Float64Array(n * p);
+    low.forEach((row, i) => row.forEach((v, j) => (Alow![i * p + j + first] = v)));
+  }
   let qr: QR;
   try {
     qr = new QR(A, n, p);
@@ -63,32 +98,64 @@ export function ols(X: readonly (readonly number[])[], y: readonly number[], nam
   }
   // The coefficients, refined in extended precision (regression/lstsq.ts: refine).
   const zeros = new Float64Array(p);
-  const { x: coef, r: res } = refine(qr, A, y, zeros, qr.solve(y));
-  const rss = res.reduce((acc, v) => acc.addProduct(v, v), new Accumulator()).value();
+  const fit = refine(qr, A, y, zeros, qr.solve(y), { low: Alow });
+  const { x: coef, r: res } = fit;
+  const rssAcc = res.reduce((acc, v) => acc.addProduct(v, v), new Accumulator());
+  // An exact fit: the residuals are below what the double-double residual resolves, about
+  // 2^-104 (p + 2) (|y_i| + Σ_j |A_ij x_j|) a row, so they are rounding noise and count as zero.
+  let floor = 0;
+  for (let i = 0; i < n; i++) {
+    let m = Math.abs(y[i]!);
+    for (let j = 0; j < p; j++) m += Math.abs(A[i * p + j]! * coef[j]!);
+    floor += m * m;
+  }
+  const exactFit = rssAcc.value() <= 2 ** -208 * (p + 2) ** 2 * floor;
+  if (exactFit) rssAcc.reset();
+  const rss = rssAcc.value();
   const mean = y.reduce((acc, v) => acc.add(v), new Accumulator()).value() / n;
   // Through the origin, R² uses the uncentered total sum of squares (as R and statsmodels do).
-  const tss = y.reduce((acc, v) => acc.addProduct(v - (intercept ? mean : 0), v - (intercept ? mean : 0)), new Accumulator()).value();
+  const tssAcc = y.reduce((acc, v) => acc.addProduct(v - (intercept ? mean : 0), v - (intercept ? mean : 0)), new Accumulator());
+  const tss = tssAcc.value();
+  // The explained sum of squares in double-double: R² near 0 (rss near tss) keeps its digits.
+  const explained = tssAcc.add(-rssAcc.hi).add(-rssAcc.lo).value();
   const df = n - p;
   const sigma2 = rss / df;
-  const cond = conditionNumber(qr.r(), p);
+  const R = qr.r();
+  const cond = conditionNumber(R, p);
+  // A = Q R S with S = diag(scale): the design as given has R S's singular values.
+  const condUnscaled = conditionNumber(R.map((v, k) => v * qr.scale[k % p]!), p);
   // Standard errors from the diagonal of (AᵀA)⁻¹. From R alone it carries a relative error of
   // about cond · eps; past cond 1e4 (worse than 1e-12) each diagonal entry is refined as the
   // solution of [I A; Aᵀ 0] [r; x] = [0; -e_j], which costs one more refinement per coefficient.
-  const gramDiag = Array.from({ length: p }, (_, j) => {
+  const gram = Array.from({ length: p }, (_, j) => {
     const e = new Float64Array(p);
     e[j] = 1 / qr.scale[j]!;
     const x0 = qr.backSolve(qr.forwardSolve(e)).map((v, k) => v / qr.scale[k]!);
-    if (cond <= 1e4) return x0[j]!;
+    if (cond <= 1e4) return { value: x0[j]!, steps: 0, error: cond * EPS * Math.abs(x0[j]!) };
     const c = new Float64Array(p);
     c[j] = -1;
-    return refine(qr, A, new Float64Array(n), c, x0).x[j]!;
+    // Only x_j is wanted: its convergence ends the refinement.
+    const g = refine(qr, A, new Float64Array(n), c, x0, { low: Alow, watch: [j] });
+    return { value: g.x[j]!, steps: g.steps, error: refinedError(g, cond, qr.scale)[j]! };
   });
-  const se = gramDiag.map((g) => Math.sqrt(sigma2 * g));
+  const se = gram.map((g) => Math.sqrt(sigma2 * g.value));
+  // ESTIMATE: a coefficient's error is what the refinement left (refinedError); a standard
+  // error's relative error is half that of σ² (what the residual's last correction left of its
+  // change to ||r||²) plus half that of its (AᵀA)⁻¹ entry, plus the final roundings. An exact
+  // fit's standard errors are zero, as exact as its residuals.
+  const coefError = refinedError(fit, cond, qr.scale);
+  const sigma2Rel = exactFit ? 0 : rateFactor(fit, cond) * fit.rssChange + 2 * EPS;
+  const digits = {
+    coef: Array.from(coef, (c, j) => digitsOf(coefError[j]!, c)),
+    se: gram.map((g, j) => digitsOf((sigma2Rel / 2 + g.error / Math.abs(g.value) / 2 + EPS) * se[j]!, se[j]!)),
+    min: 0,
+  };
+  digits.min = Math.min(...digits.coef, ...digits.se);
   const tq = tquantile(0.975, df);
   const t = Array.from(coef, (c, j) => c / se[j]!);
-  const r2 = 1 - rss / tss;
+  const r2 = explained / tss;
   const dfModel = intercept ? p - 1 : p;
-  const fStat = dfModel > 0 ? (tss - rss) / dfModel / sigma2 : NaN;
+  const fStat = dfModel > 0 ? explained / dfModel / sigma2 : NaN;
   return {
     n,
     df,
@@ -105,8 +172,41 @@ export function ols(X: readonly (readonly number[])[], y: readonly number[], nam
     fPValue: dfModel > 0 ? betainc(df / (df + dfModel * fStat), df / 2, dfModel / 2) : NaN,
     sigma: Math.sqrt(sigma2),
     cond,
+    condUnscaled,
+    refinement: { steps: fit.steps, converged: fit.converged, seSteps: gram.map((g) => g.steps) },
+    digits,
     intercept,
   };
+}
+
+/** The digits a double holds: -log10(2^-53). */
+const MAX_DIGITS = -Math.log10(EPS);
+
+/** Significant digits of `value` given an absolute error, from 0 to a double's 15.95. */
+function digitsOf(error: number, value: number): number {
+  if (error === 0) return MAX_DIGITS;
+  return Math.min(MAX_DIGITS, Math.max(0, -Math.log10(error / Math.abs(value))));
+}
+
+/**
+ * How much of the last correction is still wrong: each step multiplies the error by a rate of
+ * at least cond · eps (the QR solve's relative accuracy) or the ratio of the last two
+ * corrections if larger; the error left after a step is rate / (1 - rate) times that step's
+ * correction. Past a rate of 1/2 (corrections at rounding noise, or diverging) the correction
+ * itself is the error.
+ */
+function rateFactor(g: Refined, cond: number): number {
+  const rate = Math.max(cond * EPS, Number.isNaN(g.ratio) ? 0 : g.ratio);
+  return rate < 0.5 ? rate / (1 - rate) : 1;
+}
+
+/**
+ * Estimated absolute error of each refined component: the correction still wrong (largest in
+ * the scaled variables, so divided by the column's scale) plus the last bit of x itself.
+ */
+function refinedError(g: Refined, cond: number, scale: Float64Array): Float64Array {
+  const left = rateFactor(g, cond) * g.correction;
+  return g.x.map((v, j) => left / scale[j]! + EPS * Math.abs(v));
 }
 
 /** Ratio of the largest to the smallest singular value of an upper-triangular p x p matrix (one-sided Jacobi). */
@@ -162,7 +262,8 @@ export function formatOls(r: OlsResult, target: string): string {
     rule,
     `OLS: ${target} ~ ${r.terms.filter((t) => t !== 'const').join(' + ')}${r.intercept ? '' : ' (no intercept)'}`,
     `rows ${r.n}, residual df ${r.df}, R² ${r.r2.toFixed(4)}${r.intercept ? '' : ' (uncentered)'}, adj. R² ${r.adjR2.toFixed(4)}`,
-    `F ${r.fStat.toPrecision(5)} (p ${r.fPValue.toExponential(2)}), residual std. error ${r.sigma.toPrecision(5)}, condition number ${r.cond.toPrecision(3)}`,
+    `F ${r.fStat.toPrecision(5)} (p ${r.fPValue.toExponential(2)}), residual std. error ${r.sigma.toPrecision(5)}, condition number ${r.cond.toPrecision(3)} (${r.condUnscaled.toPrecision(3)} unscaled)`,
+    `refined in ${r.refinement.steps} step${r.refinement.steps === 1 ? '' : 's'}${r.refinement.converged ? '' : ' (stopped short of its last bit)'}; about ${Math.floor(r.digits.min * 10) / 10} correct digits in every coefficient and standard error`,
     rule,
     head,
     '-'.repeat(head.length),

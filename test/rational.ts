@@ -75,11 +75,11 @@ export interface ExactFit {
   se2: Frac[];
 }
 
-/** The exact least-squares fit (and squared standard errors) of the double matrix A (rows) to y. */
-export function exactOls(A: number[][], y: number[]): ExactFit {
+/** The exact least-squares fit (and squared standard errors) of A (rows of doubles or exact fractions) to y. */
+export function exactOls(A: (number | Frac)[][], y: number[]): ExactFit {
   const n = A.length;
   const p = A[0]!.length;
-  const a = A.map((row) => row.map(Frac.of));
+  const a = A.map((row) => row.map((v) => (v instanceof Frac ? v : Frac.of(v))));
   const b = y.map(Frac.of);
   const zero = new Frac(0n);
   const G = Array.from({ length: p }, (_, i) => Array.from({ length: p }, (_, j) => a.reduce((s, row) => s.add(row[i]!.mul(row[j]!)), zero)));
