@@ -1,5 +1,5 @@
 /** @file `fusegrad explain`: prints the graphs, the kernel plan and the WGSL for a regression problem. */
-import { Graph } from '../engine/graph.js';
+import { Graph, type Tensor } from '../engine/graph.js';
 import { adam, adamw } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { sgd } from '../optim/sgd.js';
@@ -11,15 +11,18 @@ import { UsageError, intOption, numberOption, oneOf } from './args.js';
 
 export const EXPLAIN_HELP = `fusegrad explain [options]
 
-Builds the regression graph mean(squaredError(X Wᵀ + b, Y)), lets autograd add the backward
-graph, plans it into kernels, and prints the forward graph, the backward graph, the kernel plan
-(which nodes went into which pipeline, bindings, workgroups, bytes) and the WGSL of every pipeline.
-With --replicates or a list of rates, the plan trains many models at once.
+Builds the regression graph mean(squaredError(X Wᵀ + b, Y)) (with --hidden, a network with one
+hidden layer: act(X W1ᵀ + b1) W2ᵀ + b2), lets autograd add the backward graph, compiles it into
+kernels, and prints the forward graph, the backward graph, the kernel plan (which nodes went into
+which pipeline, bindings, workgroups, bytes) and the WGSL of every pipeline, every generated line
+naming the node it computes. With --replicates or a list of rates, many models train at once.
 
 Options:
   --rows <n>          rows of X (default 5, the crop-yields lesson: the single-dispatch plan)
   --features <d>      columns of X (default 3)
   --targets <k>       columns of Y (default 2)
+  --hidden <h>        a hidden layer of h units (default none: the linear model)
+  --activation <f>    the hidden layer's function: tanh | relu | sigmoid | none (default tanh)
   --optimizer <name>  sgd | adam | adamw (default sgd)
   --lr <rate>         learning rate (default 1e-3); a list (0.1,0.01) is a sweep, one model per rate
   --replicates <B>    models trained together (default 1, or one per rate of --lr)
@@ -27,6 +30,17 @@ Options:
   --plan <plan>       auto | fused | tiny | per-node (default auto)
   --device <device>   auto | webgpu | cpu (default auto)
 `;
+
+type Activation = 'tanh' | 'relu' | 'sigmoid' | 'none';
+
+/** X Wᵀ + b, or with a hidden layer of h units act(X W1ᵀ + b1) W2ᵀ + b2. */
+function network(g: Graph, X: Tensor, k: number, h: number, activation: Activation): Tensor {
+  const layer = (input: Tensor, units: number, suffix: string) => g.add(g.matmul(input, g.transpose(g.param(`W${suffix}`, [units, input.shape[1]!]))), g.param(`b${suffix}`, [units]));
+  if (!h) return layer(X, k, '');
+  const z = layer(X, h, '1');
+  const a = activation === 'none' ? z : g[activation](z);
+  return layer(a, k, '2');
+}
 
 export async function explain(values: Record<string, string | boolean | undefined>): Promise<string> {
   const n = intOption(values, 'rows', 5, 1);
@@ -46,17 +60,19 @@ export async function explain(values: Record<string, string | boolean | undefine
   const device = oneOf(values, 'device', ['auto', 'webgpu', 'cpu'], 'auto') as DeviceKind;
   if (n * d > 1 << 26) throw new UsageError(`--rows x --features is ${n * d}; explain allocates X, so keep it under ${1 << 26}`);
 
+  const hidden = values.hidden === undefined ? 0 : intOption(values, 'hidden', 0, 1);
+  const activation = oneOf(values, 'activation', ['tanh', 'relu', 'sigmoid', 'none'], 'tanh');
+  if (values.activation !== undefined && !hidden) throw new UsageError('--activation is for a hidden layer: give --hidden <units> too');
   const g = new Graph();
   const X = g.input('X', [n, d]);
   const Y = g.input('Y', [n, k]);
-  const W = g.param('W', [k, d]);
-  const b = g.param('b', [k]);
-  const loss = g.mean(g.squaredError(g.add(g.matmul(X, g.transpose(W)), b), Y));
+  const loss = g.mean(g.squaredError(network(g, X, k, hidden, activation as Activation), Y));
   const backend = await requestBackend({ device });
   try {
     const model = await compile(g, { loss, optimizer, backend, plan, replicates: B, bootstrap, sweep: rates.length > 1 ? { lr: rates } : undefined });
     const many = B > 1 ? `, ${B} models (${bootstrap ? `a ${bootstrap === 'pairs' ? 'pairs' : 'residual'} bootstrap` : rates.length > 1 ? `lr ${rates.join(', ')}` : 'replicates'})` : '';
-    const text = `fusegrad explain: ${n} rows x ${d} features -> ${k} targets, ${optimizer.name}${many}, on ${backend.kind} (${backend.description})\n\n${model.explain()}`;
+    const net = hidden ? `, a hidden layer of ${hidden} ${activation === 'none' ? 'linear' : activation} units` : '';
+    const text = `fusegrad explain: ${n} rows x ${d} features -> ${k} targets${net}, ${optimizer.name}${many}, on ${backend.kind} (${backend.description})\n\n${model.explain()}`;
     model.dispose();
     return text;
   } finally {

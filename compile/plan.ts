@@ -138,8 +138,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const shuffle = { SHUFFLE: loader.shuffle, HALF: feistelHalf(n) };
   const batching = { N: n, BATCH: loader.batchSize, BATCHES: batches };
   const stateBytes = 4 * count * (1 + optimizer.slots);
-  const passText = (s: Schedule) => `${s.passes.length} row pass${s.passes.length === 1 ? '' : 'es'}`;
-  notes.push(`the step's ${passText(train)} ${train.passes.map((p, i) => `(pass ${i}: ${p.sums.map((x) => `%${x.id}`).join(' ')}: ${p.size} sums)`).join(' ')}, then the finishing step`);
+  notes.push(...fusionNotes(train));
   if (batches > 1) notes.push(`${batches} batches of ${loader.batchSize} rows per epoch${loader.shuffle ? ', shuffled on the device every epoch' : ''}${loader.dropLast && n % loader.batchSize ? `, the last ${n % loader.batchSize} rows dropped` : ''}`);
 
   // The single-dispatch plan: sized to the batch (more invocations would only add tree levels).
@@ -302,6 +301,20 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
     steps.push(step(label, 'valid_finish', holes, { WG, GROUPS: vGroups, N: nv, ...replicas, ...perReplica(vGroups) }, [ro(vPartials), ro(thetaBuffer), rw(records), ro(control)], [B, 1], { read: B * 4 * vGroups * VTOTALS, written: B * 4 }, finishClosure(valid)));
   }
   return { name: 'fused', buffers, places, validation, residuals, snapshot, evaluate: [], train: { kind: 'per-epoch', steps }, records, control, notes };
+}
+
+/** What fused with what, and why each kernel of a step ends where it does, for the plan's notes. */
+function fusionNotes(s: Schedule): string[] {
+  const ids = (list: number[]) => list.map((id) => `%${id}`).join(' ');
+  const notes = s.passes.map((pass, p) => {
+    const perRow = passClosure(s, p).filter((id) => s.info.get(id)!.rowAxis !== null);
+    const sums = pass.sums.map((x) => `%${x.id} ${s.graph.nodes[x.id]!.op}`).join(', ');
+    const waits = p === 0 ? '' : `; it waits for the sums before it, which its rows read (${ids(s.passes.slice(0, p).flatMap((q) => q.sums.map((x) => x.id)).filter((id) => perRow.some((r) => s.graph.nodes[r]!.inputs.includes(id))))})`;
+    return `row pass ${p}: ${perRow.length} nodes run per row in registers (${ids(perRow)}); it ends at the sums over rows ${sums} (${pass.size} values), which need every row before anything reads them${waits}`;
+  });
+  const finish = finishClosure(s).filter((id) => !s.sums.has(id));
+  notes.push(`finishing step: the sums finished, then ${finish.length ? `${ids(finish)}, ` : ''}the loss and the gradients, and the optimizer's update of every parameter`);
+  return notes;
 }
 
 /** The nodes a row pass computes: its sums and what they read, down to the sums of earlier passes (read finished). */
