@@ -106,4 +106,17 @@ test('the README example under Deno prints the same numbers as under Node (float
   a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= 1e-4 * Math.max(1, Math.abs(v)), `value ${i}: node ${v}, deno ${b[i]}`));
 });
 
+test('hidden layer: a tanh network beats least squares on the held-out cars, trained in one dispatch', () => {
+  const r = lesson('hidden-layer');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /3000 epochs on \w+ \(tiny plan: 1 dispatch, 1 submit, 1 read\)/);
+  const mse = (name: string) => /\s+([\d.]+)\s+([\d.]+)$/m.exec(r.stdout.split('\n').find((l) => l.startsWith(name))!)!.slice(1).map(Number);
+  const [lineTrain, lineHeld] = mse('least squares');
+  const [netTrain, netHeld] = mse('tanh network');
+  // The plane is the best any linear model does on the training rows; the network bends past it.
+  assert.ok(netTrain! < lineTrain!, `training: network ${netTrain} vs least squares ${lineTrain}`);
+  assert.ok(netHeld! < 0.9 * lineHeld!, `held out: network ${netHeld} vs least squares ${lineHeld}`);
+  assert.ok(existsSync('examples/out/hidden-layer.svg'));
+});
+
 test.run();
