@@ -1,6 +1,7 @@
 /**
  * @file From autograd to GPU kernels, in numbered steps: build the graph, print it, derive the
- * backward graph, print it, plan and fuse, print the WGSL, run one step, read the loss.
+ * backward graph, print it, compile it into kernels, see which WGSL lines compute which node, run
+ * one step, read the loss.
  *
  * Run: npm run build && node dist/examples/walkthrough.js
  */
@@ -27,8 +28,10 @@ const [dW, db] = backward(g, loss, [W, b]);
 say('2. The backward graph autograd added', g.toString((n) => n.role === 'backward'));
 console.log(`\ndW is ${dW}, db is ${db}: the last nodes above.`);
 
-// 4. Plan and fuse. compile() reuses the backward nodes, matches the regression pattern and plans
-//    forward + backward + SGD update into kernels. For 5 rows the whole run fits one workgroup.
+// 4. Compile. compile() reuses the backward nodes and schedules every node by the row axis: nodes
+//    with a value per row run per row in one row pass, sums over the rows end it, the rest (the
+//    loss, the gradients, the SGD update) runs in a finishing step. For 5 rows the whole run fits
+//    one dispatch.
 const backend = await requestBackend();
 const tiny = await compile(g, { loss, optimizer: sgd({ lr: 1e-5 }), backend });
 say(`3. The kernel plan on ${backend.kind} (${backend.description})`, tiny.plan());
@@ -37,8 +40,14 @@ say('   The same graph as the general fused plan (what large data sets get)', fu
 const perNode = await compile(g, { loss, optimizer: sgd({ lr: 1e-5 }), backend, plan: 'per-node' });
 say('   And without fusion: one kernel per node, as most frameworks run it', perNode.plan());
 
-// 5. The WGSL of every pipeline of the fused plan, with the nodes each one computes.
-say('4. The WGSL', fused.explain().split('\n\n').slice(1).join('\n\n'));
+// 5. The WGSL of every pipeline of the fused plan, generated from the graph: every line that
+//    computes a value names its node, forward and backward alike. Here the lines of one node, the
+//    gradient of W before its transpose (autograd's rule for the matmul), then everything.
+const explained = fused.explain();
+const wgsl = explained.slice(explained.indexOf('--- dispatch'));
+const dWsum = g.nodes[dW!.node.inputs[0]!]!;
+const lines = wgsl.split('\n').filter((l) => l.includes(`// %${dWsum.id} = `));
+say('4. The WGSL', `the lines that compute %${dWsum.id} (${dWsum.op}, the sum over rows behind dW = ${dW}):\n${lines.join('\n')}\n\n${wgsl}`);
 
 // 6. Run one step and read the loss: one submission, one read.
 for (const m of [tiny, fused, perNode]) m.write({ X: APPLES.X, Y: APPLES.Y, W: [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]], b: [0, 0] });
