@@ -143,15 +143,23 @@ function makeReplicas(g: Graph, optimizer: Optimizer | null, { replicates, boots
 }
 
 /**
- * The data input a loss compares predictions with: the input operand of the squared error under
- * the loss's means and sums. A residual bootstrap adds its resampled residuals there.
+ * The data input a loss compares predictions with: the input operand of the squared errors the
+ * loss is built from (a penalty beside them is fine). A residual bootstrap adds its resampled
+ * residuals there.
  */
 function lossTarget(g: Graph, loss: Tensor): number {
-  let node = g.nodes[loss.id]!;
-  while ((node.op === 'mean' || node.op === 'sum' || node.op === 'scale') && node.inputs.length === 1) node = g.nodes[node.inputs[0]!]!;
-  const inputs = node.op === 'squaredError' ? node.inputs.filter((i) => g.nodes[i]!.op === 'input') : [];
-  if (inputs.length !== 1) throw new DataError("bootstrap 'residuals' needs a loss of the form mean(squaredError(prediction, target)) with the target a data input");
-  return inputs[0]!;
+  const targets = new Set<number>();
+  const seen = new Set<number>();
+  const stack = [loss.id];
+  while (stack.length) {
+    const node = g.nodes[stack.pop()!]!;
+    if (seen.has(node.id)) continue;
+    seen.add(node.id);
+    if (node.op === 'squaredError') node.inputs.filter((i) => g.nodes[i]!.op === 'input').forEach((i) => targets.add(i));
+    stack.push(...node.inputs);
+  }
+  if (targets.size !== 1) throw new DataError("bootstrap 'residuals' needs a loss built on squaredError(prediction, target) with the target one data input");
+  return [...targets][0]!;
 }
 
 /** Checks the minibatch and validation options against the data inputs. */

@@ -131,6 +131,55 @@ for (const f of FAMILY) {
   });
 }
 
+test('many models of other graphs: a sweep of a tanh network and a pairs and a residual bootstrap of a ridge fit, on both plans, as on the CPU', async () => {
+  const tanh = FAMILY.find((f) => f.name === 'a tanh hidden layer')!;
+  const ridge = FAMILY.find((f) => f.name === 'a ridge penalty written in the graph')!;
+  const n = 300;
+  const data = synthetic(n, D, 1, 7);
+  const cases: [Family, Omit<CompileOptions, 'loss' | 'optimizer' | 'backend'>, () => Optimizer][] = [
+    [tanh, { sweep: { lr: [0.05, 0.01, 0.002] }, batchSize: 64, shuffle: true, seed: 3 }, () => adam()],
+    [ridge, { replicates: 4, bootstrap: 'pairs', seed: 9, validationRows: 50 }, () => sgd({ lr: 0.05, momentum: 0.5 })],
+    [ridge, { replicates: 3, bootstrap: 'residuals', seed: 4, batchSize: 100 }, () => adam({ lr: 0.05 })],
+  ];
+  for (const [f, options, optimizer] of cases) {
+    for (const plan of ['tiny', 'fused'] as const) {
+      const label = `${f.name}, ${JSON.stringify(options)} on ${plan}`;
+      const make = async (backend: Backend) => {
+        const m = await build(f, backend, n, optimizer(), { ...options, ...(backend.kind === 'webgpu' ? { plan } : {}) });
+        // Residuals: the data's own as the pool, Y as the fitted values (any pool will do to compare backends).
+        if (options.bootstrap === 'residuals') m.write({ Y: Float64Array.from(data.Y, (v) => 0.1 * v) }, 'residuals');
+        return m;
+      };
+      const [gpu, cpu] = [await make(await webgpu()), await make(cpu64())];
+      assert.is(gpu.planName, plan, label);
+      const { result: run, dispatches } = await countDispatches(() => gpu.train({ epochs: 12 }));
+      if (plan === 'tiny') assert.is(dispatches, 1, `${label}: every model in one dispatch`);
+      const want = await cpu.train({ epochs: 12 });
+      for (let r = 0; r < gpu.replicates; r++) {
+        assertClose(run.replicates!.loss[r]!, want.replicates!.loss[r]!, 1e-4, `${label}: replicate ${r}'s loss`);
+        if (options.validationRows) assertClose(run.replicates!.validLoss![r]!, want.replicates!.validLoss![r]!, 1e-4, `${label}: replicate ${r}'s validation loss`);
+      }
+      for (const p of gpu.program.params) assertClose(await gpu.read(p.name), await cpu.read(p.name), 1e-4, `${label}: every replicate's ${p.name}`);
+      gpu.dispose();
+    }
+  }
+});
+
+test('a network past the binding limit and on a device with 4 storage buffers: chunks of rows and a split finishing kernel', async () => {
+  const tanh = FAMILY.find((f) => f.name === 'a tanh hidden layer')!;
+  for (const layout of [{ maxBindingBytes: 16384 }, { maxStorageBuffers: 4 }]) {
+    const gpu = await build(tanh, await webgpu(), 3000, adam({ lr: 0.02 }), { plan: 'fused', batchSize: 1000, layout });
+    const cpu = await build(tanh, cpu64(), 3000, adam({ lr: 0.02 }), { batchSize: 1000 });
+    const { result: run, dispatches } = await countDispatches(() => gpu.train({ epochs: 4 }));
+    const want = await cpu.train({ epochs: 4 });
+    // 3000 records of 4 floats (3 features, 1 target) in 16 KiB chunks of 1024 rows: 3 row-pass dispatches; or 1 and a finishing kernel split in two.
+    assert.is(dispatches, 4 * 3 * ('maxBindingBytes' in layout ? 3 + 1 : 1 + 2), JSON.stringify(layout));
+    assertClose(run.loss, want.loss, 1e-4, `${JSON.stringify(layout)}: loss`);
+    for (const p of gpu.program.params) assertClose(await gpu.read(p.name), await cpu.read(p.name), 1e-4, `${JSON.stringify(layout)}: ${p.name}`);
+    gpu.dispose();
+  }
+});
+
 test('a gradient rule changed in the table changes what every plan runs', async () => {
   const train = async (plan: 'tiny' | 'fused' | 'per-node', backend: Backend) => {
     const g = new Graph();
