@@ -18,12 +18,16 @@ import { asMatrix, sizeOf } from '../engine/shape.js';
 import { wgslFloat } from '../wgsl/kernels.js';
 import type { Schedule } from './schedule.js';
 
-/** How a row is laid out in the data binding: which columns hold each data input. */
+/**
+ * How a row is laid out in the data: a record of the wide data inputs' values read as vec4
+ * (`data4`, padded to whole vec4s), then a record of the narrow ones' read as floats (`data1`).
+ * Each input sits whole in one part, from its first column there.
+ */
 export interface RowLayout {
-  /** Rows are read as vec4f (records padded to a multiple of 4 floats) or as single floats. */
-  vec4: boolean;
-  /** The first column of each data input's values in a row's record. */
-  columns: Map<number, number>;
+  /** Floats per row in the vec4 part (a multiple of 4; 0: none) and in the float part. */
+  vecWords: number;
+  scalarWords: number;
+  columns: Map<number, { part: 'vec4' | 'scalar'; column: number }>;
   /** A residual bootstrap: the target input, whose values get the drawn residual row added. */
   residualTarget: number | null;
 }
@@ -148,22 +152,27 @@ export class Emitter {
     return [Math.floor(f / cols), f % cols];
   }
 
-  /** Value c of data input %id in this row: a word of the row's record, plus the drawn residual for the target of a residual bootstrap. */
+  /**
+   * Value c of data input %id in this row: from the row's vec4 record (`at4`, one load per vec4,
+   * shared by the values in it) or its float record (`at1`), plus the drawn residual (`res_at`) for
+   * the target of a residual bootstrap.
+   */
   private load(id: number, c: number): string {
     const layout = this.layout;
     if (!layout) throw new Error(`emit: data input %${id} read outside row code`);
-    const word = (base: string, prefix: string, k: number) => {
-      if (!layout.vec4) return `data[${base} + ${k}u]`;
-      const q = Math.floor(k / 4);
-      const name = `${prefix}${q}`;
+    const { part, column } = layout.columns.get(id)!;
+    let x: string;
+    if (part === 'scalar') x = `data1[at1 + ${column + c}u]`;
+    else {
+      const k = column + c;
+      const name = `r${Math.floor(k / 4)}`;
       if (!this.loaded.has(name)) {
         this.loaded.add(name);
-        this.body.push(`let ${name} = data[${base} + ${q}u];`);
+        this.body.push(`let ${name} = data4[at4 + ${Math.floor(k / 4)}u];`);
       }
-      return `${name}.${COMPONENTS[k % 4]}`;
-    };
-    const x = word('at', 'r', layout.columns.get(id)! + c);
-    return layout.residualTarget === id ? `${x} + ${word('res_at', 'e', c)}` : x;
+      x = `${name}.${COMPONENTS[k % 4]}`;
+    }
+    return layout.residualTarget === id ? `${x} + data1[res_at + ${c}u]` : x;
   }
 
   /** A finished sum over rows: its total (over the rows of the batch, divided by the count for a mean). */

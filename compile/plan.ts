@@ -29,7 +29,7 @@ import { feistelHalf } from '../runtime/shuffle.js';
 import { CONTROL_WGSL, EPOCH_WGSL, RULES, TREE_WGSL } from '../wgsl/kernels.js';
 import { type RowLayout, type Theta, thetaOf } from './emit.js';
 import { type Schedule, Unfusable, schedule } from './schedule.js';
-import { finishHole, rowPassHoles, trainStep, validStep } from './steps.js';
+import { dataBindings, finishHole, rowPassHoles, trainStep, validStep } from './steps.js';
 
 /** Largest power-of-two workgroup size <= `max` whose WG x P shared floats (plus `extra` bytes) fit. */
 function fitWorkgroup(P: number, layout: Layout, max: number, extra = 0): number {
@@ -63,24 +63,31 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const train = schedule(graph, n, [loss, ...theta.params.map((p) => p.grad)], { loss, params: program.params }, loader.batchSize, short);
   const valid = nv ? schedule(graph, n, [loss], null, nv, null) : null;
 
-  // The row record: every data input's values of a row, in the program's order of inputs.
+  // A row's records: the wide data inputs' values (4 or more a row) read as vec4, the narrow ones'
+  // as floats, each input whole in one record, in the program's order of inputs. A vec4 view and
+  // a float view of one buffer take two bindings: with fewer than 6 per kernel, floats only.
   const inputs = program.inputs.map((i) => nodes[i.id]!);
-  const columns = new Map<number, number>();
-  let width = 0;
+  const vec4 = layout.rowLoads === 'vec4' && layout.maxStorageBuffers >= 6;
+  const columns: RowLayout['columns'] = new Map();
+  let [vecWidth, scalarWords] = [0, 0];
   for (const input of inputs) {
-    columns.set(input.id, width);
-    width += widthOf(input);
+    const w = widthOf(input);
+    if (vec4 && w >= 4) columns.set(input.id, { part: 'vec4', column: (vecWidth += w) - w });
+    else columns.set(input.id, { part: 'scalar', column: (scalarWords += w) - w });
   }
-  const vec4 = layout.rowLoads === 'vec4';
-  const pad = (w: number) => (vec4 ? 4 * Math.ceil(w / 4) : w);
-  const rowWords = pad(Math.max(1, width));
+  const vecWords = 4 * Math.ceil(vecWidth / 4);
+  const rowWords = vecWords + scalarWords;
   const { bootstrap, target } = program.replicas;
   const resid = bootstrap === 'residuals';
   const residWidth = resid ? widthOf(nodes[target!]!) : 0;
-  const residWords = pad(residWidth);
-  const element = vec4 ? 4 : 1;
-  const rows: RowLayout = { vec4, columns, residualTarget: resid ? target : null };
-  const recordHoles = { STRIDE: String(rowWords / element), RESIDUAL_STRIDE: String(Math.max(1, residWords / element)), ROW_TYPE: vec4 ? 'vec4f' : 'f32', COUNT: String(count) };
+  const rows: RowLayout = { vecWords, scalarWords, columns, residualTarget: resid ? target : null };
+  const recordHoles = { VEC_STRIDE: String(vecWords / 4), SCALAR_STRIDE: String(scalarWords), RESIDUAL_STRIDE: String(Math.max(1, residWidth)), COUNT: String(count) };
+  /** The data views a kernel binds after its other `first` bindings, and their declarations. */
+  const views = (first: number, layoutOf: RowLayout, buffer: number) => {
+    const { text, views: n } = dataBindings(layoutOf, first);
+    return { text, bindings: Array.from({ length: n }, (): Binding => ({ buffer, access: 'read' })) };
+  };
+  const recordsText = vec4 && vecWords ? `records of ${vecWords} floats as vec4${scalarWords ? ` and ${scalarWords} as floats` : ''}` : `records of ${scalarWords} floats`;
 
   const notes: string[] = [];
   const buffers: BufferDecl[] = [];
@@ -98,13 +105,19 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const snapshot = theta.params.map((p) => ({ id: p.id, offset: p.offset, words: p.size }));
   const state = decl(`${optimizer.name} state (${optimizer.slots} x ${B * count})`, Math.max(1, optimizer.slots * B * count));
 
-  /** Segments of every data input in `rowsIn` records from record `first` of a buffer. */
-  const placeRows = (buffer: number, first: number, rowsIn: number): Map<number, Segment> =>
-    new Map(inputs.map((i) => [i.id, { buffer, offset: first * rowWords + columns.get(i.id)!, words: rowsIn * widthOf(i), stride: rowWords, width: widthOf(i) }]));
+  /** Segments of every data input in `rowsIn` records from record `first` of a buffer that holds `total` records. */
+  const placeRows = (buffer: number, first: number, rowsIn: number, total: number): Map<number, Segment> =>
+    new Map(
+      inputs.map((i) => {
+        const { part, column } = columns.get(i.id)!;
+        const [at, stride] = part === 'vec4' ? [first * vecWords, vecWords] : [total * vecWords + first * scalarWords, scalarWords];
+        return [i.id, { buffer, offset: at + column, words: rowsIn * widthOf(i), stride, width: widthOf(i) }];
+      }),
+    );
   const what = inputs.map((i) => (i.attrs as { name: string }).name).join(' | ');
   /** Records in chunks that fit one binding; `after` more words (a residual bootstrap's rows) follow the rows of a single chunk. */
   const dataChunks = (set: string, rowsIn: number, after: { words: number; label: string } | null = null) => {
-    const perChunk = Math.max(1, Math.floor(layout.maxBindingBytes / (4 * rowWords)));
+    const perChunk = Math.max(1, Math.floor(layout.maxBindingBytes / (4 * Math.max(1, rowWords))));
     const chunks: { start: number; rows: number; buffer: number }[] = [];
     for (let start = 0; start < rowsIn; start += perChunk) {
       const r = Math.min(perChunk, rowsIn - start);
@@ -113,7 +126,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
       chunks.push({ start, rows: r, buffer: decl(`${set} [${what}]${suffix}${tail ? `, then ${tail.label}` : ''}`, r * rowWords + (tail?.words ?? 0)) });
     }
     if (chunks.length > 1) notes.push(`the ${set} set is bound in ${chunks.length} chunks of at most ${perChunk} rows (binding limit ${layout.maxBindingBytes} bytes)`);
-    const segs = new Map<number, Segment[]>(inputs.map((i) => [i.id, chunks.map((c) => placeRows(c.buffer, 0, c.rows).get(i.id)!)]));
+    const segs = new Map<number, Segment[]>(inputs.map((i) => [i.id, chunks.map((c) => placeRows(c.buffer, 0, c.rows, c.rows).get(i.id)!)]));
     return { chunks, segs };
   };
 
@@ -149,7 +162,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const serial = batchRows <= layout.serialMaxRows && (nv === 0 || nv <= layout.serialMaxRows);
   const wantedWG = serial ? 1 : Math.min(layout.tinyWorkgroup, 2 ** Math.ceil(Math.log2(Math.max(1, batchRows))));
   const tinyWG = serial ? 1 : fitWorkgroup(Math.max(P, widest(valid ?? train)), layout, wantedWG, 4 * totals);
-  const dataWords = (n + nv) * rowWords + (resid ? n * residWords : 0);
+  const dataWords = (n + nv) * rowWords + n * residWidth;
   const work = (n + nv) * sums;
   const epochsPerDispatch = work > layout.tinyMaxWork ? Math.max(1, Math.floor((layout.epochsPerDispatch * layout.tinyMaxWork) / work)) : layout.epochsPerDispatch;
   // Past the budget, each replicate's rows spread over many workgroups of the row passes: a GPU
@@ -178,11 +191,12 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const drawn = { none: '', pairs: ', each on its own resample of the rows drawn on the device', residuals: ', each on the rows with a resample of the residuals added to its target, drawn on the device' }[bootstrap];
   const own = program.replicas.hyper ? ', each with its own hyperparameters' : '';
   if (!notTiny) {
-    const dataLabel = `[${what}]: ${n} training rows${nv ? `, then ${nv} validation rows` : ''}${resid ? `, then the residuals (${n} x ${residWidth})` : ''}${vec4 ? `, records of ${rowWords} floats (vec4)` : ''}`;
+    const dataLabel = `[${what}]: ${n} training rows${nv ? `, then ${nv} validation rows` : ''} (${recordsText})${resid ? `, then the residuals (${n} x ${residWidth})` : ''}`;
     const data = decl(dataLabel, dataWords);
-    for (const [id, seg] of placeRows(data, 0, n)) places.set(id, [seg]);
-    if (nv) for (const [id, seg] of placeRows(data, n, nv)) validation.set(id, [seg]);
-    if (resid) residuals.set(target!, [{ buffer: data, offset: (n + nv) * rowWords, words: n * residWidth, stride: residWords, width: residWidth }]);
+    for (const [id, seg] of placeRows(data, 0, n, n + nv)) places.set(id, [seg]);
+    if (nv) for (const [id, seg] of placeRows(data, n, nv, n + nv)) validation.set(id, [seg]);
+    if (resid) residuals.set(target!, [{ buffer: data, offset: (n + nv) * rowWords, words: n * residWidth, stride: residWidth, width: residWidth }]);
+    const dataViews = views(4, rows, data);
     const budget = work > layout.tinyMaxWork ? `${n + nv} rows x ${sums} sums over the budget of ${layout.tinyMaxWork}, so fewer epochs per dispatch` : `${n + nv} rows x ${sums} sums <= ${layout.tinyMaxWork}`;
     const form = serial ? `one invocation${B > 1 ? ' per replicate' : ''} walking every row (batches of at most ${layout.serialMaxRows} rows): no barriers` : `one workgroup of ${tinyWG}${B > 1 ? ' per replicate' : ''}`;
     notes.push(`the whole run in ${form}: ${budget}; up to ${epochsPerDispatch} epochs per dispatch`);
@@ -190,14 +204,14 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
     if (B > 1) notes.push(`${B} replicates, one ${serial ? 'invocation' : 'workgroup'} each${drawn}${own}`);
     const options = { form: serial ? ('serial' as const) : ('lanes' as const), layout: rows, theta, loss };
     const steps = `${trainStep(train, options)}\n\n${validStep(valid, options)}`;
-    const holes: Record<string, string> = { ...recordHoles, OPTIMIZER: rule, STEPS: steps };
+    const holes: Record<string, string> = { ...recordHoles, OPTIMIZER: rule, STEPS: steps, DATA: dataViews.text };
     if (!serial) Object.assign(holes, { TREE: TREE_WGSL, P: String(Math.max(P, widest(valid ?? train))), TOTALS: String(totals) });
     const s = step(
       B > 1 ? `${B} models: every batch of every epoch, forward, backward, update, loss record` : 'every batch of every epoch: forward, backward, update; loss record, validation, snapshots',
       serial ? 'serial' : 'tiny',
       holes,
-      { ...(serial ? {} : { WG: tinyWG }), ...batching, VALID: nv, ...shuffle, MAX_EPOCHS: epochsPerDispatch, RESIDUALS_AT: ((n + nv) * rowWords) / element, ...replicated },
-      [ro(data), rw(thetaBuffer), rw(state), rw(records), rw(control)],
+      { ...(serial ? {} : { WG: tinyWG }), ...batching, VALID: nv, ...shuffle, MAX_EPOCHS: epochsPerDispatch, SCALAR_AT: (n + nv) * vecWords, RESIDUALS_AT: (n + nv) * rowWords, ...replicated },
+      [rw(thetaBuffer), rw(state), rw(records), rw(control), ...dataViews.bindings],
       // Rows of the grid past the device's workgroups per dimension (the kernel skips the overhang).
       [Math.min(B, layout.maxGroupsPerDim), Math.ceil(B / layout.maxGroupsPerDim)],
       { read: 4 * dataWords + B * stateBytes, written: B * (stateBytes + 8) },
@@ -210,26 +224,28 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   // may be any row) and the residuals follow the training rows.
   if (B > 1) {
     const refuse = (why: string) => new PlanError(`${B} replicates train together on row passes and a finishing kernel only ${why}`);
-    const trainBytes = 4 * (n * rowWords + (resid ? n * residWords : 0));
+    const trainBytes = 4 * (n * rowWords + n * residWidth);
     if (Math.max(trainBytes, 4 * nv * rowWords) > layout.maxBindingBytes) throw refuse(`with their data in one binding, and here the data (${Math.max(trainBytes, 4 * nv * rowWords)} bytes) exceed one binding (${layout.maxBindingBytes} bytes)`);
     if (layout.maxStorageBuffers < 5) throw refuse(`with 5 storage buffers per kernel, and the device allows ${layout.maxStorageBuffers}`);
     if (B > layout.maxGroupsPerDim) throw refuse(`up to ${layout.maxGroupsPerDim} of them (the device's workgroups per dimension)`);
   }
-  const trainData = dataChunks('training', n, B > 1 && resid ? { words: n * residWords, label: `the residuals (${n} x ${residWidth})` } : null);
+  const trainData = dataChunks('training', n, B > 1 && resid ? { words: n * residWidth, label: `the residuals (${n} x ${residWidth})` } : null);
   for (const [id, segs] of trainData.segs) places.set(id, segs);
-  if (B > 1 && resid) residuals.set(target!, [{ buffer: trainData.chunks[0]!.buffer, offset: n * rowWords, words: n * residWidth, stride: residWords, width: residWidth }]);
+  if (B > 1 && resid) residuals.set(target!, [{ buffer: trainData.chunks[0]!.buffer, offset: n * rowWords, words: n * residWidth, stride: residWidth, width: residWidth }]);
   const WG = fitWorkgroup(Math.max(P, widest(valid ?? train)), layout, 64);
   // A replicate's share of the workgroups one model would get: B models fill the device as one does.
   const cap = layout.rows === 'contiguous' ? layout.contiguousGroups : Math.min(layout.stridedGroups, layout.maxGroupsPerDim);
   const groupsFor = (rowsIn: number) => Math.max(1, Math.min(Math.ceil(rowsIn / WG), Math.ceil(cap / B)));
-  notes.push(`rows layout: ${layout.rows}${layout.rows === 'contiguous' ? ' (each invocation reads its own run of rows)' : ' (grid stride)'}, workgroup size ${WG}, rows read as ${vec4 ? `vec4 (records of ${rowWords} floats)` : 'single floats'}`);
+  notes.push(`rows layout: ${layout.rows}${layout.rows === 'contiguous' ? ' (each invocation reads its own run of rows)' : ' (grid stride)'}, workgroup size ${WG}, ${recordsText}`);
 
   /** One dispatch per pass and chunk (B workgroups high), each writing its pass's columns of its groups' rows of `partials`. */
   const rowPasses = (s: Schedule, set: ReturnType<typeof dataChunks>, partials: number, extra: Record<string, number | boolean>, label: string, rowsRead: number, totalGroups: number) => {
     const out: Step[] = [];
     const TOTALS = Math.max(1, s.accumulators);
+    const passRows = { ...rows, residualTarget: extra.RESIDUALS ? rows.residualTarget : null };
     s.passes.forEach((pass, p) => {
-      const holes = { ...recordHoles, ...rowPassHoles(s, p, { ...rows, residualTarget: extra.RESIDUALS ? rows.residualTarget : null }, theta), TREE: TREE_WGSL, P: String(Math.max(1, pass.size)), PASS_AT: String(pass.at), TOTALS: String(TOTALS), EARLIER: String(pass.at) };
+      const dataText = dataBindings(passRows, 3).text;
+      const holes = { ...recordHoles, ...rowPassHoles(s, p, passRows, theta), TREE: TREE_WGSL, P: String(Math.max(1, pass.size)), PASS_AT: String(pass.at), TOTALS: String(TOTALS), EARLIER: String(pass.at), DATA: dataText };
       const passNodes = passClosure(s, p);
       let base = 0;
       for (const c of set.chunks) {
@@ -241,10 +257,10 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
             `${which}${label}${where}`,
             'row_pass',
             holes,
-            { WG, ROWS: c.rows, CHUNK_START: c.start, GROUP_BASE: base, CONTIGUOUS: layout.rows === 'contiguous', GROUPS: totalGroups, ...replicas, ...extra },
-            [ro(c.buffer), ro(thetaBuffer), rw(partials), ro(control)],
+            { WG, ROWS: c.rows, CHUNK_START: c.start, GROUP_BASE: base, CONTIGUOUS: layout.rows === 'contiguous', GROUPS: totalGroups, SCALAR_AT: c.rows * vecWords, ...replicas, ...extra },
+            [ro(thetaBuffer), rw(partials), ro(control), ...views(3, passRows, c.buffer).bindings],
             [groups, B],
-            { read: B * (4 * Math.min(c.rows, rowsRead) * (rowWords + (extra.RESIDUALS ? residWords : 0)) + 4 * count), written: B * 4 * groups * pass.size },
+            { read: B * (4 * Math.min(c.rows, rowsRead) * (rowWords + (extra.RESIDUALS ? residWidth : 0)) + 4 * count), written: B * 4 * groups * pass.size },
             passNodes,
           ),
         );
@@ -263,7 +279,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   }
   const partials = decl(`partials (${B > 1 ? `${B} replicates x ` : ''}${totalGroups} workgroups x ${TOTALS} sums)${split ? `, then the gradients (${count})` : ''}`, partialWords + (split ? count : 0));
   const batchLabel = batches > 1 ? 'one batch: its rows\' values, sums over its rows' : 'every row\'s values, sums over the rows';
-  const residualsAt = (n * rowWords) / element;
+  const residualsAt = n * rowWords;
   const kernel1 = rowPasses(train, trainData, partials, { N: n, BATCH: loader.batchSize, ...shuffle, ...draws, ...(resid ? { RESIDUALS_AT: residualsAt } : {}), ...perReplica(totalGroups) }, B > 1 ? `${B} models, ${batchLabel}` : batchLabel, batchRows, totalGroups);
   if (B > 1) notes.push(`${B} replicates, each over ${totalGroups} workgroups of every row pass (a dispatch ${totalGroups} x ${B}) and one workgroup of the others${drawn}${own}`);
 

@@ -17,6 +17,22 @@ function sumsOf(s: Schedule, p: number): string {
   return s.passes[p]!.sums.map((x) => `%${x.id} ${s.graph.nodes[x.id]!.op}`).join(', ');
 }
 
+/** Where row `row`'s records start: in data4 (vec4s) and data1 (floats), for the parts the layout has. */
+export function recordAt(layout: RowLayout, row: string): string[] {
+  return [...(layout.vecWords ? [`let at4 = ${row} * VEC_STRIDE;`] : []), ...(layout.scalarWords ? [`let at1 = SCALAR_AT + ${row} * SCALAR_STRIDE;`] : [])];
+}
+
+/**
+ * The data bindings from binding `first` on: the vec4 view of the rows' buffer when the layout has
+ * a vec4 part, its float view when it has a float part (or residuals). One buffer, bound twice.
+ */
+export function dataBindings(layout: RowLayout, first: number): { text: string; views: number } {
+  const lines: string[] = [];
+  if (layout.vecWords) lines.push(`@group(0) @binding(${first + lines.length}) var<storage, read> data4: array<vec4f>;`);
+  if (layout.scalarWords || layout.residualTarget !== null) lines.push(`@group(0) @binding(${first + lines.length}) var<storage, read> data1: array<f32>;`);
+  return { text: lines.join('\n') || '// (no data inputs)', views: lines.length };
+}
+
 /** `var a3 = 0.0;` for each accumulator of the given passes. */
 function accumulators(s: Schedule, passes: number[]): string[] {
   return passes.flatMap((p) => {
@@ -50,6 +66,7 @@ export function trainStep(s: Schedule, { form, layout, theta, loss }: StepOption
   const total = (k: number) => (serial ? `a${k}` : s.passes.length === 1 ? `tree[${k}u]` : `totals[${k}u]`);
   const e = new Emitter(s, { param: paramIn(theta), total, rows: 'rows_f', short: 'short_batch' }, layout);
   const residual = layout.residualTarget !== null ? ['let res_at = RESIDUALS_AT + pick.y * RESIDUAL_STRIDE;'] : [];
+  const records = recordAt(layout, 'pick.x');
   const lines: string[] = [];
   if (serial) lines.push(...accumulators(s, passes));
   for (const p of passes) {
@@ -57,7 +74,7 @@ export function trainStep(s: Schedule, { form, layout, theta, loss }: StepOption
     const loop = [
       `for (var p = first${serial ? '' : ' + lid'}; p < last; p += ${serial ? '1u' : 'WG'}) {`,
       '  let pick = pick_row(p, N, HALF, SHUFFLE, key, BOOTSTRAP, RESIDUALS, seed);',
-      '  let at = pick.x * STRIDE;',
+      ...indent(records, 1),
       ...indent(residual, 1),
       ...indent(body, 1),
       '}',
@@ -97,7 +114,7 @@ export function validStep(s: Schedule | null, { form, layout, loss, theta }: Ste
   if (serial) lines.push(...accumulators(s, passes));
   for (const p of passes) {
     const { prologue, body } = e.rowPass(p);
-    const loop = [`for (var p = N${serial ? '' : ' + lid'}; p < N + VALID; p += ${serial ? '1u' : 'WG'}) {`, '  let at = p * STRIDE;', ...indent(body, 1), '}'];
+    const loop = [`for (var p = N${serial ? '' : ' + lid'}; p < N + VALID; p += ${serial ? '1u' : 'WG'}) {`, ...indent(recordAt(layout, 'p'), 1), ...indent(body, 1), '}'];
     const pass = [`// Pass ${p}: the validation rows, summed into ${sumsOf(s, p)}.`, ...prologue, ...(serial ? [] : accumulators(s, [p])), ...loop];
     if (!serial) {
       pass.push(...store(s, p), `tree_reduce(lid, ${s.passes[p]!.size}u);`);
@@ -123,6 +140,7 @@ export function rowPassHoles(s: Schedule, p: number, layout: RowLayout, theta: T
   const e = new Emitter(s, { param: paramIn(theta), total: (k) => `totals[${k}u]`, rows: 'rows_f', short: 'short_batch' }, layout);
   const { prologue, body } = e.rowPass(p);
   return {
+    RECORD: indent(recordAt(layout, 'row'), 2).join('\n'),
     PROLOGUE: indent(prologue, 1).join('\n'),
     ACCUMULATORS: indent(accumulators(s, [p]), 1).join('\n'),
     ROW: indent(body, 2).join('\n'),

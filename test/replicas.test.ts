@@ -321,7 +321,7 @@ test('what the device cannot hold is a PlanError that names the numbers; fit tur
   const gpu = await webgpu();
   const err = await caught(model(gpu, sgd(), { replicates: 4, bootstrap: 'pairs', layout: { maxBindingBytes: 1024 } }));
   assert.is(err?.name, 'PlanError', 'a PlanError (by name: the shared backend may come from another test bundle)');
-  assert.match(err!.message, /4 replicates train together on row passes and a finishing kernel only with their data in one binding, and here the data \(1920 bytes\) exceed one binding \(1024 bytes\)/);
+  assert.match(err!.message, /4 replicates train together on row passes and a finishing kernel only with their data in one binding, and here the data \(1440 bytes\) exceed one binding \(1024 bytes\)/);
   const m = await model(gpu, sgd(), { replicates: 4, bootstrap: 'pairs' });
   const limit = (gpu as unknown as { layout: { maxBindingBytes: number } }).layout.maxBindingBytes;
   const epochs = Math.floor(limit / 16) + 1;

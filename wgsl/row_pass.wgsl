@@ -1,7 +1,7 @@
 // row_pass: one pass over the rows of a batch, the first of a step's kernels (or, for a graph
 // whose rows wait for a sum over rows, one of several). For the rows of the current batch that lie
-// in this chunk of the data (ROWS rows from row CHUNK_START, each a record of STRIDE elements:
-// every data input's values of that row), each invocation walks its share of the rows, computes
+// in this chunk of the data (ROWS rows from row CHUNK_START, each with every data input's values
+// in its records: the wide inputs' in data4, the narrow ones' in data1), each invocation walks its share of the rows, computes
 // the row's values of the graph's row nodes in registers (the code below is generated from the
 // graph, every line naming its node) and accumulates the pass's sums over rows. Then the
 // workgroup adds its invocations' P sums as a tree in shared memory and writes them, at their
@@ -39,25 +39,30 @@ override WHOLE: bool = false;
 override REPLICA_GROUPS: u32 = 0u;
 override BOOTSTRAP: bool = false;
 override RESIDUALS: bool = false;
-// Where the residual rows start in data, after the N rows of records.
+// Where this chunk's float records start in data1, after its vec4 records, and where the residual
+// rows start, after the float records (in floats).
+override SCALAR_AT: u32 = 0u;
 override RESIDUALS_AT: u32 = 0u;
 // Rows of partials the earlier passes wrote per replicate (their workgroups).
 override GROUPS: u32 = 1u;
 
 // From the graph: parameters per model; this pass's sums, where they start among all passes'
-// and how many there are; the sums of earlier passes; a row's record and a residual row.
+// and how many there are; the sums of earlier passes; a row's records (vec4s, floats) and a
+// residual row (floats).
 const COUNT: u32 = {{COUNT}}u;
 const P: u32 = {{P}}u;
 const PASS_AT: u32 = {{PASS_AT}}u;
 const TOTALS: u32 = {{TOTALS}}u;
 const EARLIER: u32 = {{EARLIER}}u;
-const STRIDE: u32 = {{STRIDE}}u;
+const VEC_STRIDE: u32 = {{VEC_STRIDE}}u;
+const SCALAR_STRIDE: u32 = {{SCALAR_STRIDE}}u;
 const RESIDUAL_STRIDE: u32 = {{RESIDUAL_STRIDE}}u;
 
-@group(0) @binding(0) var<storage, read> data: array<{{ROW_TYPE}}>;
-@group(0) @binding(1) var<storage, read> params: array<f32>;
-@group(0) @binding(2) var<storage, read_write> partials: array<f32>;
-@group(0) @binding(3) var<storage, read> control: array<u32>;
+@group(0) @binding(0) var<storage, read> params: array<f32>;
+@group(0) @binding(1) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(2) var<storage, read> control: array<u32>;
+// This chunk's rows (then, with RESIDUALS, the N residual rows).
+{{DATA}}
 
 {{TREE}}
 
@@ -136,7 +141,8 @@ fn main(
     if (moved && (pick.x < CHUNK_START || pick.x >= CHUNK_START + ROWS)) {
       continue;
     }
-    let at = (pick.x - CHUNK_START) * STRIDE;
+    let row = pick.x - CHUNK_START;
+{{RECORD}}
     let res_at = RESIDUALS_AT + pick.y * RESIDUAL_STRIDE;
 {{ROW}}
   }

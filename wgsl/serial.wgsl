@@ -16,18 +16,21 @@ override HALF: u32 = 1u;
 override MAX_EPOCHS: u32 = 5000u;
 override BOOTSTRAP: bool = false;
 override RESIDUALS: bool = false;
+override SCALAR_AT: u32 = 0u;
 override RESIDUALS_AT: u32 = 0u;
 override STATE_SLOT: u32 = COUNT * REPLICATES;
 
 const COUNT: u32 = {{COUNT}}u;
-const STRIDE: u32 = {{STRIDE}}u;
+const VEC_STRIDE: u32 = {{VEC_STRIDE}}u;
+const SCALAR_STRIDE: u32 = {{SCALAR_STRIDE}}u;
 const RESIDUAL_STRIDE: u32 = {{RESIDUAL_STRIDE}}u;
 
-@group(0) @binding(0) var<storage, read> data: array<{{ROW_TYPE}}>;
-@group(0) @binding(1) var<storage, read_write> params: array<f32>;
-@group(0) @binding(2) var<storage, read_write> state: array<f32>;
-@group(0) @binding(3) var<storage, read_write> records: array<f32>;
-@group(0) @binding(4) var<storage, read_write> control: array<u32>;
+@group(0) @binding(0) var<storage, read_write> params: array<f32>;
+@group(0) @binding(1) var<storage, read_write> state: array<f32>;
+@group(0) @binding(2) var<storage, read_write> records: array<f32>;
+@group(0) @binding(3) var<storage, read_write> control: array<u32>;
+// The rows of the training set, then of the validation set (then, with RESIDUALS, the N residual rows).
+{{DATA}}
 
 {{OPTIMIZER}}
 

@@ -30,25 +30,28 @@ override HALF: u32 = 1u;
 override MAX_EPOCHS: u32 = 5000u;
 override BOOTSTRAP: bool = false;
 override RESIDUALS: bool = false;
-// Where the residual rows start in data, after the N + VALID rows of records.
+// Where the rows' float records start in data1, after the vec4 records (in floats), and where the
+// residual rows start, after the float records.
+override SCALAR_AT: u32 = 0u;
 override RESIDUALS_AT: u32 = 0u;
 // The optimizer's second state slot starts after every replicate's first.
 override STATE_SLOT: u32 = COUNT * REPLICATES;
 
 // From the graph: parameters per model; sums over rows of the widest pass, and of all passes; a
-// row's record in data and a residual row, in elements of data.
+// row's records (vec4s, floats) and a residual row (floats).
 const COUNT: u32 = {{COUNT}}u;
 const P: u32 = {{P}}u;
 const TOTALS: u32 = {{TOTALS}}u;
-const STRIDE: u32 = {{STRIDE}}u;
+const VEC_STRIDE: u32 = {{VEC_STRIDE}}u;
+const SCALAR_STRIDE: u32 = {{SCALAR_STRIDE}}u;
 const RESIDUAL_STRIDE: u32 = {{RESIDUAL_STRIDE}}u;
 
-// Rows of the training set, then of the validation set (then, with RESIDUALS, N residual rows).
-@group(0) @binding(0) var<storage, read> data: array<{{ROW_TYPE}}>;
-@group(0) @binding(1) var<storage, read_write> params: array<f32>;
-@group(0) @binding(2) var<storage, read_write> state: array<f32>;
-@group(0) @binding(3) var<storage, read_write> records: array<f32>;
-@group(0) @binding(4) var<storage, read_write> control: array<u32>;
+@group(0) @binding(0) var<storage, read_write> params: array<f32>;
+@group(0) @binding(1) var<storage, read_write> state: array<f32>;
+@group(0) @binding(2) var<storage, read_write> records: array<f32>;
+@group(0) @binding(3) var<storage, read_write> control: array<u32>;
+// The rows of the training set, then of the validation set (then, with RESIDUALS, the N residual rows).
+{{DATA}}
 
 {{TREE}}
 
