@@ -128,7 +128,7 @@ test('bad input: each case exits 2 with a message that names the file, the colum
   const json = scratch('records.json', JSON.stringify([{ y: 1, x: 2 }, { y: 2, x: 'two' }]));
   const j = fusegrad('fit', json, '--y', 'y', '--x', 'x');
   assert.is(j.code, 2);
-  assert.match(j.err, /records\.json: column "x" is not numeric: record 1 has "two"/);
+  assert.match(j.err, /records\.json: column "x" is not numeric: record 2 has "two"/, "records counted from 1, as lines are");
 });
 
 test('missing values: rows with one are dropped and counted', () => {
