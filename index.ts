@@ -15,7 +15,7 @@ export { CpuBackend, type Precision } from './runtime/cpu.js';
 export { WebGpuBackend } from './runtime/webgpu.js';
 export { requestBackend, NoAdapterError, DRIVER_ADVICE, type BackendOptions, type DeviceKind } from './runtime/device.js';
 export { compile, Model, DataError, type CompileOptions, type TensorData, type TrainOptions, type TrainResult } from './runtime/model.js';
-export type { Backend, Bootstrap, Executable, PlanOptions, Program, Stats } from './runtime/program.js';
+export { DeviceError, type Backend, type Bootstrap, type Executable, type PlanOptions, type Program, type Stats } from './runtime/program.js';
 export { planPerNode, formatPlan, PlanError, type Plan, type Step, type Layout } from './runtime/plan.js';
 export { matchLinearMse, planFused } from './runtime/fuse.js';
 export { debugLevel, setDebug, setDebugSink } from './runtime/debug.js';

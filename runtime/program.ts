@@ -104,6 +104,14 @@ export interface Executable {
   dispose(): void;
 }
 
+/**
+ * The device did less than it was asked and said nothing, such as a driver that cut a kernel's
+ * loops short: the run's numbers cannot be trusted, so it is an error rather than a result.
+ */
+export class DeviceError extends Error {
+  override name = 'DeviceError';
+}
+
 /** How a backend should plan a program (the CPU backend has one way and ignores these). */
 export interface PlanOptions {
   /**

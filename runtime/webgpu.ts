@@ -9,7 +9,7 @@ import { debug, debugLevel } from './debug.js';
 import { type LinearMse, matchLinearMse, planFused } from './fuse.js';
 import { CONTROL, HYPER } from './control.js';
 import { DEFAULT_LAYOUT, type Layout, type Plan, PlanError, type Segment, type Step, formatPlan, planPerNode } from './plan.js';
-import { type Backend, type Executable, type PlanOptions, type Program, type RawRun, type Stats, zeroStats } from './program.js';
+import { type Backend, DeviceError, type Executable, type PlanOptions, type Program, type RawRun, type Stats, zeroStats } from './program.js';
 import { chooseRowsLayout } from './trial.js';
 
 // GPUBufferUsage and GPUMapMode values, spelled out so this module loads before Dawn's globals exist.
@@ -245,8 +245,19 @@ class WebGpuExecutable implements Executable {
     });
     const [records, ctl] = out as [Float32Array, Float32Array];
     const counters = new Uint32Array(ctl.buffer, ctl.byteOffset, ctl.length);
+    // Every model ran all its epochs, or stopped at a divergence it marked: anything less is a
+    // device that cut the run short without a word, and its numbers are not a result.
+    const done = B > 1 ? Array.from(counters.subarray(replicaAt, replicaAt + B)) : [counters[CONTROL.EPOCH]!];
+    const marked = B > 1 ? Array.from(counters.subarray(marksAt, marksAt + B)) : [counters[CONTROL.DIVERGED]!];
+    const short = done.findIndex((e, r) => e !== (marked[r] ? marked[r] : epochs));
+    if (short >= 0) {
+      throw new DeviceError(
+        `train: the device ran ${done[short]} of the ${epochs} epochs asked${B > 1 ? ` for replicate ${short}` : ''} and marked no divergence: its driver cut the run short (${this.backend.description}). ` +
+          "The parameters are not to be trusted. Use another adapter (on Debian 12 without a GPU, Mesa's lavapipe from bookworm-backports) or the CPU backend (device: 'cpu')",
+      );
+    }
     if (B > 1) {
-      const marks = Array.from(counters.subarray(marksAt, marksAt + B));
+      const marks = marked;
       const each = (at: number) => marks.map((m, r) => records.slice(at + r * epochs, at + r * epochs + (m ? m : epochs)));
       const valid = loader.validationRows ? each(validAt) : null;
       return {
