@@ -9,6 +9,7 @@ import { PALETTE, type Series, histogram, normalCurve, stack, svgChart, svgToPng
 import type { DeviceKind } from '../runtime/device.js';
 import { requestBackend } from '../runtime/device.js';
 import { intOption, numberOption, oneOf, writableFile, writeOutput } from './args.js';
+import { STDERR_TTY } from './quiet.js';
 
 export const FIT_HELP = `fusegrad fit <file.csv|file.json> --y <column> [options]
 
@@ -135,8 +136,9 @@ export async function fit(values: Values, positionals: string[]): Promise<string
   let bar: cliProgress.SingleBar | undefined;
   try {
     // A progress bar only where someone watches: a terminal, no --json, and a run long enough (it costs one read per 5%).
-    if (!json && process.stderr.isTTY && epochs * sel.X.length >= 5e6) {
-      bar = new cliProgress.SingleBar({ format: 'training [{bar}] {value}/{total} epochs', stream: process.stderr }, cliProgress.Presets.shades_classic);
+    const terminal = terminalStderr();
+    if (!json && terminal && epochs * sel.X.length >= 5e6) {
+      bar = new cliProgress.SingleBar({ format: 'training [{bar}] {value}/{total} epochs', stream: terminal }, cliProgress.Presets.shades_classic);
       bar.start(epochs, 0);
       options.chunks = 20;
       options.onProgress = (done) => bar!.update(done);
@@ -151,6 +153,17 @@ export async function fit(values: Values, positionals: string[]): Promise<string
     bar?.stop();
     backend.dispose();
   }
+}
+
+/**
+ * stderr when it is a terminal: the real one, or, in the filtered child (cli/quiet.ts), the pipe to
+ * a parent whose stderr is a terminal of the width it passed on, dressed as one for the progress bar.
+ */
+function terminalStderr(): NodeJS.WritableStream | null {
+  if (process.stderr.isTTY) return process.stderr;
+  const columns = Number(process.env[STDERR_TTY]);
+  if (!columns) return null;
+  return Object.assign(Object.create(process.stderr) as NodeJS.WritableStream, { isTTY: true, columns, write: process.stderr.write.bind(process.stderr) });
 }
 
 const f = (v: number, w = 12) => {

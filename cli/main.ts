@@ -8,6 +8,7 @@ import { EXPLAIN_HELP, explain } from './explain.js';
 import { FIT_HELP, FIT_OPTIONS, fit } from './fit.js';
 import { OLS_HELP, OLS_OPTIONS, olsCommand } from './ols.js';
 import { PREDICT_HELP, PREDICT_OPTIONS, predict } from './predict.js';
+import { runFiltered, shouldFilter } from './quiet.js';
 import { InputError } from '../regression/data.js';
 import { ShapeError } from '../engine/shape.js';
 import { DataError } from '../runtime/model.js';
@@ -78,4 +79,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// Commands that load Dawn run as a child whose stderr is filtered of Dawn's native lines (cli/quiet.ts).
+const argv = process.argv.slice(2);
+process.exitCode = shouldFilter(argv, process.env) ? await runFiltered(argv) : await main(argv);

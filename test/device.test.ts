@@ -122,4 +122,25 @@ test('fit on that driver trains every epoch asked, on the CPU, saying why', () =
   assert.match(r.stderr, /stops shader loops early/);
 });
 
+test('under Deno without --allow-env, fusegrad loads and trains: a refused FUSEGRAD_DEBUG counts as unset', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'fusegrad-deno-')), 'noenv.mjs');
+  writeFileSync(file, `import { Graph, compile, sgd, requestBackend, debugLevel } from ${JSON.stringify(resolve('dist/index.js'))};
+const backend = await requestBackend({ device: 'cpu' });
+const g = new Graph();
+const X = g.input('X', [3, 1]), Y = g.input('Y', [3, 1]);
+const loss = g.mean(g.squaredError(g.add(g.matmul(X, g.param('W', [1, 1]), { transB: true }), g.param('b', [1])), Y));
+const model = await compile(g, { loss, optimizer: sgd({ lr: 0.1 }), backend });
+model.write({ X: [[1], [2], [3]], Y: [[2], [4], [6]] });
+console.log(JSON.stringify({ level: debugLevel(), epochs: (await model.train({ epochs: 3 })).epochs }));
+`);
+  const deno = 'node_modules/@deno/linux-x64-glibc/deno';
+  const run = (args: string[]) => spawnSync(deno, ['run', '--allow-read', ...args, file], { env: { ...process.env, FUSEGRAD_DEBUG: '1', NO_COLOR: '1' }, encoding: 'utf8', timeout: 60_000 });
+  const refused = run([]);
+  assert.is(refused.status, 0, refused.stderr);
+  assert.equal(JSON.parse(refused.stdout), { level: 0, epochs: 3 });
+  const allowed = run(['--allow-env=FUSEGRAD_DEBUG']);
+  assert.is(allowed.status, 0, allowed.stderr);
+  assert.equal(JSON.parse(allowed.stdout.trim().split('\n').pop()!), { level: 1, epochs: 3 }, 'allowed, the variable is read');
+});
+
 test.run();
