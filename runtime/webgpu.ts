@@ -336,7 +336,9 @@ class WebGpuExecutable implements Executable {
     encoder.resolveQuerySet(querySet, 0, 2 * timed, resolved, 0);
     const out = await this.finish(encoder, [...sources, { buffer: resolved, offset: 0, words: 4 * timed }]);
     const stamps = out.pop()!;
-    const ticks = new BigUint64Array(stamps.buffer, stamps.byteOffset, 2 * timed);
+    // A copy: the stamps follow the run's other words in the staging read, at an offset that need
+    // not be a multiple of 8, which a BigUint64Array view requires.
+    const ticks = new BigUint64Array(stamps.slice().buffer, 0, 2 * timed);
     const perKernel = new Map<string, { calls: number; ns: number }>();
     for (let i = 0; i < timed; i++) {
       const step = this.trainSteps[i % this.trainSteps.length]!.step;
