@@ -261,6 +261,12 @@ export function planFused(program: Program, m: LinearMse, layout: Layout, mode: 
   places.set(m.Y.id, train.y);
   if (B > 1 && resid) residuals.set(m.Y.id, [{ buffer: train.chunks[0]!.buffer, offset: n * width, words: n * k, stride: k, width: k }]);
   const WG = fitWorkgroup(P, layout, 64);
+  // Each invocation keeps P running sums and the tree holds WG x P of them in shared memory; WGSL
+  // compilers also refuse function-scope arrays of 65536 elements or more. Refused here, before
+  // any WGSL is made, with the numbers.
+  if (4 * WG * P > layout.maxWorkgroupBytes || P >= 65536) {
+    throw new PlanError(`the fused plan keeps ${P} sums (parameters + 1) per invocation: ${4 * P} bytes of shared memory for a workgroup of one, and the device allows ${layout.maxWorkgroupBytes}${P >= 65536 ? ' (and WGSL arrays hold fewer than 65536 elements)' : ''}`);
+  }
   // A replicate's share of the workgroups one model would get: B models fill the device as one does.
   const cap = layout.rows === 'contiguous' ? layout.contiguousGroups : Math.min(layout.stridedGroups, layout.maxGroupsPerDim);
   const groupsFor = (rows: number) => Math.max(1, Math.min(Math.ceil(rows / WG), Math.ceil(cap / B)));

@@ -67,7 +67,21 @@ export class WebGpuBackend implements Backend {
       if (plan === 'auto') return planPerNode(program, layout);
       throw new PlanError(`plan "${plan}": the graph is not mean(squaredError(X Wᵀ + b, Y)) with parameters W and b and an optimizer; use plan "per-node" or "auto"`);
     }
-    let fused = planFused(program, m, layout, plan);
+    let fused: Plan;
+    try {
+      fused = planFused(program, m, layout, plan);
+    } catch (err) {
+      // 'auto' falls back to one kernel per node where the fused kernels cannot fit the device.
+      if (plan !== 'auto' || !(err instanceof PlanError)) throw err;
+      let perNode: Plan;
+      try {
+        perNode = planPerNode(program, layout);
+      } catch {
+        throw err;
+      }
+      perNode.notes.push(`not fused: ${err.message}`);
+      return perNode;
+    }
     if (plan === 'tiny' && fused.name !== 'tiny') {
       const why = fused.notes.find((n) => n.startsWith('not the single-dispatch plan: '))!.slice('not the single-dispatch plan: '.length);
       throw new PlanError(`plan "tiny": ${why}; use "fused" or "auto"`);

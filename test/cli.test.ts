@@ -117,4 +117,14 @@ test("a normal run shows none of Dawn's native lines; FUSEGRAD_DEBUG shows them"
   assert.is(fit.err, '', 'a fit on Vulkan writes nothing to stderr');
 });
 
+test('explain past the device: a PlanError with the limit and the number, before any WGSL; auto takes one kernel per node', () => {
+  const fused = fusegrad('explain', '--targets', '70000', '--plan', 'fused', '--device', 'webgpu');
+  assert.is(fused.code, 2, fused.err);
+  assert.match(fused.err, /^fusegrad explain: the fused plan keeps 280001 sums \(parameters \+ 1\) per invocation: 1120004 bytes of shared memory for a workgroup of one, and the device allows \d+/);
+  assert.not.match(fused.err, /\|\s+(\/\/|fn |var)|\n\s+at /, 'no WGSL listing, no stack trace');
+  const auto = fusegrad('explain', '--targets', '70000', '--device', 'webgpu');
+  assert.is(auto.code, 0, auto.err);
+  assert.match(auto.out, /plan: per-node .*\n(.*\n)*\s+note: not fused: the fused plan keeps 280001 sums/);
+});
+
 test.run();
