@@ -63,10 +63,12 @@ export interface RawRun {
   valid: FloatArray | null;
   /** Per parameter node id, its value after every k-th epoch. */
   snapshots: Map<number, FloatArray[]>;
-  /** 1 + the epoch whose loss was not finite (the run stopped there); 0 if none. */
+  /** 1 + the epoch whose loss diverged (control.wgsl's rule; the run stopped there); 0 if none. */
   diverged: number;
-  /** With several replicates: each one's losses and validation losses (up to its divergence) and its divergence mark. */
-  replicas?: { loss: FloatArray[]; valid: FloatArray[] | null; diverged: number[] };
+  /** The divergence rule's reference after the run: the first loss since the data or parameters were written (0: none yet). */
+  reference: number;
+  /** With several replicates: each one's losses and validation losses (up to its divergence), its divergence mark and its reference. */
+  replicas?: { loss: FloatArray[]; valid: FloatArray[] | null; diverged: number[]; reference: number[] };
 }
 
 /** Work counters, so a test can assert "100 epochs = 1 submit, 1 readback". */
@@ -87,7 +89,7 @@ export interface Executable {
   write(id: number, data: FloatArray): void;
   /** Writes the optimizer's hyperparameters, in the optimizer's order: one set for every replicate, or one set per replicate one after another. */
   setHyper(values: readonly number[]): void;
-  /** Runs `epochs` epochs, stopping early at a loss that is not finite. */
+  /** Runs `epochs` epochs, stopping early at a loss that diverges (control.wgsl's rule). */
   train(epochs: number, options: { paramsEvery: number }): Promise<RawRun>;
   /** Replaces the validation set of a data input (the program must have a validation set). */
   writeValidation(id: number, data: FloatArray): void;
@@ -102,6 +104,11 @@ export interface Executable {
   /** The plan and the source of every pipeline (WGSL on WebGPU). */
   explain(): string;
   dispose(): void;
+}
+
+/** A model or backend used after `dispose()` (or after its device was lost). */
+export class DisposedError extends Error {
+  override name = 'DisposedError';
 }
 
 /**
@@ -128,6 +135,10 @@ export interface Backend {
   readonly kind: 'webgpu' | 'cpu';
   /** The adapter, or the CPU precision. */
   readonly description: string;
+  /** The float type it computes in: f32 on WebGPU, either on the CPU. */
+  readonly precision: 'f32' | 'f64';
+  /** Why it can no longer run anything (disposed, or its device lost); null while it can. */
+  readonly gone: string | null;
   compile(program: Program, options?: PlanOptions): Promise<Executable>;
   dispose(): void;
 }

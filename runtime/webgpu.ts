@@ -7,9 +7,9 @@ import type { FloatArray } from '../engine/ops.js';
 import { KernelCache, numbered, specialize } from '../wgsl/kernels.js';
 import { debug, debugLevel } from './debug.js';
 import { type LinearMse, matchLinearMse, planFused } from './fuse.js';
-import { CONTROL, HYPER } from './control.js';
+import { CONTROL, HYPER, REPLICA_COUNTERS } from './control.js';
 import { DEFAULT_LAYOUT, type Layout, type Plan, PlanError, type Segment, type Step, formatPlan, planPerNode } from './plan.js';
-import { type Backend, DeviceError, type Executable, type PlanOptions, type Program, type RawRun, type Stats, zeroStats } from './program.js';
+import { type Backend, DeviceError, DisposedError, type Executable, type PlanOptions, type Program, type RawRun, type Stats, zeroStats } from './program.js';
 import { chooseRowsLayout } from './trial.js';
 
 // GPUBufferUsage and GPUMapMode values, spelled out so this module loads before Dawn's globals exist.
@@ -33,13 +33,20 @@ function softwareTinyWorkgroup(description: string): number {
 
 export class WebGpuBackend implements Backend {
   readonly kind = 'webgpu';
+  readonly precision = 'f32';
   readonly kernels: KernelCache;
   readonly layout: Layout;
+  /** Why the device can no longer be used: disposed, or lost (a driver reset, a removed GPU). */
+  gone: string | null = null;
 
   constructor(
     readonly device: GPUDevice,
     readonly description: string,
   ) {
+    // A lost device fails every later call with the reason, instead of WebGPU's empty errors.
+    void device.lost.then((info) => {
+      this.gone ??= `its device was lost (${info.reason === 'destroyed' ? 'destroyed' : `${info.reason}: ${info.message || 'no message'}`})`;
+    });
     this.kernels = new KernelCache(device);
     const l = device.limits;
     this.layout = {
@@ -54,6 +61,7 @@ export class WebGpuBackend implements Backend {
   }
 
   async compile(program: Program, options: PlanOptions = {}): Promise<Executable> {
+    if (this.gone) throw new DisposedError(`compile: the backend can no longer be used: ${this.gone}; get a new one with requestBackend()`);
     const plan = await this.plan(program, options);
     return WebGpuExecutable.create(this, program, plan);
   }
@@ -100,6 +108,7 @@ export class WebGpuBackend implements Backend {
   }
 
   dispose(): void {
+    this.gone ??= 'it was disposed (backend.dispose())';
     this.device.destroy();
   }
 }
@@ -137,6 +146,7 @@ class WebGpuExecutable implements Executable {
     const table = program.replicas.hyper;
     exe.setHyper(table ? table.flat() : Object.values(program.optimizer?.hyper ?? {}));
     await exe.bindAll();
+    await exe.warmUp();
     debug(1, () => {
       const kib = plan.buffers.reduce((s, b) => s + b.words, 0) / 256;
       const per = plan.train.kind === 'block' ? `1 dispatch per ${plan.train.epochsPerDispatch} epochs` : `${plan.train.steps.length || plan.evaluate.length} dispatches per epoch`;
@@ -148,6 +158,39 @@ class WebGpuExecutable implements Executable {
 
   write(id: number, data: FloatArray): void {
     this.place(this.segments(id, 'write'), data);
+    this.forgetReference();
+  }
+
+  /**
+   * Runs every pipeline once, with nothing to do, before compile() returns. Drivers such as
+   * lavapipe compile a pipeline's shader at its first dispatch (0.8 s for the single-dispatch
+   * kernel with Mesa's shader cache off, measured), which would otherwise land in the first
+   * train() and its timing. Every model is marked diverged meanwhile, so the training kernels
+   * return at once; the per-node plan's forward and backward kernels recompute their nodes from
+   * the inputs as they are, which every step does anyway. One submission, not counted in stats.
+   */
+  private async warmUp(): Promise<void> {
+    const { device } = this.backend;
+    const unique = new Map<GPUComputePipeline, Bound>();
+    for (const b of [...this.trainSteps, ...this.evaluateSteps]) if (!unique.has(b.pipeline)) unique.set(b.pipeline, b);
+    if (!unique.size) return;
+    const B = this.program.replicas.count;
+    const control = this.buffers[this.layoutPlan.control]!;
+    const marks = 4 * (B > 1 ? this.counterBlock('diverged') : CONTROL.DIVERGED);
+    device.queue.writeBuffer(control, marks, new Uint32Array(B).fill(1));
+    const encoder = device.createCommandEncoder({ label: 'warm-up: every pipeline once' });
+    const pass = encoder.beginComputePass();
+    for (const { step, pipeline, bindGroup } of unique.values()) {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(step.groups[0], step.groups[1]);
+    }
+    pass.end();
+    device.pushErrorScope('validation');
+    device.queue.submit([encoder.finish()]);
+    device.queue.writeBuffer(control, marks, new Uint32Array(B));
+    const [error] = await Promise.all([device.popErrorScope(), device.queue.onSubmittedWorkDone()]);
+    if (error) throw new Error(`WebGPU rejected the first dispatch of the ${this.layoutPlan.name} plan's pipelines (a fusegrad bug, please report it): ${error.message}`);
   }
 
   writeValidation(id: number, data: FloatArray): void {
@@ -160,6 +203,22 @@ class WebGpuExecutable implements Executable {
     const segs = this.layoutPlan.residuals.get(id);
     if (!segs) throw new Error(`write: the ${this.layoutPlan.name} plan has no residual set; compile with bootstrap: 'residuals'`);
     this.place(segs, data);
+    this.forgetReference();
+  }
+
+  /** Where replicate counter block `name` starts in control (several replicates; control.wgsl's `counters`). */
+  private counterBlock(name: (typeof REPLICA_COUNTERS)[number]): number {
+    const B = this.program.replicas.count;
+    const hypers = Math.max(1, Object.keys(this.program.optimizer?.hyper ?? {}).length);
+    return HYPER + hypers * B + REPLICA_COUNTERS.indexOf(name) * B;
+  }
+
+  /** New data or parameters: the divergence rule's reference becomes the next epoch's loss again. */
+  private forgetReference(): void {
+    const B = this.program.replicas.count;
+    if (!this.layoutPlan.train.steps.length) return;
+    const at = B > 1 ? this.counterBlock('reference') : CONTROL.REFERENCE;
+    this.backend.device.queue.writeBuffer(this.buffers[this.layoutPlan.control]!, 4 * at, new Uint32Array(B));
   }
 
   setHyper(values: readonly number[]): void {
@@ -208,11 +267,11 @@ class WebGpuExecutable implements Executable {
     const count = plan.snapshot.reduce((s, p) => s + p.words, 0);
     const slots = paramsEvery ? Math.floor(epochs / paramsEvery) : 0;
     const B = this.program.replicas.count;
-    const hypers = Math.max(1, Object.keys(this.program.optimizer?.hyper ?? {}).length);
     // Several replicates: each one's counters (epochs this run, steps, epochs in all, divergence
-    // mark, batch, batch losses summed), B words each.
-    const replicaAt = HYPER + hypers * B;
-    const marksAt = replicaAt + 3 * B;
+    // mark, batch, batch losses summed, the divergence rule's reference), B words each.
+    const replicaAt = this.counterBlock('epoch');
+    const marksAt = this.counterBlock('diverged');
+    const referencesAt = this.counterBlock('reference');
     if (B > 1 && paramsEvery) throw new Error('train: parameter snapshots are for one model; with replicates, read the parameters after the run');
     // Several replicates: each one's losses, one after another, then each one's validation losses.
     const validAt = B * epochs;
@@ -243,7 +302,7 @@ class WebGpuExecutable implements Executable {
     const start = performance.now();
     const sources = [
       { buffer: this.buffers[plan.records]!, offset: 0, words },
-      { buffer: control, offset: 0, words: B > 1 ? marksAt + B : HYPER },
+      { buffer: control, offset: 0, words: B > 1 ? referencesAt + B : HYPER },
     ];
     let out: Float32Array[];
     if (debugLevel() >= 4 && device.features.has('timestamp-query')) {
@@ -279,7 +338,8 @@ class WebGpuExecutable implements Executable {
         valid: valid?.[0] ?? null,
         snapshots: new Map(),
         diverged: 0,
-        replicas: { loss: each(0), valid, diverged: marks },
+        reference: ctl[referencesAt]!,
+        replicas: { loss: each(0), valid, diverged: marks, reference: Array.from(ctl.subarray(referencesAt, referencesAt + B)) },
       };
     }
     const ran = Math.min(epochs, counters[CONTROL.EPOCH]!);
@@ -292,6 +352,7 @@ class WebGpuExecutable implements Executable {
       valid: loader.validationRows ? records.slice(validAt, validAt + ran) : null,
       snapshots,
       diverged: counters[CONTROL.DIVERGED]!,
+      reference: ctl[CONTROL.REFERENCE]!,
     };
   }
 

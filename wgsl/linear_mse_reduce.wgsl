@@ -57,7 +57,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       if (e < arrayLength(&records)) {
         records[e] = loss;
       }
-      if (!finite(loss)) {
+      let reference = reference_after(loss, bitcast<f32>(control[C_REFERENCE]));
+      control[C_REFERENCE] = bitcast<u32>(reference);
+      if (diverging(loss, reference)) {
         control[C_DIVERGED] = e + 1u;
       }
       control[C_EPOCH] = e + 1u;

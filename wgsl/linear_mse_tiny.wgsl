@@ -4,7 +4,7 @@
 // of dispatch boundaries, and keeps a copy of theta in shared memory between steps. Each epoch
 // trains BATCHES batches of BATCH rows (position p is row permute(p) when SHUFFLE), records the
 // mean of their losses, evaluates the VALID validation rows stored after the N training rows, and
-// stores a snapshot of theta when one is due. A loss that is not finite ends the run.
+// stores a snapshot of theta when one is due. A loss that diverges (control.wgsl's rule) ends the run.
 // control[C_EPOCH] counts the epochs done in this run and control[C_RUN] holds its length; one
 // dispatch runs at most MAX_EPOCHS of them and the host dispatches again for the rest (a GPU
 // watchdog may stop a dispatch that runs for seconds).
@@ -158,7 +158,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       if (at < arrayLength(&records)) {
         records[at] = loss;
       }
-      if (!finite(loss)) {
+      let reference = reference_after(loss, bitcast<f32>(control[counters(replica).reference]));
+      control[counters(replica).reference] = bitcast<u32>(reference);
+      if (diverging(loss, reference)) {
         stop = epoch + 1u;
       }
     }

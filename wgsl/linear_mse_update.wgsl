@@ -3,7 +3,7 @@
 // share, then a tree), turns them into the batch's loss and gradients
 //   loss = Σe² / (m K),   dW = 2 Σ e x / (m K),   db = 2 Σ e / (m K)   (m rows in the batch),
 // and applies the optimizer's rule to theta in place. After the epoch's last batch it records the
-// epoch's loss (the mean of its batch losses) in `records`, flags a loss that is not finite (every
+// epoch's loss (the mean of its batch losses) in `records`, flags a loss that diverges (control.wgsl's rule; every
 // training kernel then stops), and stores a snapshot of theta when one is due.
 // Many models at once: workgroup r does this for replicate r of REPLICATES, from its own
 // REPLICA_GROUPS rows of partials, with its own slice of theta and state, its own hyperparameters
@@ -89,7 +89,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       if (to < arrayLength(&records)) {
         records[to] = loss;
       }
-      if (!finite(loss)) {
+      let reference = reference_after(loss, bitcast<f32>(control[at.reference]));
+      control[at.reference] = bitcast<u32>(reference);
+      if (diverging(loss, reference)) {
         control[at.diverged] = e + 1u;
       }
       control[at.epoch] = e + 1u;
