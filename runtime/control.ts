@@ -28,14 +28,14 @@ export const RUNAWAY = 1e6;
 
 /**
  * The divergence rule, control.wgsl's `diverging`: a loss that is not finite, or one grown past
- * RUNAWAY times `reference`, the loss of the first epoch since the data or parameters were
- * written (0 while unset).
+ * RUNAWAY times `reference`, the larger of the loss of the first epoch since the data or
+ * parameters were written and the host's floor (0 or less while unset).
  */
 export function diverging(loss: number, reference: number): boolean {
   return !Number.isFinite(loss) || (reference > 0 && loss > RUNAWAY * reference);
 }
 
-/** control.wgsl's `reference_after`: the reference once set, else this epoch's loss. */
+/** control.wgsl's `reference_after`: the reference once set (positive), else the larger of this epoch's loss and the floor (minus the unset word). */
 export function referenceAfter(loss: number, reference: number): number {
-  return reference === 0 && Number.isFinite(loss) ? loss : reference;
+  return reference <= 0 && Number.isFinite(loss) ? Math.max(loss, -reference) : reference;
 }

@@ -84,8 +84,9 @@ class CpuExecutable implements Executable {
   private steps = 0;
   /** Epochs trained since compile: the shuffle's key, as on the device. */
   private epochsTotal = 0;
-  /** The divergence rule's reference: the first loss since the data or parameters were written (0: none yet). */
+  /** The divergence rule's reference: the first loss since the data or parameters were written, or the floor if larger (0 or less: none yet). */
   private reference = 0;
+  private floor = 0;
   private readonly replicaReference: number[];
   /** With replicates: every replicate's parameters, one after another (replicate 0's are live in `main`). */
   private readonly stacked: Map<number, FloatArray>;
@@ -138,10 +139,15 @@ class CpuExecutable implements Executable {
     this.forgetReference();
   }
 
-  /** New data or parameters: the divergence rule's reference becomes the next epoch's loss again. */
+  referenceFloor(floor: number): void {
+    this.floor = floor;
+    this.forgetReference();
+  }
+
+  /** New data or parameters: the divergence rule's reference becomes the next epoch's loss again (or the floor, if larger). */
   private forgetReference(): void {
-    this.reference = 0;
-    this.replicaReference.fill(0);
+    this.reference = -this.floor;
+    this.replicaReference.fill(-this.floor);
   }
 
   setHyper(values: readonly number[]): void {

@@ -185,11 +185,17 @@ function makeReplicas(g: Graph, optimizer: Optimizer | null, { replicates, boots
  * the loss's means and sums. A residual bootstrap adds its resampled residuals there.
  */
 function lossTarget(g: Graph, loss: Tensor): number {
-  let node = g.nodes[loss.id]!;
+  const found = squaredErrorTarget(g, loss.id);
+  if (found === null) throw new DataError("bootstrap 'residuals' needs a loss of the form mean(squaredError(prediction, target)) with the target a data input");
+  return found;
+}
+
+/** The target input of a loss of the form mean(squaredError(prediction, target)), or null for any other loss. */
+function squaredErrorTarget(g: Graph, loss: number): number | null {
+  let node = g.nodes[loss]!;
   while ((node.op === 'mean' || node.op === 'sum' || node.op === 'scale') && node.inputs.length === 1) node = g.nodes[node.inputs[0]!]!;
   const inputs = node.op === 'squaredError' ? node.inputs.filter((i) => g.nodes[i]!.op === 'input') : [];
-  if (inputs.length !== 1) throw new DataError("bootstrap 'residuals' needs a loss of the form mean(squaredError(prediction, target)) with the target a data input");
-  return inputs[0]!;
+  return inputs.length === 1 ? inputs[0]! : null;
 }
 
 /** Checks the minibatch and validation options against the data inputs. */
@@ -232,6 +238,8 @@ export class Model {
   private hyper: number[][];
   /** The largest magnitude written to each input and parameter, for a divergence at the first epoch. */
   private readonly largest = new Map<string, number>();
+  /** A squared-error loss's target input: its mean square sets the divergence rule's floor. */
+  private readonly target: number | null;
 
   constructor(
     readonly program: Program,
@@ -240,6 +248,7 @@ export class Model {
   ) {
     const values = Object.values(program.optimizer?.hyper ?? {});
     this.hyper = program.replicas.hyper?.map((row) => [...row]) ?? Array.from({ length: program.replicas.count }, () => [...values]);
+    this.target = program.loss === null ? null : squaredErrorTarget(program.graph, program.loss);
   }
 
   get graph(): Graph {
@@ -301,12 +310,17 @@ export class Model {
       else this.written.add(id);
       this.largest.set(name, flat.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
     }
+    // New targets: the divergence rule's floor is their mean square (the loss of predicting 0 for
+    // every row) over RUNAWAY, so it never fires below that loss (control.wgsl says why).
+    const targets = set === 'training' ? checked.find((c) => c.id === this.target) : undefined;
+    const floor = targets ? targets.flat.reduce((s, v) => s + v * v, 0) / targets.flat.length / RUNAWAY : null;
     this.inOrder(() => {
       for (const { id, flat } of checked) {
         if (validation) this.exe.writeValidation(id, flat);
         else if (residuals) this.exe.writeResiduals(id, flat);
         else this.exe.write(id, flat);
       }
+      if (floor !== null) this.exe.referenceFloor(floor);
     });
   }
 
@@ -372,13 +386,13 @@ export class Model {
     const settings = Object.fromEntries(Object.keys(opt.hyper).map((k, i) => [k, this.hyper[replicate]![i]!]));
     const finite = Number.isFinite(value);
     const what = finite
-      ? `the loss grew to ${value.toPrecision(6)} at epoch ${at}, more than ${RUNAWAY.toExponential().replace('e+', 'e')} times its first value since the data or parameters were written (${reference.toPrecision(6)})`
+      ? `the loss grew to ${value.toPrecision(6)} at epoch ${at}, more than ${RUNAWAY.toExponential().replace('e+', 'e')} times its reference ${reference.toPrecision(6)} (${this.target === null ? 'its first value since the data or parameters were written' : `the larger of its first value since the data or parameters were written and the targets' mean square over ${RUNAWAY.toExponential().replace('e+', 'e')}`})`
       : `the loss became ${value} at epoch ${at}` + (lastFiniteLoss === null ? '' : ` (last finite loss ${lastFiniteLoss.toPrecision(6)} at epoch ${at - 1})`);
     let advice: string;
     const unstable = opt.unstable?.(settings) ?? null;
     const largest = Math.max(0, ...this.largest.values());
     const limit = this.backend.precision === 'f32' ? FLOAT32_MAX : Number.MAX_VALUE;
-    if (!finite && reference === 0 && lastFiniteLoss === null && largest ** 2 * this.program.loader.rows > limit) {
+    if (!finite && !(reference > 0) && lastFiniteLoss === null && largest ** 2 * this.program.loader.rows > limit) {
       // The very first loss overflowed: no step had happened yet, so no setting of the optimizer is to blame.
       advice = `The first loss overflowed before any update could matter: the largest value written is ${largest.toPrecision(3)}, and squared errors of that size pass ${this.backend.precision === 'f32' ? "float32's" : "float64's"} ${limit.toPrecision(3)}. Rescale the data (standardize it)${this.backend.precision === 'f32' ? ", or train on the CPU backend in float64 (device: 'cpu')" : ''}.`;
     } else if (unstable) {

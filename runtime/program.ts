@@ -65,7 +65,7 @@ export interface RawRun {
   snapshots: Map<number, FloatArray[]>;
   /** 1 + the epoch whose loss diverged (control.wgsl's rule; the run stopped there); 0 if none. */
   diverged: number;
-  /** The divergence rule's reference after the run: the first loss since the data or parameters were written (0: none yet). */
+  /** The divergence rule's reference after the run: the larger of the first loss since the data or parameters were written and the floor (0 or less: none yet). */
   reference: number;
   /** With several replicates: each one's losses and validation losses (up to its divergence), its divergence mark and its reference. */
   replicas?: { loss: FloatArray[]; valid: FloatArray[] | null; diverged: number[]; reference: number[] };
@@ -93,6 +93,11 @@ export interface Executable {
   train(epochs: number, options: { paramsEvery: number }): Promise<RawRun>;
   /** Replaces the validation set of a data input (the program must have a validation set). */
   writeValidation(id: number, data: FloatArray): void;
+  /**
+   * The smallest reference the divergence rule takes (control.wgsl): from now and after every
+   * write, a run's reference is the larger of its first loss and this floor (0: none).
+   */
+  referenceFloor(floor: number): void;
   /** Replaces the residual set of the target input (a residual bootstrap). */
   writeResiduals(id: number, data: FloatArray): void;
   /** Runs forward and backward once without updating, then reads the given nodes. */

@@ -125,6 +125,8 @@ class WebGpuExecutable implements Executable {
   private readonly shadows = new Map<number, Float32Array<ArrayBuffer>>();
   private trainSteps: Bound[] = [];
   private staging: GPUBuffer;
+  /** The divergence rule's floor (referenceFloor). */
+  private floor = 0;
 
   private constructor(
     private readonly backend: WebGpuBackend,
@@ -213,12 +215,18 @@ class WebGpuExecutable implements Executable {
     return HYPER + hypers * B + REPLICA_COUNTERS.indexOf(name) * B;
   }
 
-  /** New data or parameters: the divergence rule's reference becomes the next epoch's loss again. */
+  referenceFloor(floor: number): void {
+    this.floor = floor;
+    this.forgetReference();
+  }
+
+  /** New data or parameters: the divergence rule's reference becomes the next epoch's loss again (or the floor, if larger). */
   private forgetReference(): void {
     const B = this.program.replicas.count;
     if (!this.layoutPlan.train.steps.length) return;
     const at = B > 1 ? this.counterBlock('reference') : CONTROL.REFERENCE;
-    this.backend.device.queue.writeBuffer(this.buffers[this.layoutPlan.control]!, 4 * at, new Uint32Array(B));
+    // Unset is zero or minus the floor (control.wgsl's reference_after).
+    this.backend.device.queue.writeBuffer(this.buffers[this.layoutPlan.control]!, 4 * at, new Float32Array(B).fill(-this.floor));
   }
 
   setHyper(values: readonly number[]): void {

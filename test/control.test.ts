@@ -23,6 +23,11 @@ test('the divergence rule is the same in WGSL and TypeScript, and what it flags'
   assert.is(referenceAfter(3, 44), 44, 'kept once set');
   assert.is(referenceAfter(0, 0), 0, 'a loss of exactly 0 leaves it unset');
   assert.is(referenceAfter(NaN, 0), 0);
+  // Unset with a floor (the word holds minus it): the larger of the floor and the first loss.
+  assert.is(referenceAfter(6e-14, -2e-5), 2e-5, 'a start at rounding noise takes the floor');
+  assert.is(referenceAfter(44, -2e-5), 44);
+  assert.is(referenceAfter(NaN, -2e-5), -2e-5, 'still unset after a loss that is not finite');
+  assert.match(controlWgsl, /fn reference_after\(loss: f32, reference: f32\) -> f32 \{\n\s+return select\(reference, max\(loss, -reference\), reference <= 0\.0 && finite\(loss\)\);/);
 });
 
 test.run();

@@ -11,7 +11,7 @@ const C_VALID_AT: u32 = 7u;      // where validation losses start in `records`
 const C_PARAMS_AT: u32 = 8u;     // where parameter snapshots start in `records`
 const C_PARAMS_EVERY: u32 = 9u;  // a snapshot after every k-th epoch (0: none)
 const C_SEED: u32 = 10u;         // the shuffle's seed
-const C_REFERENCE: u32 = 11u;    // the divergence rule's reference loss (f32 bits; 0: not yet set)
+const C_REFERENCE: u32 = 11u;    // the divergence rule's reference loss (f32 bits; <= 0: not yet set, minus its floor)
 const HYPER: u32 = 12u;          // the optimizer's hyperparameters start here
 
 // Many models at once: REPLICATES copies of the parameters and optimizer state train together.
@@ -56,32 +56,33 @@ fn finite(x: f32) -> bool {
 
 // Divergence: the one rule every kernel that records an epoch's loss applies (runtime/control.ts's
 // `diverging` is its twin, for the CPU backend). A loss diverges when it is not finite, or when it
-// has grown past RUNAWAY times `reference`, the loss of the first epoch since the data or the
-// parameters were last written (the host zeroes the reference word then; `reference_after` sets
-// it). Why this reference and this factor:
+// has grown past RUNAWAY times `reference`: the loss of the first epoch since the data or the
+// parameters were last written, or a floor the host gives, whichever is larger. The host writes
+// minus the floor into the reference word then (0 when it has none); `reference_after` sets it.
+// For a squared-error loss the floor is the mean square of the targets (the loss of predicting 0
+// for every row) over RUNAWAY, so the rule never fires below that loss. Why this reference:
 // - the first loss is where the fit started, so the rule asks "did the loss grow by six orders of
 //   magnitude from its start", in the loss's own units. A learning rate just past the stable limit
 //   grows the loss geometrically (44 to 3.2e9 in 30 epochs, x1.8 an epoch) and is caught within
 //   a few tens of epochs, long before float32 overflows;
 // - a healthy fit never comes near it: with a stable rate, full-batch descent on a squared error
-//   never raises the loss, momentum and minibatch noise raise it by small factors, and Adam's
-//   early bumps by a few times at most (its steps are bounded by the rate); weight decay can raise
-//   it at most to the loss of the all-zero model;
+//   never raises the loss, momentum and minibatch noise raise it by small factors, Adam's steps
+//   are bounded by the rate, and weight decay raises it at most to the loss of the all-zero model;
 // - a loss falling to ~0 (an exact fit, float32 rounding noise around 1e-14 of its start) cannot
-//   trigger it, because the reference is the start, not the smallest loss seen. A start of exactly
-//   0 leaves the reference unset until a later epoch's loss is positive.
-// What it cannot tell from healthy: a fit that starts at the exact solution of noise-free data
-// (its first loss is rounding noise) and then grows a million-fold, which only a strong weight
-// decay pulling it away from that solution does.
+//   trigger it, because the reference is the start, not the smallest loss seen;
+// - a fit that starts at the exact solution of noise-free data starts at rounding noise (6e-14):
+//   Adam's first steps, about the rate long whatever the gradient, then raise the loss a billion
+//   times and settle; the floor keeps that from reading as a runaway.
 const RUNAWAY: f32 = 1e6;
 
 fn diverging(loss: f32, reference: f32) -> bool {
   return !finite(loss) || (reference > 0.0 && loss > RUNAWAY * reference);
 }
 
-// The reference after an epoch whose loss was `loss`: kept once set, else this loss.
+// The reference after an epoch whose loss was `loss`: kept once set (positive); before that, the
+// word holds minus the floor, and the reference becomes the larger of the floor and this loss.
 fn reference_after(loss: f32, reference: f32) -> f32 {
-  return select(reference, loss, reference == 0.0 && finite(loss));
+  return select(reference, max(loss, -reference), reference <= 0.0 && finite(loss));
 }
 
 // A 32-bit integer hash (lowbias32): the round function of the shuffle.
