@@ -14,8 +14,8 @@ export { KERNELS, RULES, KernelError, type KernelName } from './wgsl/kernels.js'
 export { CpuBackend, type Precision } from './runtime/cpu.js';
 export { WebGpuBackend } from './runtime/webgpu.js';
 export { requestBackend, NoAdapterError, DRIVER_ADVICE, type BackendOptions, type DeviceKind } from './runtime/device.js';
-export { compile, Model, DataError, type CompileOptions, type TensorData, type TrainOptions, type TrainResult } from './runtime/model.js';
-export type { Backend, Bootstrap, Executable, PlanOptions, Program, Stats } from './runtime/program.js';
+export { compile, Model, DataError, DisposedError, FLOAT32_MAX, type CompileOptions, type Divergence, type TensorData, type TrainOptions, type TrainResult } from './runtime/model.js';
+export { DeviceError, type Backend, type Bootstrap, type Executable, type PlanOptions, type Program, type Stats } from './runtime/program.js';
 export { planPerNode, formatPlan, PlanError, type Plan, type Step, type Layout } from './runtime/plan.js';
 export { planCompiled } from './compile/plan.js';
 export { schedule, Unfusable, type Schedule } from './compile/schedule.js';

@@ -19,6 +19,7 @@ import { APPLES } from '../examples/apples.js';
 import { synthetic } from '../regression/synthetic.js';
 import { fmt, readBandwidth, summarize, table, timePerUnit, type Timing } from './lib.js';
 import type { PeerProblem, PeerRunner, PeerSession } from './peers/types.js';
+import pkg from '../package.json';
 
 export interface Size {
   label: string;
@@ -207,6 +208,18 @@ async function timeSession(s: Session, o: Required<Pick<BenchOptions, 'targetMs'
   return { ...summarize(times), runs: 2, units: 1, lossAfter2 };
 }
 
+/** The packages each peer's rows need: the benchmark's dev dependencies, which an installed fusegrad lacks. */
+export const PEER_PACKAGES = {
+  'TensorFlow.js': ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu'],
+  'jax-js': ['@jax-js/jax'],
+} as const;
+
+/** The install arguments for a peer, at the versions fusegrad's own benchmark uses. */
+export function peerInstall(peer: keyof typeof PEER_PACKAGES): string {
+  const versions: Record<string, string> = pkg.devDependencies;
+  return PEER_PACKAGES[peer].map((name) => `${name}@${versions[name]}`).join(' ');
+}
+
 /** Loads the peer runners, which are the benchmark's dev dependencies; absent ones become skipped rows. */
 async function loadPeers(rows: RowKind[], log: (l: string) => void): Promise<{ runners: Map<string, PeerRunner[]>; skipped: { row: string; why: string }[] }> {
   const runners = new Map<string, PeerRunner[]>();
@@ -215,15 +228,19 @@ async function loadPeers(rows: RowKind[], log: (l: string) => void): Promise<{ r
   if (!wanted('tfjs-webgpu') && !wanted('tfjs-cpu') && !wanted('jax-webgpu') && !wanted('jax-cpu')) return { runners, skipped };
   const { installNavigator } = await import('./peers/node-navigator.js');
   await installNavigator();
-  const load = async (kinds: RowKind[], what: string, get: () => Promise<PeerRunner[]>) => {
+  const load = async (kinds: RowKind[], what: keyof typeof PEER_PACKAGES, get: () => Promise<PeerRunner[]>) => {
     if (!kinds.some(wanted)) return;
     try {
       const all = await get();
       // A runner is a WebGPU row when its name says so; the rest run on the CPU (tfjs 'cpu', jax-js 'wasm').
       for (const kind of kinds) runners.set(kind, all.filter((r) => r.name.toLowerCase().includes('webgpu') === kind.endsWith('webgpu')));
     } catch (err) {
-      for (const kind of kinds.filter(wanted)) skipped.push({ row: kind, why: `${what} did not load: ${(err as Error).message}` });
-      log(`bench: ${what} did not load (${(err as Error).message}); its rows are skipped`);
+      const e = err as Error & { code?: string };
+      // Installed from npm, fusegrad has no dev dependencies: say what to install, not Node's resolver error.
+      const absent = e.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find (package|module)/.test(e.message);
+      const why = absent ? `${what} is not installed; to compare against it, npm install ${peerInstall(what)}` : `${what} did not load: ${e.message}`;
+      for (const kind of kinds.filter(wanted)) skipped.push({ row: kind, why });
+      log(`bench: ${why}; its rows are skipped`);
     }
   };
   await load(['tfjs-webgpu', 'tfjs-cpu'], 'TensorFlow.js', async () => (await import('./peers/tfjs.js')).tfjsRunners());

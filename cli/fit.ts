@@ -8,7 +8,8 @@ import { LARGE_CONDITION } from '../regression/ols.js';
 import { PALETTE, type Series, histogram, normalCurve, stack, svgChart, svgToPng } from '../regression/plot.js';
 import type { DeviceKind } from '../runtime/device.js';
 import { requestBackend } from '../runtime/device.js';
-import { intOption, numberOption, oneOf, writableFile, writeOutput } from './args.js';
+import { UsageError, intOption, numberOption, oneOf, writableFile, writeOutput } from './args.js';
+import { STDERR_TTY } from './quiet.js';
 
 export const FIT_HELP = `fusegrad fit <file.csv|file.json> --y <column> [options]
 
@@ -48,6 +49,9 @@ Output:
   --plot <file.svg|.png>  loss curves (training and validation), the data with the fitted line for
                           one x, and with --bootstrap each coefficient's bootstrap distribution
   --json                  one JSON object on stdout, nothing else
+
+Exit codes: 0 done; 2 bad usage or data; 3 the training diverged (the loss curve and the reason
+are printed, nothing is saved); 1 a failure inside.
 `;
 
 export const FIT_OPTIONS = {
@@ -110,7 +114,7 @@ export async function fit(values: Values, positionals: string[]): Promise<string
     optimizer: oneOf(values, 'optimizer', ['sgd', 'adam', 'adamw'], 'sgd') as OptimizerName,
     epochs,
     shuffle: values.shuffle === true,
-    seed: intOption(values, 'seed', 0, 0),
+    seed: seedOption(values),
     standardize: values.standardize === true,
     init,
   };
@@ -135,22 +139,73 @@ export async function fit(values: Values, positionals: string[]): Promise<string
   let bar: cliProgress.SingleBar | undefined;
   try {
     // A progress bar only where someone watches: a terminal, no --json, and a run long enough (it costs one read per 5%).
-    if (!json && process.stderr.isTTY && epochs * sel.X.length >= 5e6) {
-      bar = new cliProgress.SingleBar({ format: 'training [{bar}] {value}/{total} epochs', stream: process.stderr }, cliProgress.Presets.shades_classic);
+    const terminal = terminalStderr();
+    if (!json && terminal && epochs * sel.X.length >= 5e6) {
+      bar = new cliProgress.SingleBar({ format: 'training [{bar}] {value}/{total} epochs', stream: terminal }, cliProgress.Presets.shades_classic);
       bar.start(epochs, 0);
       options.chunks = 20;
       options.onProgress = (done) => bar!.update(done);
     }
+    options.rowName = (i) => table.where(sel.kept[i]!);
     const r = await fitRegression(sel.X, sel.Y, sel.features, sel.targets, backend, options);
     bar?.stop();
-    if (save) writeOutput('save', save, `${JSON.stringify(savedModel(r), null, 2)}\n`);
+    // A diverged model is no result: nothing is saved, the report says why, and the exit code is 3.
+    const failure = failed(r, save !== undefined);
+    if (save && !failure) writeOutput('save', save, `${JSON.stringify(savedModel(r), null, 2)}\n`);
     if (plot) await writePlot(plot, r, sel.X, sel.Y);
-    if (json) return JSON.stringify({ ...r, dropped: sel.dropped });
-    return report(r, sel, logEvery, table.file);
+    const text = json ? JSON.stringify({ ...r, dropped: sel.dropped }, honest) : report(r, sel, logEvery, table.file);
+    if (failure) throw new Diverged(`${failure}${save ? ` Nothing was saved to ${save}.` : ''}`, text);
+    return text;
   } finally {
     bar?.stop();
     backend.dispose();
   }
+}
+
+/**
+ * stderr when it is a terminal: the real one, or, in the filtered child (cli/quiet.ts), the pipe to
+ * a parent whose stderr is a terminal of the width it passed on, dressed as one for the progress bar.
+ */
+function terminalStderr(): NodeJS.WritableStream | null {
+  if (process.stderr.isTTY) return process.stderr;
+  const columns = Number(process.env[STDERR_TTY]);
+  if (!columns) return null;
+  return Object.assign(Object.create(process.stderr) as NodeJS.WritableStream, { isTTY: true, columns, write: process.stderr.write.bind(process.stderr) });
+}
+
+/** A fit that diverged: the command prints its report (or JSON), then this message, and exits 3. */
+export class Diverged extends Error {
+  override name = 'Diverged';
+  constructor(
+    message: string,
+    readonly report: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Why the fit's result is unusable, or null: its model diverged, every model of a sweep did (or,
+ * with --save, the first setting's, the model a sweep saves), or every bootstrap replicate did.
+ */
+function failed(r: FitResult, saving: boolean): string | null {
+  if (r.diverged) return `the training diverged: ${r.diverged.message}`;
+  if (r.sweep?.[0]?.diverged) {
+    if (r.sweep.every((s) => s.diverged)) return `every setting of the sweep diverged (first: lr ${r.sweep[0].lr}: ${r.sweep[0].diverged})`;
+    if (saving) return `the sweep's first setting (lr ${r.sweep[0].lr}), the model --save keeps, diverged: ${r.sweep[0].diverged}`;
+  }
+  if (r.bootstrap && r.bootstrap.diverged === r.bootstrap.replicates) return `every one of the ${r.bootstrap.replicates} bootstrap replicates diverged: the learning rate (${r.optimizer.hyper.lr}) is probably too large for them; try a smaller one (say 10x smaller), or standardize the features`;
+  return null;
+}
+
+/** JSON has no Infinity or NaN: a diverged loss is written as the string "Infinity" or "NaN" rather than as null. */
+const honest = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
+
+/** --seed: the device keeps it in 32 bits, so 2^32 would train exactly as 0 does. */
+function seedOption(values: Values): number {
+  const seed = intOption(values, 'seed', 0, 0);
+  if (seed > 0xffffffff) throw new UsageError(`--seed: expected an integer in [0, 4294967295] (the shuffle's seed is 32-bit), got ${values.seed}`);
+  return seed;
 }
 
 const f = (v: number, w = 12) => {
@@ -203,9 +258,13 @@ function report(r: FitResult, { dropped, droppedAt, skipped }: Selection, logEve
     out.push('', '  log10(training loss) by epoch', asciichart.plot(series, { height: 8, format: (v: number) => v.toFixed(2).padStart(8) }));
   }
   out.push('');
-  if (r.diverged) out.push(`diverged: ${r.diverged.message}`, '');
-  out.push(`trained in ${r.timing.ms.toFixed(1)} ms (${(1000 * r.timing.msPerEpoch).toFixed(1)} µs/epoch, ${r.timing.dispatchesPerEpoch.toPrecision(3)} dispatches/epoch, ${r.timing.submits} submit${r.timing.submits > 1 ? 's' : ''}); final training loss ${f(r.finalLoss, 0).trim()}`);
+  out.push(`compiled in ${r.timing.compileMs.toFixed(1)} ms (planning, pipelines, the driver's shader compilation)`);
+  // A diverged model's coefficients are no estimate of anything: no final loss, no coefficients
+  // (in a sweep, the first setting's model is the one the table would show).
+  const exploded = r.diverged !== undefined || Boolean(r.sweep?.[0]?.diverged);
+  out.push(`trained in ${r.timing.ms.toFixed(1)} ms (${(1000 * r.timing.msPerEpoch).toFixed(1)} µs/epoch, ${r.timing.dispatchesPerEpoch.toPrecision(3)} dispatches/epoch, ${r.timing.submits} submit${r.timing.submits > 1 ? 's' : ''})${exploded ? '' : `; final training loss ${f(r.finalLoss, 0).trim()}`}`);
   out.push('');
+  if (r.diverged) return out.join('\n').trimEnd();
   const w = Math.max(12, ...r.features.map((x) => x.length + 2));
   const head = `${'coefficient'.padEnd(w)}${'gradient descent'.padStart(18)}${'closed form'.padStart(14)}${'std err'.padStart(12)}${'95% interval'.padStart(26)}${r.scaling ? 'standardized'.padStart(15) : ''}`;
   r.targets.forEach((target, t) => {
@@ -216,10 +275,13 @@ function report(r: FitResult, { dropped, droppedAt, skipped }: Selection, logEve
       const gd = j === 0 ? r.coefficients.bias[t]! : r.coefficients.weight[t]![j - 1]!;
       const z = j === 0 ? r.params.bias[t]! : r.params.weight[t]![j - 1]!;
       const ci = `[${f(cf.ci95[j]![0], 0).trim()}, ${f(cf.ci95[j]![1], 0).trim()}]`;
-      out.push(`${term.padEnd(w)}${f(gd, 18)}${f(cf.coef[j]!, 14)}${f(cf.se[j]!)}${ci.padStart(26)}${r.scaling ? f(z, 15) : ''}`);
+      const none = 'diverged';
+      out.push(`${term.padEnd(w)}${exploded ? none.padStart(18) : f(gd, 18)}${f(cf.coef[j]!, 14)}${f(cf.se[j]!)}${ci.padStart(26)}${r.scaling ? (exploded ? none.padStart(15) : f(z, 15)) : ''}`);
     });
     out.push(`R² ${cf.r2.toFixed(4)}, residual std. error ${cf.sigma.toPrecision(5)}, condition number ${cf.cond.toPrecision(3)}${cf.cond > LARGE_CONDITION ? ' (large: nearly collinear columns)' : ''}`, '');
-    if (r.bootstrap) {
+    if (r.bootstrap && r.bootstrap.diverged === r.bootstrap.replicates) {
+      out.push(`bootstrap: every one of the ${r.bootstrap.replicates} replicates diverged; no bootstrap estimate`, '');
+    } else if (r.bootstrap) {
       const bs = r.bootstrap;
       const what = bs.method === 'residuals' ? 'residual resamples (x fixed, y = fit + resampled residuals)' : 'resamples of the rows';
       out.push(`bootstrap: ${bs.replicates} ${what} trained together${bs.diverged ? ` (${bs.diverged} diverged, left out)` : ''}`);
@@ -292,10 +354,11 @@ async function writePlot(file: string, r: FitResult, X: number[][], Y: number[][
     const series: Series[] = [{ name: 'data', style: 'dots', points: xs.map((x, i) => [x, Y[i]![0]!]) }];
     const cf = r.closedForm[0]!;
     series.push({ name: 'closed form', style: 'line', color: '#2ca02c', points: line(evalPoly(cf.coef.slice(1), cf.coef[0]!)) });
-    series.push({ name: 'gradient descent', style: 'dashed', color: '#d62728', points: line(evalPoly(r.coefficients.weight[0]!, r.coefficients.bias[0]!)) });
+    // A diverged model's line would only stretch the axis past the data.
+    if (!r.diverged && !r.sweep?.[0]?.diverged) series.push({ name: 'gradient descent', style: 'dashed', color: '#d62728', points: line(evalPoly(r.coefficients.weight[0]!, r.coefficients.bias[0]!)) });
     charts.push(svgChart(series, { title: `${r.targets[0]} against ${name}`, xLabel: name, yLabel: r.targets[0]! }));
   }
-  if (r.bootstrap) charts.push(...bootstrapCharts(r, r.bootstrap));
+  if (r.bootstrap && r.bootstrap.diverged < r.bootstrap.replicates) charts.push(...bootstrapCharts(r, r.bootstrap));
   const svg = stack(charts);
   writeOutput('plot', file, /\.png$/i.test(file) ? await svgToPng(svg) : svg);
 }

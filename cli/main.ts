@@ -1,13 +1,15 @@
 /**
- * @file The `fusegrad` command. Exit codes: 0 done, 2 bad usage or bad data, 1 a failure inside.
+ * @file The `fusegrad` command. Exit codes: 0 done, 2 bad usage or bad data, 3 the training
+ * diverged (the report is printed, nothing is saved), 1 a failure inside.
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from './args.js';
 import { BENCH_HELP, BENCH_OPTIONS, bench } from './bench.js';
 import { EXPLAIN_HELP, explain } from './explain.js';
-import { FIT_HELP, FIT_OPTIONS, fit } from './fit.js';
+import { Diverged, FIT_HELP, FIT_OPTIONS, fit } from './fit.js';
 import { OLS_HELP, OLS_OPTIONS, olsCommand } from './ols.js';
 import { PREDICT_HELP, PREDICT_OPTIONS, predict } from './predict.js';
+import { runFiltered, shouldFilter } from './quiet.js';
 import { InputError } from '../regression/data.js';
 import { ShapeError } from '../engine/shape.js';
 import { DataError } from '../runtime/model.js';
@@ -24,6 +26,8 @@ Usage:
   fusegrad explain [options]                  the graphs, the kernel plan and the WGSL
   fusegrad bench [options]                    GPU against CPU epochs, against the peers
   fusegrad <command> --help                   a command's options
+
+Exit codes: 0 done, 2 bad usage or bad data, 3 the training diverged (nothing saved), 1 a failure inside.
 
 Environment:
   FUSEGRAD_DEBUG=1..4          diagnostics on stderr: 1 summary, 2 WGSL, 3 graphs, 4 per-kernel GPU timing
@@ -70,6 +74,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${await command.run(values as Values, positionals)}\n`);
     return 0;
   } catch (err) {
+    if (err instanceof Diverged) {
+      process.stdout.write(`${err.report}\n`);
+      process.stderr.write(`fusegrad ${name}: ${err.message}\n`);
+      return 3;
+    }
     const e = err as Error & { code?: string };
     const usage = e instanceof UsageError || e instanceof InputError || e instanceof ShapeError || e instanceof DataError || e instanceof NoAdapterError || e instanceof PlanError || e instanceof OptimizerError || e.code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`fusegrad ${name}: ${e.message}\n`);
@@ -78,4 +87,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// Commands that load Dawn run as a child whose stderr is filtered of Dawn's native lines (cli/quiet.ts).
+const argv = process.argv.slice(2);
+process.exitCode = shouldFilter(argv, process.env) ? await runFiltered(argv) : await main(argv);

@@ -232,7 +232,11 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const trainData = dataChunks('training', n, B > 1 && resid ? { words: n * residWidth, label: `the residuals (${n} x ${residWidth})` } : null);
   for (const [id, segs] of trainData.segs) places.set(id, segs);
   if (B > 1 && resid) residuals.set(target!, [{ buffer: trainData.chunks[0]!.buffer, offset: n * rowWords, words: n * residWidth, stride: residWidth, width: residWidth }]);
-  const WG = fitWorkgroup(Math.max(P, widest(valid ?? train)), layout, 64);
+  const widestPass = Math.max(P, widest(valid ?? train));
+  const WG = fitWorkgroup(widestPass, layout, 64, 4 * train.accumulators);
+  // A workgroup's tree of sums (and, in a later pass, the earlier passes' totals) in shared memory.
+  const shared = 4 * (WG * widestPass + train.accumulators);
+  if (shared > layout.maxWorkgroupBytes) throw new Unfusable(`${widestPass} sums over rows in a pass need ${shared} bytes of shared memory even for a workgroup of one, and the device allows ${layout.maxWorkgroupBytes}`);
   // A replicate's share of the workgroups one model would get: B models fill the device as one does.
   const cap = layout.rows === 'contiguous' ? layout.contiguousGroups : Math.min(layout.stridedGroups, layout.maxGroupsPerDim);
   const groupsFor = (rowsIn: number) => Math.max(1, Math.min(Math.ceil(rowsIn / WG), Math.ceil(cap / B)));

@@ -18,6 +18,11 @@ export interface Optimizer {
    * sweep's rows and `setHyper` values meet the same rules; throws naming the bad one.
    */
   check(hyper: Readonly<Record<string, number>>): void;
+  /**
+   * When a divergence happens: the setting that is outside the range where the rule can converge
+   * at any learning rate, as a phrase ("momentum 1.5 is outside ..."), or null if none is.
+   */
+  unstable?(hyper: Readonly<Record<string, number>>): string | null;
   /** The WGSL update rule in wgsl/optim/. */
   readonly rule: RuleName;
   /**

@@ -28,6 +28,9 @@ export function sgd({ lr = 1e-3, momentum = 0, dampening = 0, nesterov = false, 
     // A momentum buffer even at momentum 0: a sweep's replicate or setHyper may turn momentum on.
     slots: 1,
     check: (h) => void sgd({ lr: h.lr, momentum: h.momentum, dampening: h.dampening, nesterov: h.nesterov === 1, weightDecay: h.weightDecay }),
+    // Heavy-ball momentum adds mu times the last step to every step: at mu >= 1 the steps never
+    // shrink, whatever the learning rate, so the parameters grow without bound.
+    unstable: (h) => (h.momentum! >= 1 ? `momentum ${h.momentum} is outside its stable range [0, 1): each step then carries all of the last one forward and the parameters grow at any learning rate; use a momentum below 1 (0.9 is usual)` : null),
     rule: 'sgd',
     step(param, grad, state, [rate, mu, damp, nest, wd], t) {
       const buf = state[0];

@@ -63,24 +63,43 @@ function parseJson(file: string, text: string): Table {
     if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) throw new InputError(`${file}: record ${i} is not an object`);
     for (const k of Object.keys(rec)) if (!columns.includes(k)) columns.push(k);
   });
+  // JSON.parse reads a number past float64's range (1e400) as Infinity: the cell keeps it, and
+  // `numeric` refuses it as out of range rather than reading it as a missing value.
   const rows = data.map((rec: Record<string, unknown>) =>
     columns.map((c) => {
       const v = rec[c];
       return v === undefined || v === null ? null : typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' ? v : JSON.stringify(v);
     }),
   );
-  return { file, columns, rows, where: (r) => `record ${r}` };
+  // Records are counted from 1, as lines are, and as a person counts them.
+  return { file, columns, rows, where: (r) => `record ${r + 1}` };
 }
 
-/** A cell as a number, null when missing, undefined when it is text that is not a number. */
+/**
+ * A decimal number as people write one: an optional sign, digits with an optional point, an
+ * optional exponent. JavaScript's Number() also reads "0x10" as 16, "0b11" as 3 and "0o17" as 15;
+ * in a data file such a cell is far more likely an identifier or a mistake than a number.
+ */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A cell as a number, null when missing, undefined when it is not a finite decimal number (see `notNumeric`). */
 export function numeric(cell: Cell): number | null | undefined {
   if (cell === null) return null;
-  if (typeof cell === 'number') return Number.isFinite(cell) ? cell : null;
+  if (typeof cell === 'number') return Number.isFinite(cell) ? cell : undefined;
   if (typeof cell === 'boolean') return undefined;
   const t = cell.trim();
   if (MISSING.has(t.toLowerCase())) return null;
+  if (!DECIMAL.test(t)) return undefined;
   const v = Number(t);
-  return Number.isFinite(v) && t !== '' ? v : undefined;
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/** Why a cell that `numeric` refused is not a number, for a message: "is not numeric" or "is beyond float64's range". */
+export function notNumeric(cell: Cell): string {
+  const t = typeof cell === 'string' ? cell.trim() : cell;
+  if ((typeof t === 'number' && !Number.isNaN(t)) || (typeof t === 'string' && DECIMAL.test(t))) return `is beyond the range of a float64 (±${Number.MAX_VALUE.toPrecision(3)})`;
+  if (typeof t === 'string' && /^[+-]?0[xXbBoO]/.test(t)) return 'is not a decimal number (hexadecimal, binary and octal are not read as numbers)';
+  return 'is not numeric';
 }
 
 export interface Selection {
@@ -125,7 +144,12 @@ export function selectColumns(t: Table, y: string[], x?: string[]): Selection {
   if (both !== undefined) throw new InputError(`column "${t.columns[both]}" is both a feature (--x) and a target (--y)`);
   for (const i of [...yi, ...xi]) {
     const bad = t.rows.findIndex((r) => numeric(r[i]!) === undefined);
-    if (bad >= 0) throw new InputError(`${t.file}: column "${t.columns[i]}" is not numeric: ${t.where(bad)} has ${JSON.stringify(t.rows[bad]![i])}`);
+    if (bad >= 0) {
+      const cell = t.rows[bad]![i]!;
+      const why = notNumeric(cell);
+      const shown = typeof cell === 'number' && !Number.isFinite(cell) ? 'a number JSON read as Infinity' : JSON.stringify(cell);
+      throw new InputError(why === 'is not numeric' ? `${t.file}: column "${t.columns[i]}" is not numeric: ${t.where(bad)} has ${shown}` : `${t.file}: column "${t.columns[i]}": ${t.where(bad)} has ${shown}, which ${why}`);
+    }
   }
   const X: number[][] = [];
   const Y: number[][] = [];

@@ -8,7 +8,7 @@ import type { FloatArray } from '../engine/ops.js';
 import { adam, adamw } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { sgd } from '../optim/sgd.js';
-import { compile } from '../runtime/model.js';
+import { FLOAT32_MAX, compile } from '../runtime/model.js';
 import type { Backend } from '../runtime/program.js';
 import { epochKey, feistelHalf, normals, permute } from '../runtime/shuffle.js';
 import { InputError } from './data.js';
@@ -43,6 +43,8 @@ export interface FitOptions {
   onProgress?: (epochsDone: number, loss: readonly number[], validLoss: readonly number[]) => void;
   /** Keep the model's explain() text (graphs, plan, WGSL) in the result. */
   explain?: boolean;
+  /** How messages name row i of X and Y (default "row i+1"): a file's line, say. */
+  rowName?: (row: number) => string;
   /** Also fit this many bootstrap replicates, each on its own resample drawn on the device, all in the same dispatches. */
   bootstrap?: number;
   /** How the bootstrap resamples: `pairs` (rows with replacement, the default) or `residuals` (see regression/bootstrap.ts). */
@@ -75,10 +77,15 @@ export interface FitResult {
   poly?: { column: string; degree: number };
   /** The closed-form fit of each target on the training rows, in the data's own units. */
   closedForm: OlsResult[];
-  timing: { ms: number; msPerEpoch: number; dispatchesPerEpoch: number; submits: number; readbacks: number };
+  /** compileMs: compiling the model (planning, pipelines, and the driver's shader compilation); ms: training alone. */
+  timing: { compileMs: number; ms: number; msPerEpoch: number; dispatchesPerEpoch: number; submits: number; readbacks: number };
   /** With options.explain: the forward and backward graphs, the kernel plan and the WGSL. */
   explain?: string;
-  diverged?: { epoch: number; lastFiniteLoss: number | null; message: string };
+  /**
+   * The fit diverged (runtime/control.ts's rule): at `epoch`, counted from 1 as printed (the
+   * history's last entry), with the loss there, the reference it grew from and what to change.
+   */
+  diverged?: { epoch: number; reason: 'not finite' | 'runaway'; loss: number; reference: number | null; lastFiniteLoss: number | null; message: string };
   /** With `bootstrap`: per coefficient (data's units), the replicates' mean, standard deviation and 2.5% / 97.5% percentiles. */
   bootstrap?: BootstrapSummary;
   /** With `sweep`: one entry per setting (its learning rate, and the other swept values). */
@@ -126,17 +133,67 @@ function initialParams(init: FitOptions['init'], k: number, d: number, seed: num
     const z = normals(k * d + k, seed);
     return { W: z.subarray(0, k * d), b: z.subarray(k * d) };
   }
-  const { weight, bias } = init;
+  const { weight, bias } = (init ?? {}) as { weight?: unknown; bias?: unknown };
+  const shape = `{"weight": [[...]] (${k} row${k > 1 ? 's' : ''} of ${d}), "bias": [...] (${k})}, in the units trained on`;
   if (!Array.isArray(weight) || weight.length !== k || weight.some((r) => !Array.isArray(r) || r.length !== d) || !Array.isArray(bias) || bias.length !== k) {
-    throw new InputError(`--init: expected {"weight": [[...]] (${k} rows of ${d}), "bias": [...] (${k})}, in the units trained on`);
+    throw new InputError(`--init: expected ${shape}`);
   }
-  return { W: weight, b: bias };
+  // Every entry a finite number: a null would be written as 0, a string as whatever it parses to.
+  const entries: [string, unknown][] = [...(weight as unknown[][]).flatMap((r, t) => r.map((v, j): [string, unknown] => [`weight[${t}][${j}]`, v])), ...bias.map((v, t): [string, unknown] => [`bias[${t}]`, v])];
+  const bad = entries.find(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
+  if (bad) throw new InputError(`--init: ${bad[0]} is ${JSON.stringify(bad[1]) ?? String(bad[1])}, not a finite number; expected ${shape}`);
+  return { W: weight as number[][], b: bias as number[] };
+}
+
+/**
+ * A float32 device (WebGPU, the CPU backend in float32) holds nothing past ±3.4e38: a value beyond
+ * it, or a first epoch whose sums of squared errors or gradient terms pass it, would come back as
+ * Infinity and look like a learning rate too large. Refused before any work, naming the value.
+ */
+function checkFloat32(
+  train: { X: number[][]; Y: number[][]; rows: number[] },
+  valid: { X: number[][]; Y: number[][]; rows: number[] },
+  initial: { W: FloatArray | number[][]; b: FloatArray | number[] } | null,
+  features: string[],
+  targets: string[],
+  rowName: (row: number) => string,
+): void {
+  const advice = 'beyond float32 (the largest it holds is ±3.4028e38), which WebGPU computes in; rescale the data (--standardize) or train in float64 on the CPU backend (--device cpu)';
+  for (const set of [train, valid]) {
+    set.X.forEach((r, i) => r.forEach((v, j) => {
+      if (Math.abs(v) > FLOAT32_MAX) throw new InputError(`column "${features[j]}" at ${rowName(set.rows[i]!)} is ${v}, ${advice}`);
+    }));
+    set.Y.forEach((r, i) => r.forEach((v, t) => {
+      if (Math.abs(v) > FLOAT32_MAX) throw new InputError(`column "${targets[t]}" at ${rowName(set.rows[i]!)} is ${v}, ${advice}`);
+    }));
+  }
+  const d = features.length;
+  const k = targets.length;
+  const W = initial ? Array.from({ length: k * d }, (_, i) => (Array.isArray(initial.W[0]) ? (initial.W as number[][])[Math.floor(i / d)]![i % d]! : (initial.W as FloatArray)[i]!)) : new Array<number>(k * d).fill(0);
+  const b = initial ? Array.from(initial.b as ArrayLike<number>) : new Array<number>(k).fill(0);
+  const big = [...W, ...b].find((v) => Math.abs(v) > FLOAT32_MAX);
+  if (big !== undefined) throw new InputError(`--init: the starting value ${big} is ${advice}`);
+  // The first epoch's sums, as the device forms them before dividing by the rows: Σ e² and Σ |e x|.
+  let squares = 0;
+  const terms = new Array<number>(d).fill(0);
+  train.X.forEach((x, i) => {
+    for (let t = 0; t < k; t++) {
+      const e = x.reduce((s, v, j) => s + W[t * d + j]! * v, b[t]!) - train.Y[i]![t]!;
+      squares += e * e;
+      x.forEach((v, j) => (terms[j]! += Math.abs(e * v)));
+    }
+  });
+  const worst = Math.max(squares, ...terms);
+  if (worst > FLOAT32_MAX) {
+    throw new InputError(`at the start, the squared errors${worst === squares ? '' : ' times the features'} over the ${train.X.length} training rows sum to ${worst.toPrecision(3)}, ${advice}`);
+  }
 }
 
 /** Splits rows by a seeded permutation: the last round(frac n) of it are the validation rows. */
 export function splitRows(n: number, frac: number, seed: number): { train: number[]; valid: number[] } {
   if (!(frac >= 0 && frac < 1)) throw new InputError(`--valid-frac: expected a fraction in [0, 1), got ${frac}`);
   const nv = Math.round(frac * n);
+  if (frac > 0 && nv === 0) throw new InputError(`--valid-frac ${frac} of ${n} rows rounds to no validation row; use at least ${(1 / n).toPrecision(3)} (one row of ${n}), or leave it out`);
   const order = Array.from({ length: n }, (_, i) => permute(i, n, epochKey(seed, 0xffffffff), feistelHalf(n)));
   const valid = order.slice(n - nv).sort((a, b) => a - b);
   const held = new Set(valid);
@@ -155,6 +212,8 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
   const epochs = o.epochs ?? 1000;
   if (!Number.isInteger(epochs) || epochs < 1) throw new InputError(`--epochs: expected a positive integer, got ${epochs}`);
   const seed = o.seed ?? 0;
+  // Seeds are 32-bit on the device: 2^32 would train exactly as 0 does.
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InputError(`--seed: expected an integer in [0, 4294967295], got ${seed}`);
   const split = splitRows(rows.length, o.validFrac ?? 0, seed);
   const d = features.length;
   const k = targets.length;
@@ -193,6 +252,10 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
   if (o.bootstrapMethod && !o.bootstrap) throw new InputError('--bootstrap-method needs --bootstrap <B>');
   if (o.bootstrap && sweep) throw new InputError('--bootstrap and a sweep (several --lr, --momentum or --weight-decay values): choose one');
   const initial = initialParams(o.init, k, d, seed);
+  if (backend.precision === 'f32') {
+    const rowName = (i: number) => o.rowName?.(i) ?? `row ${i + 1}`;
+    checkFloat32({ X: tx, Y: ty, rows: split.train }, { X: vx, Y: vy, rows: split.valid }, initial, features, targets, rowName);
+  }
   const refused = replicatesRefused(o.bootstrap ? '--bootstrap' : 'the sweep');
   let bootstrap: BootstrapSummary | undefined;
   if (o.bootstrap) {
@@ -200,6 +263,7 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
     const train = { optimizer: makeOptimizer(o), backend, epochs, seed, batchSize: o.batchSize, shuffle: o.shuffle ?? false, start: initial };
     bootstrap = await bootstrapFit({ X: tx, Y: ty }, train, { B: o.bootstrap, method: o.bootstrapMethod ?? 'pairs' }, scale).catch(refused);
   }
+  const compileStart = performance.now();
   const model = await compile(g, {
     loss: lossNode,
     optimizer,
@@ -210,6 +274,7 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
     validationRows: vx.length,
     ...replicas,
   }).catch(refused);
+  const compileMs = performance.now() - compileStart;
   try {
     model.write({ X: tx, Y: ty });
     if (vx.length) model.write({ X: vx, Y: vy }, 'validation');
@@ -235,7 +300,8 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
         snapshots.W.push(...run.params.W!);
         snapshots.b.push(...run.params.b!);
       }
-      if (run.diverged) diverged = { ...run.diverged, epoch: run.diverged.epoch + done };
+      // The message counts the model's epochs since compile, as the history does; so does `epoch` here, from 1.
+      if (run.diverged) diverged = { ...run.diverged, epoch: done + run.diverged.epoch + 1 };
       done += run.epochs;
       o.onProgress?.(done, loss, valid);
     }
@@ -272,6 +338,7 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
       coefficients,
       closedForm,
       timing: {
+        compileMs,
         ms,
         msPerEpoch: ms / done,
         dispatchesPerEpoch: (work.dispatches - before.dispatches) / done,

@@ -10,6 +10,7 @@ import { type Graph, formatNode } from '../engine/graph.js';
 import { type FloatArray, OPS, type OpDef, type OpKind } from '../engine/ops.js';
 import { sizeOf } from '../engine/shape.js';
 import { type Backend, type Executable, type Program, type RawRun, type Stats, batchesPerEpoch, zeroStats } from './program.js';
+import { diverging, referenceAfter } from './control.js';
 import { epochKey, feistelHalf, permute, resampleRow } from './shuffle.js';
 
 export type Precision = 'f32' | 'f64';
@@ -17,6 +18,7 @@ export type Precision = 'f32' | 'f64';
 export class CpuBackend implements Backend {
   readonly kind = 'cpu';
   readonly description: string;
+  gone: string | null = null;
 
   constructor(readonly precision: Precision = 'f64') {
     this.description = `CPU float${precision === 'f64' ? 64 : 32}`;
@@ -26,7 +28,10 @@ export class CpuBackend implements Backend {
     return new CpuExecutable(program, this.precision);
   }
 
-  dispose(): void {}
+  /** Nothing to free; marks the backend as disposed, as WebGPU's is, so that misuse fails alike on both. */
+  dispose(): void {
+    this.gone ??= 'it was disposed (backend.dispose())';
+  }
 }
 
 type ArrayType = Float64ArrayConstructor | Float32ArrayConstructor;
@@ -79,6 +84,10 @@ class CpuExecutable implements Executable {
   private steps = 0;
   /** Epochs trained since compile: the shuffle's key, as on the device. */
   private epochsTotal = 0;
+  /** The divergence rule's reference: the first loss since the data or parameters were written, or the floor if larger (0 or less: none yet). */
+  private reference = 0;
+  private floor = 0;
+  private readonly replicaReference: number[];
   /** With replicates: every replicate's parameters, one after another (replicate 0's are live in `main`). */
   private readonly stacked: Map<number, FloatArray>;
   private readonly replicaState: FloatArray[][][];
@@ -101,12 +110,14 @@ class CpuExecutable implements Executable {
     this.stacked = new Map(B > 1 ? program.params.map((p) => [p.id, new this.Arr(B * this.main.values[p.id]!.length)]) : []);
     this.replicaState = Array.from({ length: B }, () => this.state.map((slots) => slots.map((slot) => new this.Arr(slot.length))));
     this.replicaSteps = new Array<number>(B).fill(0);
+    this.replicaReference = new Array<number>(B).fill(0);
     this.table = program.replicas.hyper?.map((row) => [...row]) ?? null;
     const { target } = program.replicas;
     this.residuals = target === null ? null : new this.Arr(this.main.values[target]!.length);
   }
 
   write(id: number, data: FloatArray): void {
+    this.forgetReference();
     const stacked = this.stacked.get(id);
     if (stacked) {
       // Replicate 0's values are the live ones; the rest wait in `stacked`.
@@ -125,6 +136,18 @@ class CpuExecutable implements Executable {
   writeResiduals(id: number, data: FloatArray): void {
     if (!this.residuals || id !== this.program.replicas.target) throw new Error("write: residuals are for the target of a residual bootstrap (compile with bootstrap: 'residuals')");
     this.residuals.set(data);
+    this.forgetReference();
+  }
+
+  referenceFloor(floor: number): void {
+    this.floor = floor;
+    this.forgetReference();
+  }
+
+  /** New data or parameters: the divergence rule's reference becomes the next epoch's loss again (or the floor, if larger). */
+  private forgetReference(): void {
+    this.reference = -this.floor;
+    this.replicaReference.fill(-this.floor);
   }
 
   setHyper(values: readonly number[]): void {
@@ -161,7 +184,8 @@ class CpuExecutable implements Executable {
     }
     const marks = runs.map((run) => run.diverged);
     const valid = this.program.loader.validationRows ? runs.map((run) => run.valid!) : null;
-    return { loss: runs[0]!.loss, valid: valid?.[0] ?? null, snapshots: new Map(), diverged: 0, replicas: { loss: runs.map((run) => run.loss), valid, diverged: marks } };
+    const reference = runs.map((run) => run.reference);
+    return { loss: runs[0]!.loss, valid: valid?.[0] ?? null, snapshots: new Map(), diverged: 0, reference: reference[0]!, replicas: { loss: runs.map((run) => run.loss), valid, diverged: marks, reference } };
   }
 
   /** Exchanges the live parameters, optimizer state, step count and hyperparameters with replicate r's. */
@@ -180,6 +204,7 @@ class CpuExecutable implements Executable {
       });
     });
     [this.steps, this.replicaSteps[r]] = [this.replicaSteps[r]!, this.steps];
+    [this.reference, this.replicaReference[r]] = [this.replicaReference[r]!, this.reference];
     if (this.table) [this.hyper, this.table[r]] = [this.table[r]!, this.hyper];
   }
 
@@ -232,12 +257,15 @@ class CpuExecutable implements Executable {
       if (paramsEvery && (e + 1) % paramsEvery === 0) {
         for (const [id, list] of snapshots) list.push(this.main.values[id]!.slice());
       }
-      if (!Number.isFinite(epochLoss)) {
+      // The rule is control.wgsl's, applied to the loss as recorded (float32 on a float32 backend).
+      const recorded = lossOut[e]!;
+      this.reference = referenceAfter(recorded, this.reference);
+      if (diverging(recorded, this.reference)) {
         diverged = e + 1;
         break;
       }
     }
-    return { loss: lossOut.slice(0, ran), valid: validOut?.slice(0, ran) ?? null, snapshots, diverged };
+    return { loss: lossOut.slice(0, ran), valid: validOut?.slice(0, ran) ?? null, snapshots, diverged, reference: this.reference };
   }
 
   async evaluate(ids: readonly number[]): Promise<FloatArray[]> {

@@ -23,9 +23,28 @@ const state: DebugState = ((globalThis as Record<symbol, unknown>)[Symbol.for('f
 /** The active level: setDebug's value if set, else the FUSEGRAD_DEBUG environment variable, else 0. */
 export function debugLevel(): number {
   if (state.forced !== null) return state.forced;
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FUSEGRAD_DEBUG;
-  const level = Number(env ?? 0);
+  const level = Number(environment('FUSEGRAD_DEBUG') ?? 0);
   return Number.isFinite(level) ? level : 0;
+}
+
+interface DenoEnv {
+  permissions: { querySync?(d: { name: 'env'; variable: string }): { state: string } };
+  env: { get(name: string): string | undefined };
+}
+
+/**
+ * An environment variable, or undefined where there is none to read. Deno without --allow-env
+ * refuses the read (and, on a terminal, would ask the user first): a variable it is not allowed to
+ * read counts as unset, asked without a prompt.
+ */
+export function environment(name: string): string | undefined {
+  try {
+    const deno = (globalThis as { Deno?: DenoEnv }).Deno;
+    if (deno) return deno.permissions.querySync?.({ name: 'env', variable: name }).state === 'granted' ? deno.env.get(name) : undefined;
+    return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+  } catch {
+    return undefined;
+  }
 }
 
 /** Sets the level from code (browsers and Deno have no environment to read); null goes back to the environment. */

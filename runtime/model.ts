@@ -7,12 +7,16 @@ import { type Graph, Tensor } from '../engine/graph.js';
 import type { FloatArray } from '../engine/ops.js';
 import { fmtShape, sizeOf } from '../engine/shape.js';
 import { type Optimizer, hyperValues } from '../optim/optimizer.js';
+import { RUNAWAY } from './control.js';
 import { debug } from './debug.js';
 import { requestBackend } from './device.js';
-import type { Backend, Bootstrap, Executable, Loader, PlanOptions, Program, Replicas, Stats } from './program.js';
+import { DEFAULT_LAYOUT } from './plan.js';
+import { DataError, FLOAT32_MAX, type TensorData, describe, flatLength, flatten, repeat } from './values.js';
+import { type Backend, type Bootstrap, DisposedError, type Executable, type Loader, type PlanOptions, type Program, type Replicas, type Stats } from './program.js';
 
-/** Values a user may write: a number, nested arrays matching the shape, or a flat typed array. */
-export type TensorData = number | readonly number[] | readonly (readonly number[])[] | Float32Array | Float64Array;
+export { DisposedError } from './program.js';
+export { DataError, FLOAT32_MAX, type TensorData } from './values.js';
+
 
 export interface CompileOptions extends PlanOptions {
   /** The scalar to minimize; with `optimizer`, compile adds its backward graph. */
@@ -56,12 +60,26 @@ export interface TrainOptions {
   paramsEvery?: number;
 }
 
-/** A loss that stopped being a finite number: the run stopped at that epoch. */
+/**
+ * A loss that diverged, by control.wgsl's rule (the same on every backend): it stopped being a
+ * finite number, or it grew past a million times the first loss since the data or parameters were
+ * written. The run stopped at that epoch.
+ */
 export interface Divergence {
-  /** The epoch (0-based) whose loss was NaN or infinite. */
+  /** The epoch of this run (0-based, an index into `loss`) whose loss diverged. */
   epoch: number;
-  /** The last finite loss before it (null if the first epoch already diverged). */
+  /** Why: the loss was NaN or infinite, or it grew past RUNAWAY (1e6) times its reference. */
+  reason: 'not finite' | 'runaway';
+  /** That epoch's loss. */
+  loss: number;
+  /** The first loss since the data or parameters were written, the rule's reference (null: none yet). */
+  reference: number | null;
+  /** The last finite loss before it (null if the run's first epoch already diverged). */
   lastFiniteLoss: number | null;
+  /**
+   * What happened and the setting to change. Its epoch counts every epoch this model has trained
+   * since compile, as a chart of successive runs does (epoch + 1 for a model's first run).
+   */
   message: string;
 }
 
@@ -86,14 +104,33 @@ export interface TrainResult {
   replicates?: { loss: FloatArray[]; validLoss?: FloatArray[]; diverged: (Divergence | null)[] };
 }
 
-/** Bad values written to a model: names the tensor, the shape and the offending row or index. */
-export class DataError extends Error {
-  override name = 'DataError';
+/** Every option compile() reads: anything else is a misspelling, refused rather than ignored. */
+const COMPILE_OPTIONS = ['loss', 'optimizer', 'backend', 'plan', 'layout', 'batchSize', 'shuffle', 'dropLast', 'seed', 'validationRows', 'replicates', 'bootstrap', 'sweep'] as const;
+const PLANS = ['auto', 'fused', 'tiny', 'per-node'] as const;
+
+/** Refuses options compile() does not know, naming the closest known one. */
+function checkOptions(options: CompileOptions): void {
+  if (options === null || typeof options !== 'object') throw new DataError(`compile: options must be an object, got ${JSON.stringify(options)}`);
+  for (const key of Object.keys(options)) {
+    if ((COMPILE_OPTIONS as readonly string[]).includes(key)) continue;
+    const near = COMPILE_OPTIONS.find((k) => k.toLowerCase() === key.toLowerCase().replace(/[-_]/g, ''));
+    throw new DataError(`compile: unknown option "${key}"${near ? ` (did you mean "${near}"?)` : ''}; the options are ${COMPILE_OPTIONS.join(', ')}`);
+  }
+  if (options.plan !== undefined && !(PLANS as readonly string[]).includes(options.plan)) {
+    throw new DataError(`compile: plan must be one of ${PLANS.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(options.plan)}`);
+  }
+  for (const key of Object.keys(options.layout ?? {})) {
+    if (!(key in DEFAULT_LAYOUT)) throw new DataError(`compile: unknown layout option "${key}"; the layout options are ${Object.keys(DEFAULT_LAYOUT).join(', ')}`);
+  }
+  if (options.optimizer && !options.loss) throw new DataError('compile: an optimizer needs a loss to minimize (compile(g, { loss, optimizer }))');
+  if (options.loss !== undefined && !(options.loss instanceof Tensor)) throw new DataError('compile: loss must be a tensor of the graph');
+  if (options.backend?.gone) throw new DisposedError(`compile: the backend can no longer be used: ${options.backend.gone}; get a new one with requestBackend()`);
 }
 
 /**
  * Compiles a graph for a backend: adds the backward pass when given a loss and an optimizer, then
- * creates every buffer and pipeline once.
+ * creates every buffer and pipeline once (and, on WebGPU, runs each pipeline once with nothing to
+ * do, so that a driver that compiles shaders at their first use does it here, not in train()).
  *
  * @example
  * const model = await compile(g, { loss, optimizer: sgd({ lr: 1e-5 }), backend });
@@ -101,6 +138,7 @@ export class DataError extends Error {
  * const run = await model.train({ epochs: 100 }); // one submission, one read
  */
 export async function compile(g: Graph, options: CompileOptions = {}): Promise<Model> {
+  checkOptions(options);
   const { loss, optimizer = null, plan, layout } = options;
   const params = g.leaves('param');
   const loader = makeLoader(g, options);
@@ -135,7 +173,7 @@ function makeReplicas(g: Graph, optimizer: Optimizer | null, { replicates, boots
   let hyper: number[][] | null = null;
   if (sweep) {
     for (const [name, values] of Object.entries(sweep)) {
-      if (values.length !== count) throw new DataError(`sweep ${name}: ${values.length} values for ${count} replicates; give one per replicate`);
+      if (!Array.isArray(values) || values.length !== count) throw new DataError(`sweep ${name}: ${Array.isArray(values) ? values.length : 'no list of'} values for ${count} replicates; give one per replicate`);
     }
     hyper = Array.from({ length: count }, (_, r) => hyperValues(optimizer!, Object.fromEntries(Object.entries(sweep).map(([k, v]) => [k, v[r]!]))));
   }
@@ -162,6 +200,14 @@ function lossTarget(g: Graph, loss: Tensor): number {
   return [...targets][0]!;
 }
 
+/** The target input of a loss of the form mean(squaredError(prediction, target)), or null for any other loss. */
+function squaredErrorTarget(g: Graph, loss: number): number | null {
+  let node = g.nodes[loss]!;
+  while ((node.op === 'mean' || node.op === 'sum' || node.op === 'scale') && node.inputs.length === 1) node = g.nodes[node.inputs[0]!]!;
+  const inputs = node.op === 'squaredError' ? node.inputs.filter((i) => g.nodes[i]!.op === 'input') : [];
+  return inputs.length === 1 ? inputs[0]! : null;
+}
+
 /** Checks the minibatch and validation options against the data inputs. */
 function makeLoader(g: Graph, { batchSize, shuffle = false, dropLast = false, seed = 0, validationRows = 0 }: CompileOptions): Loader {
   const inputs = g.leaves('input');
@@ -178,20 +224,42 @@ function makeLoader(g: Graph, { batchSize, shuffle = false, dropLast = false, se
   if (!Number.isInteger(size) || size < 1) throw new DataError(`batchSize must be a positive integer, got ${batchSize}`);
   if (dropLast && size > rows) throw new DataError(`dropLast with batchSize ${size} and ${rows} rows leaves no batch`);
   if (!Number.isInteger(validationRows) || validationRows < 0) throw new DataError(`validationRows must be an integer >= 0, got ${validationRows}`);
-  if (!Number.isInteger(seed)) throw new DataError(`seed must be an integer, got ${seed}`);
+  // The device keeps the seed as one u32: a larger one would wrap to another seed's shuffle.
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new DataError(`seed must be an integer in [0, 4294967295], got ${seed}`);
   return { rows, batchSize: Math.min(size, rows), shuffle, dropLast, seed, validationRows };
 }
 
+/**
+ * A compiled model. Its device work (train, read, evaluate) runs in call order: a call made while
+ * another is in flight waits for it, as on the CPU backend, so calls need not be awaited in turn.
+ * Writes and setHyper are checked at once and take effect in call order too.
+ */
 export class Model {
   private readonly written = new Set<number>();
   private readonly writtenValidation = new Set<number>();
   private residualsWritten = false;
+  /** The device work queued or in flight: each call starts when the one before it settles. */
+  private tail: Promise<unknown> = Promise.resolve();
+  private pending = 0;
+  private disposed = false;
+  /** Epochs trained since compile (replicate 0's): divergence messages count from here. */
+  private epochsTrained = 0;
+  /** Each replicate's hyperparameters as they are now (buffer order), for divergence advice. */
+  private hyper: number[][];
+  /** The largest magnitude written to each input and parameter, for a divergence at the first epoch. */
+  private readonly largest = new Map<string, number>();
+  /** A squared-error loss's target input: its mean square sets the divergence rule's floor. */
+  private readonly target: number | null;
 
   constructor(
     readonly program: Program,
     readonly backend: Backend,
     private readonly exe: Executable,
-  ) {}
+  ) {
+    const values = Object.values(program.optimizer?.hyper ?? {});
+    this.hyper = program.replicas.hyper?.map((row) => [...row]) ?? Array.from({ length: program.replicas.count }, () => [...values]);
+    this.target = program.loss === null ? null : squaredErrorTarget(program.graph, program.loss);
+  }
 
   get graph(): Graph {
     return this.program.graph;
@@ -210,10 +278,13 @@ export class Model {
   }
 
   /**
-   * Writes inputs and parameters by name. Every value is checked (length, shape, finiteness)
-   * before anything is written, so a bad entry leaves the model as it was.
+   * Writes inputs and parameters by name. Every value is checked (length, shape, that each is a
+   * finite number, and on a float32 device that it fits float32) before anything is written, so a
+   * bad entry leaves the model as it was.
    */
   write(values: Record<string, TensorData>, set: 'training' | 'validation' | 'residuals' = 'training'): void {
+    this.live('write');
+    if (values === null || typeof values !== 'object' || Array.isArray(values)) throw new DataError(`write: expected an object of values by name ({ X: ..., Y: ... }), got ${describe(values)}`);
     const validation = set === 'validation';
     const residuals = set === 'residuals';
     const nv = this.program.loader.validationRows;
@@ -221,6 +292,7 @@ export class Model {
     const { target } = this.program.replicas;
     if (residuals && target === null) throw new DataError("write: residuals are for a residual bootstrap (compile with bootstrap: 'residuals')");
     if (set !== 'training' && !validation && !residuals) throw new DataError(`write: the set is 'training', 'validation' or 'residuals', got ${JSON.stringify(set)}`);
+    const float32 = this.backend.precision === 'f32';
     const checked = Object.entries(values).map(([name, data]) => {
       const leaf = this.program.inputs.find((l) => l.name === name) ?? (set === 'training' ? this.program.params.find((l) => l.name === name) : undefined);
       if (!leaf) {
@@ -233,31 +305,42 @@ export class Model {
       const shape = this.graph.nodes[leaf.id]!.shape;
       const B = this.program.replicas.count;
       const isParam = this.program.params.some((p) => p.id === leaf.id);
+      const label = set === 'training' ? name : `${name} (${set})`;
       // With replicates, a parameter takes one value for all of them, or every replicate's in turn.
       if (isParam && B > 1 && !(typeof data === 'number') && flatLength(data) === B * sizeOf(shape)) {
-        return { id: leaf.id, flat: flatten(name, data instanceof Float32Array || data instanceof Float64Array ? data : (data as number[]).flat(), [B * sizeOf(shape)]) };
+        const flat = flatten(label, data instanceof Float32Array || data instanceof Float64Array ? data : (data as number[]).flat(), [B * sizeOf(shape)], float32);
+        return { id: leaf.id, name: label, flat };
       }
-      const flat = flatten(set === 'training' ? name : `${name} (${set})`, data, validation ? [nv, ...shape.slice(1)] : shape);
-      return { id: leaf.id, flat: isParam && B > 1 ? repeat(flat, B) : flat };
+      const flat = flatten(label, data, validation ? [nv, ...shape.slice(1)] : shape, float32);
+      return { id: leaf.id, name: label, flat: isParam && B > 1 ? repeat(flat, B) : flat };
     });
-    for (const { id, flat } of checked) {
-      if (validation) {
-        this.exe.writeValidation(id, flat);
-        this.writtenValidation.add(id);
-      } else if (residuals) {
-        this.exe.writeResiduals(id, flat);
-        this.residualsWritten = true;
-      } else {
-        this.exe.write(id, flat);
-        this.written.add(id);
-      }
+    for (const { id, name, flat } of checked) {
+      if (validation) this.writtenValidation.add(id);
+      else if (residuals) this.residualsWritten = true;
+      else this.written.add(id);
+      this.largest.set(name, flat.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
     }
+    // New targets: the divergence rule's floor is their mean square (the loss of predicting 0 for
+    // every row) over RUNAWAY, so it never fires below that loss (control.wgsl says why).
+    const targets = set === 'training' ? checked.find((c) => c.id === this.target) : undefined;
+    const floor = targets ? targets.flat.reduce((s, v) => s + v * v, 0) / targets.flat.length / RUNAWAY : null;
+    this.inOrder(() => {
+      for (const { id, flat } of checked) {
+        if (validation) this.exe.writeValidation(id, flat);
+        else if (residuals) this.exe.writeResiduals(id, flat);
+        else this.exe.write(id, flat);
+      }
+      if (floor !== null) this.exe.referenceFloor(floor);
+    });
   }
 
   /** Writes optimizer hyperparameters (e.g. `{ lr: 0.01 }`) into the device buffer; recompiles nothing. */
   setHyper(values: Record<string, number>): void {
+    this.live('setHyper');
     const opt = this.requireOptimizer('setHyper');
-    this.exe.setHyper(hyperValues(opt, values));
+    const row = hyperValues(opt, values);
+    this.hyper = this.hyper.map(() => [...row]);
+    this.inOrder(() => this.exe.setHyper(row));
   }
 
   /** How many models train at once (1 unless compiled with replicates or a sweep). */
@@ -267,57 +350,84 @@ export class Model {
 
   /**
    * Trains `epochs` epochs: one submission and one read for the whole run, validation losses and
-   * parameter snapshots included. Stops at an epoch whose loss is not finite and says so.
+   * parameter snapshots included. Stops at an epoch whose loss diverges (not finite, or grown past
+   * a million times its first value) and says so.
    */
-  async train({ epochs, paramsEvery = 0 }: TrainOptions): Promise<TrainResult> {
-    this.requireOptimizer('train');
-    if (!Number.isInteger(epochs) || epochs < 1) throw new DataError(`train: epochs must be a positive integer, got ${epochs}`);
-    if (!Number.isInteger(paramsEvery) || paramsEvery < 0) throw new DataError(`train: paramsEvery must be an integer >= 0, got ${paramsEvery}`);
-    this.requireInputs('train');
-    const raw = await this.exe.train(epochs, { paramsEvery });
-    const result: TrainResult = { loss: raw.loss, epochs: raw.loss.length };
-    if (raw.replicas) {
-      result.replicates = {
-        loss: raw.replicas.loss,
-        diverged: raw.replicas.diverged.map((mark, r) => (mark ? this.divergence(mark - 1, raw.replicas!.loss[r]!, this.program.replicas.hyper?.[r]?.[0]) : null)),
-      };
-      if (raw.replicas.valid) {
-        result.replicates.validLoss = raw.replicas.valid;
-        result.validLoss = raw.valid!;
+  train({ epochs, paramsEvery = 0 }: TrainOptions): Promise<TrainResult> {
+    return this.serial('train', () => {
+      this.requireOptimizer('train');
+      if (!Number.isInteger(epochs) || epochs < 1) throw new DataError(`train: epochs must be a positive integer, got ${epochs}`);
+      if (!Number.isInteger(paramsEvery) || paramsEvery < 0) throw new DataError(`train: paramsEvery must be an integer >= 0, got ${paramsEvery}`);
+      this.requireInputs('train');
+    }, async () => {
+      const raw = await this.exe.train(epochs, { paramsEvery });
+      const before = this.epochsTrained;
+      const result: TrainResult = { loss: raw.loss, epochs: raw.loss.length };
+      if (raw.replicas) {
+        const replicas = raw.replicas;
+        result.replicates = {
+          loss: replicas.loss,
+          diverged: replicas.diverged.map((mark, r) => (mark ? this.divergence(mark - 1, replicas.loss[r]!, replicas.reference[r]!, before, r) : null)),
+        };
+        if (replicas.valid) {
+          result.replicates.validLoss = replicas.valid;
+          result.validLoss = raw.valid!;
+        }
+        result.epochs = epochs;
+        this.epochsTrained += epochs;
+        return result;
       }
-      result.epochs = epochs;
+      if (raw.valid) result.validLoss = raw.valid;
+      if (paramsEvery) {
+        result.params = Object.fromEntries(this.program.params.filter((p) => raw.snapshots.has(p.id)).map((p) => [p.name, raw.snapshots.get(p.id)!]));
+      }
+      if (raw.diverged) result.diverged = this.divergence(raw.diverged - 1, raw.loss, raw.reference, before, 0);
+      this.epochsTrained += result.epochs;
       return result;
-    }
-    if (raw.valid) result.validLoss = raw.valid;
-    if (paramsEvery) {
-      result.params = Object.fromEntries(this.program.params.filter((p) => raw.snapshots.has(p.id)).map((p) => [p.name, raw.snapshots.get(p.id)!]));
-    }
-    if (raw.diverged) result.diverged = this.divergence(raw.diverged - 1, raw.loss, this.program.optimizer!.hyper.lr);
-    return result;
+    });
   }
 
-  private divergence(epoch: number, loss: FloatArray, lr: number | undefined): Divergence {
+  /** What diverged at run epoch `epoch`, and the setting to change (the one out of its stable range, else the learning rate). */
+  private divergence(epoch: number, loss: FloatArray, reference: number, before: number, replicate: number): Divergence {
+    const value = loss[epoch]!;
     const lastFiniteLoss = epoch > 0 ? loss[epoch - 1]! : null;
-    return {
-      epoch,
-      lastFiniteLoss,
-      message:
-        `the loss became ${loss[epoch]} at epoch ${epoch + 1}` +
-        (lastFiniteLoss === null ? '' : ` (last finite loss ${lastFiniteLoss.toPrecision(6)} at epoch ${epoch})`) +
-        `; training stopped there. The learning rate${lr === undefined ? '' : ` (${lr})`} is probably too large: try a smaller one (say 10x smaller), or standardize the features.`,
-    };
+    const at = before + epoch + 1;
+    const opt = this.program.optimizer!;
+    const settings = Object.fromEntries(Object.keys(opt.hyper).map((k, i) => [k, this.hyper[replicate]![i]!]));
+    const finite = Number.isFinite(value);
+    const what = finite
+      ? `the loss grew to ${value.toPrecision(6)} at epoch ${at}, more than ${RUNAWAY.toExponential().replace('e+', 'e')} times its reference ${reference.toPrecision(6)} (${this.target === null ? 'its first value since the data or parameters were written' : `the larger of its first value since the data or parameters were written and the targets' mean square over ${RUNAWAY.toExponential().replace('e+', 'e')}`})`
+      : `the loss became ${value} at epoch ${at}` + (lastFiniteLoss === null ? '' : ` (last finite loss ${lastFiniteLoss.toPrecision(6)} at epoch ${at - 1})`);
+    let advice: string;
+    const unstable = opt.unstable?.(settings) ?? null;
+    const largest = Math.max(0, ...this.largest.values());
+    const limit = this.backend.precision === 'f32' ? FLOAT32_MAX : Number.MAX_VALUE;
+    if (!finite && !(reference > 0) && lastFiniteLoss === null && largest ** 2 * this.program.loader.rows > limit) {
+      // The very first loss overflowed: no step had happened yet, so no setting of the optimizer is to blame.
+      advice = `The first loss overflowed before any update could matter: the largest value written is ${largest.toPrecision(3)}, and squared errors of that size pass ${this.backend.precision === 'f32' ? "float32's" : "float64's"} ${limit.toPrecision(3)}. Rescale the data (standardize it)${this.backend.precision === 'f32' ? ", or train on the CPU backend in float64 (device: 'cpu')" : ''}.`;
+    } else if (unstable) {
+      advice = `${unstable[0].toUpperCase()}${unstable.slice(1)}.`;
+    } else {
+      advice = `The learning rate${settings.lr === undefined ? '' : ` (${settings.lr})`} is probably too large: try a smaller one (say 10x smaller), or standardize the features.`;
+    }
+    return { epoch, reason: finite ? 'runaway' : 'not finite', loss: value, reference: reference > 0 ? reference : null, lastFiniteLoss, message: `${what}; training stopped there. ${advice}` };
   }
 
   /** Runs forward and backward once without updating, and reads the given tensors (one read). */
-  async evaluate(tensors: readonly (Tensor | string)[]): Promise<FloatArray[]> {
-    this.requireInputs('evaluate');
-    return this.exe.evaluate(tensors.map((t) => this.idOf(t)));
+  evaluate(tensors: readonly (Tensor | string)[]): Promise<FloatArray[]> {
+    let ids: number[] = [];
+    return this.serial('evaluate', () => {
+      this.requireInputs('evaluate');
+      ids = tensors.map((t) => this.idOf(t, 'evaluate'));
+    }, () => this.exe.evaluate(ids));
   }
 
   /** Reads the current value of a parameter, input or computed tensor. */
-  async read(tensor: Tensor | string): Promise<FloatArray> {
-    const [value] = await this.exe.read([this.idOf(tensor)]);
-    return value!;
+  read(tensor: Tensor | string): Promise<FloatArray> {
+    let id = 0;
+    return this.serial('read', () => {
+      id = this.idOf(tensor, 'read');
+    }, async () => (await this.exe.read([id]))[0]!);
   }
 
   /** `tiny`, `fused` or `per-node` on WebGPU; `cpu` on the CPU backend. */
@@ -351,17 +461,68 @@ export class Model {
     ].join('\n');
   }
 
+  /**
+   * Frees the model's device buffers, once the work already queued has run. Any later call is a
+   * DisposedError; calling dispose() again does nothing.
+   */
   dispose(): void {
-    this.exe.dispose();
+    if (this.disposed) return;
+    this.disposed = true;
+    this.inOrder(() => this.exe.dispose());
   }
 
-  private idOf(t: Tensor | string): number {
-    if (typeof t !== 'string') {
-      if (t.graph !== this.graph) throw new DataError('read: the tensor belongs to another graph');
+  /** Throws when the model (unless `queued`: work called before dispose() still runs) or its backend can no longer be used. */
+  private live(what: string, queued = false): void {
+    if (this.disposed && !queued) throw new DisposedError(`${what}: the model was disposed (model.dispose()); compile the graph again to use it`);
+    const gone = this.backend.gone;
+    if (gone) throw new DisposedError(`${what}: the model's backend can no longer be used: ${gone}; request a new backend and compile again`);
+  }
+
+  /**
+   * Queues device work after every call made before it. `check` runs at the call (its error
+   * rejects at once and queues nothing); `work` runs when the calls before it have settled (a
+   * dispose() called meanwhile waits for it), unless the backend went away meanwhile.
+   */
+  private serial<T>(what: string, check: () => void, work: () => Promise<T>): Promise<T> {
+    try {
+      this.live(what);
+      check();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.pending++;
+    const run = this.tail.then(() => {
+      this.live(what, true);
+      return work();
+    });
+    this.tail = run.then(
+      () => this.pending--,
+      () => this.pending--,
+    );
+    return run;
+  }
+
+  /** A write, setHyper or dispose: at once when nothing is queued, else after the queued work. */
+  private inOrder(apply: () => void): void {
+    if (this.pending === 0) {
+      apply();
+      return;
+    }
+    this.pending++;
+    this.tail = this.tail.then(apply).then(
+      () => this.pending--,
+      () => this.pending--,
+    );
+  }
+
+  private idOf(t: Tensor | string, what: string): number {
+    if (t instanceof Tensor) {
+      if (t.graph !== this.graph) throw new DataError(`${what}: the tensor belongs to another graph`);
       return t.id;
     }
+    if (typeof t !== 'string') throw new DataError(`${what}: expected a tensor or the name of an input or parameter, got ${describe(t)}`);
     const found = this.graph.byName(t);
-    if (!found) throw new DataError(`read: the graph has no input or parameter "${t}"`);
+    if (!found) throw new DataError(`${what}: the graph has no input or parameter "${t}"`);
     return found.id;
   }
 
@@ -389,52 +550,4 @@ export class Model {
       if (absent.length) throw new DataError(`${what}: validation input${absent.length > 1 ? 's' : ''} ${absent.join(', ')} not written yet (model.write({ ${absent[0]}: ... }, 'validation'))`);
     }
   }
-}
-
-function flatLength(data: TensorData): number {
-  if (typeof data === 'number') return 1;
-  if (data instanceof Float32Array || data instanceof Float64Array) return data.length;
-  return (data as readonly (number | readonly number[])[]).reduce<number>((s, v) => s + (Array.isArray(v) ? v.length : 1), 0);
-}
-
-function repeat(flat: Float64Array, times: number): Float64Array {
-  const out = new Float64Array(flat.length * times);
-  for (let r = 0; r < times; r++) out.set(flat, r * flat.length);
-  return out;
-}
-
-/** Checks data against a shape and returns it flat, as float64 so the CPU reference loses nothing. */
-function flatten(name: string, data: TensorData, shape: readonly number[]): Float64Array {
-  const expected = sizeOf(shape);
-  let flat: Float64Array;
-  if (typeof data === 'number') {
-    flat = Float64Array.of(data);
-  } else if (data instanceof Float32Array || data instanceof Float64Array) {
-    flat = Float64Array.from(data);
-  } else if (Array.isArray(data) && data.length && Array.isArray(data[0])) {
-    const rows = data as readonly (readonly number[])[];
-    const cols = shape.length === 2 ? shape[1]! : 1;
-    if (shape.length !== 2 || rows.length !== shape[0]) {
-      throw new DataError(`write ${name}: got ${rows.length} rows, shape ${fmtShape(shape)} needs ${shape.length === 2 ? shape[0] : 'a flat array'}`);
-    }
-    flat = new Float64Array(expected);
-    rows.forEach((row, r) => {
-      if (!Array.isArray(row) || row.length !== cols) {
-        throw new DataError(`write ${name}: row ${r} has ${Array.isArray(row) ? row.length : 'no'} values, shape ${fmtShape(shape)} needs ${cols}`);
-      }
-      flat.set(row, r * cols);
-    });
-  } else {
-    flat = Float64Array.from(data as readonly number[]);
-  }
-  if (flat.length !== expected) {
-    throw new DataError(`write ${name}: got ${flat.length} values, shape ${fmtShape(shape)} needs ${expected}`);
-  }
-  const bad = flat.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) {
-    const cols = shape.length === 2 ? shape[1]! : 0;
-    const where = cols ? `row ${Math.floor(bad / cols)}, column ${bad % cols}` : `index ${bad}`;
-    throw new DataError(`write ${name}: the value at ${where} is ${flat[bad]}; fusegrad needs finite numbers (drop or fill missing values first)`);
-  }
-  return flat;
 }

@@ -9,7 +9,7 @@ import { type Coord, type Lowering, OPS, type OpKind, type Rendered, reductionLa
 import { asMatrix, broadcastStrides, fmtShape, sizeOf } from '../engine/shape.js';
 import type { Access, KernelSpec } from '../wgsl/kernels.js';
 import { CONTROL_WGSL, RULES, wgslFloat } from '../wgsl/kernels.js';
-import { HYPER } from './control.js';
+import { HYPER, REPLICA_COUNTERS } from './control.js';
 import type { Program } from './program.js';
 
 export interface BufferDecl {
@@ -164,9 +164,9 @@ export function trainingBuffers(program: Program, buffers: BufferDecl[]) {
   const B = program.replicas.count;
   const records = buffers.push({ label: 'records (losses, validation losses, parameter snapshots)', words: 1024 }) - 1;
   // The header, each replicate's hyperparameters, then (several replicates) each one's counters:
-  // epochs done this run, steps, epochs in all, divergence mark, batch, batch losses summed (B
-  // words each; control.wgsl's `counters`).
-  const words = HYPER + hyper * B + (B > 1 ? 6 * B : 0);
+  // epochs done this run, steps, epochs in all, divergence mark, batch, batch losses summed, the
+  // divergence rule's reference (B words each; control.wgsl's `counters`).
+  const words = HYPER + hyper * B + (B > 1 ? REPLICA_COUNTERS.length * B : 0);
   const control = buffers.push({ label: B > 1 ? `control (counters, seed, ${B} replicates' hyperparameters and counters)` : 'control (counters, seed, hyperparameters)', words }) - 1;
   return { records, control };
 }

@@ -63,10 +63,12 @@ export interface RawRun {
   valid: FloatArray | null;
   /** Per parameter node id, its value after every k-th epoch. */
   snapshots: Map<number, FloatArray[]>;
-  /** 1 + the epoch whose loss was not finite (the run stopped there); 0 if none. */
+  /** 1 + the epoch whose loss diverged (control.wgsl's rule; the run stopped there); 0 if none. */
   diverged: number;
-  /** With several replicates: each one's losses and validation losses (up to its divergence) and its divergence mark. */
-  replicas?: { loss: FloatArray[]; valid: FloatArray[] | null; diverged: number[] };
+  /** The divergence rule's reference after the run: the larger of the first loss since the data or parameters were written and the floor (0 or less: none yet). */
+  reference: number;
+  /** With several replicates: each one's losses and validation losses (up to its divergence), its divergence mark and its reference. */
+  replicas?: { loss: FloatArray[]; valid: FloatArray[] | null; diverged: number[]; reference: number[] };
 }
 
 /** Work counters, so a test can assert "100 epochs = 1 submit, 1 readback". */
@@ -87,10 +89,15 @@ export interface Executable {
   write(id: number, data: FloatArray): void;
   /** Writes the optimizer's hyperparameters, in the optimizer's order: one set for every replicate, or one set per replicate one after another. */
   setHyper(values: readonly number[]): void;
-  /** Runs `epochs` epochs, stopping early at a loss that is not finite. */
+  /** Runs `epochs` epochs, stopping early at a loss that diverges (control.wgsl's rule). */
   train(epochs: number, options: { paramsEvery: number }): Promise<RawRun>;
   /** Replaces the validation set of a data input (the program must have a validation set). */
   writeValidation(id: number, data: FloatArray): void;
+  /**
+   * The smallest reference the divergence rule takes (control.wgsl): from now and after every
+   * write, a run's reference is the larger of its first loss and this floor (0: none).
+   */
+  referenceFloor(floor: number): void;
   /** Replaces the residual set of the target input (a residual bootstrap). */
   writeResiduals(id: number, data: FloatArray): void;
   /** Runs forward and backward once without updating, then reads the given nodes. */
@@ -102,6 +109,19 @@ export interface Executable {
   /** The plan and the source of every pipeline (WGSL on WebGPU). */
   explain(): string;
   dispose(): void;
+}
+
+/** A model or backend used after `dispose()` (or after its device was lost). */
+export class DisposedError extends Error {
+  override name = 'DisposedError';
+}
+
+/**
+ * The device did less than it was asked and said nothing, such as a driver that cut a kernel's
+ * loops short: the run's numbers cannot be trusted, so it is an error rather than a result.
+ */
+export class DeviceError extends Error {
+  override name = 'DeviceError';
 }
 
 /** How a backend should plan a program (the CPU backend has one way and ignores these). */
@@ -120,6 +140,10 @@ export interface Backend {
   readonly kind: 'webgpu' | 'cpu';
   /** The adapter, or the CPU precision. */
   readonly description: string;
+  /** The float type it computes in: f32 on WebGPU, either on the CPU. */
+  readonly precision: 'f32' | 'f64';
+  /** Why it can no longer run anything (disposed, or its device lost); null while it can. */
+  readonly gone: string | null;
   compile(program: Program, options?: PlanOptions): Promise<Executable>;
   dispose(): void;
 }

@@ -8,9 +8,9 @@ import { KernelCache, numbered, specialize } from '../wgsl/kernels.js';
 import { debug, debugLevel } from './debug.js';
 import { planCompiled } from '../compile/plan.js';
 import { Unfusable } from '../compile/schedule.js';
-import { CONTROL, HYPER } from './control.js';
+import { CONTROL, HYPER, REPLICA_COUNTERS } from './control.js';
 import { DEFAULT_LAYOUT, type Layout, type Plan, PlanError, type Segment, type Step, formatPlan, planPerNode } from './plan.js';
-import { type Backend, type Executable, type PlanOptions, type Program, type RawRun, type Stats, zeroStats } from './program.js';
+import { type Backend, DeviceError, DisposedError, type Executable, type PlanOptions, type Program, type RawRun, type Stats, zeroStats } from './program.js';
 import { chooseRowsLayout } from './trial.js';
 
 // GPUBufferUsage and GPUMapMode values, spelled out so this module loads before Dawn's globals exist.
@@ -34,13 +34,20 @@ function softwareTinyWorkgroup(description: string): number {
 
 export class WebGpuBackend implements Backend {
   readonly kind = 'webgpu';
+  readonly precision = 'f32';
   readonly kernels: KernelCache;
   readonly layout: Layout;
+  /** Why the device can no longer be used: disposed, or lost (a driver reset, a removed GPU). */
+  gone: string | null = null;
 
   constructor(
     readonly device: GPUDevice,
     readonly description: string,
   ) {
+    // A lost device fails every later call with the reason, instead of WebGPU's empty errors.
+    void device.lost.then((info) => {
+      this.gone ??= `its device was lost (${info.reason === 'destroyed' ? 'destroyed' : `${info.reason}: ${info.message || 'no message'}`})`;
+    });
     this.kernels = new KernelCache(device);
     const l = device.limits;
     this.layout = {
@@ -55,6 +62,7 @@ export class WebGpuBackend implements Backend {
   }
 
   async compile(program: Program, options: PlanOptions = {}): Promise<Executable> {
+    if (this.gone) throw new DisposedError(`compile: the backend can no longer be used: ${this.gone}; get a new one with requestBackend()`);
     const plan = await this.plan(program, options);
     return WebGpuExecutable.create(this, program, plan);
   }
@@ -72,9 +80,16 @@ export class WebGpuBackend implements Backend {
     try {
       compiled = compile(layout);
     } catch (e) {
-      if (!(e instanceof Unfusable)) throw e;
-      if (plan !== 'auto') throw new PlanError(`plan "${plan}": ${e.message}; use plan "per-node" or "auto"`);
-      const fallback = planPerNode(program, layout);
+      // 'auto' runs one kernel per node where the compiler does not fuse the graph or the fused
+      // kernels do not fit the device (when that plan cannot run it either, the first reason stands).
+      if (!(e instanceof Unfusable) && !(e instanceof PlanError)) throw e;
+      if (plan !== 'auto') throw e instanceof Unfusable ? new PlanError(`plan "${plan}": ${e.message}; use plan "per-node" or "auto"`) : e;
+      let fallback: Plan;
+      try {
+        fallback = planPerNode(program, layout);
+      } catch {
+        throw e instanceof Unfusable ? new PlanError(e.message) : e;
+      }
       fallback.notes.unshift(`not fused: ${e.message}`);
       return fallback;
     }
@@ -96,6 +111,7 @@ export class WebGpuBackend implements Backend {
   }
 
   dispose(): void {
+    this.gone ??= 'it was disposed (backend.dispose())';
     this.device.destroy();
   }
 }
@@ -112,6 +128,8 @@ class WebGpuExecutable implements Executable {
   private readonly shadows = new Map<number, Float32Array<ArrayBuffer>>();
   private trainSteps: Bound[] = [];
   private staging: GPUBuffer;
+  /** The divergence rule's floor (referenceFloor). */
+  private floor = 0;
 
   private constructor(
     private readonly backend: WebGpuBackend,
@@ -133,6 +151,7 @@ class WebGpuExecutable implements Executable {
     const table = program.replicas.hyper;
     exe.setHyper(table ? table.flat() : Object.values(program.optimizer?.hyper ?? {}));
     await exe.bindAll();
+    await exe.warmUp();
     debug(1, () => {
       const kib = plan.buffers.reduce((s, b) => s + b.words, 0) / 256;
       const per = plan.train.kind === 'block' ? `1 dispatch per ${plan.train.epochsPerDispatch} epochs` : `${plan.train.steps.length || plan.evaluate.length} dispatches per epoch`;
@@ -144,6 +163,39 @@ class WebGpuExecutable implements Executable {
 
   write(id: number, data: FloatArray): void {
     this.place(this.segments(id, 'write'), data);
+    this.forgetReference();
+  }
+
+  /**
+   * Runs every pipeline once, with nothing to do, before compile() returns. Drivers such as
+   * lavapipe compile a pipeline's shader at its first dispatch (0.8 s for the single-dispatch
+   * kernel with Mesa's shader cache off, measured), which would otherwise land in the first
+   * train() and its timing. Every model is marked diverged meanwhile, so the training kernels
+   * return at once; the per-node plan's forward and backward kernels recompute their nodes from
+   * the inputs as they are, which every step does anyway. One submission, not counted in stats.
+   */
+  private async warmUp(): Promise<void> {
+    const { device } = this.backend;
+    const unique = new Map<GPUComputePipeline, Bound>();
+    for (const b of [...this.trainSteps, ...this.evaluateSteps]) if (!unique.has(b.pipeline)) unique.set(b.pipeline, b);
+    if (!unique.size) return;
+    const B = this.program.replicas.count;
+    const control = this.buffers[this.layoutPlan.control]!;
+    const marks = 4 * (B > 1 ? this.counterBlock('diverged') : CONTROL.DIVERGED);
+    device.queue.writeBuffer(control, marks, new Uint32Array(B).fill(1));
+    const encoder = device.createCommandEncoder({ label: 'warm-up: every pipeline once' });
+    const pass = encoder.beginComputePass();
+    for (const { step, pipeline, bindGroup } of unique.values()) {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(step.groups[0], step.groups[1]);
+    }
+    pass.end();
+    device.pushErrorScope('validation');
+    device.queue.submit([encoder.finish()]);
+    device.queue.writeBuffer(control, marks, new Uint32Array(B));
+    const [error] = await Promise.all([device.popErrorScope(), device.queue.onSubmittedWorkDone()]);
+    if (error) throw new Error(`WebGPU rejected the first dispatch of the ${this.layoutPlan.name} plan's pipelines (a fusegrad bug, please report it): ${error.message}`);
   }
 
   writeValidation(id: number, data: FloatArray): void {
@@ -156,6 +208,28 @@ class WebGpuExecutable implements Executable {
     const segs = this.layoutPlan.residuals.get(id);
     if (!segs) throw new Error(`write: the ${this.layoutPlan.name} plan has no residual set; compile with bootstrap: 'residuals'`);
     this.place(segs, data);
+    this.forgetReference();
+  }
+
+  /** Where replicate counter block `name` starts in control (several replicates; control.wgsl's `counters`). */
+  private counterBlock(name: (typeof REPLICA_COUNTERS)[number]): number {
+    const B = this.program.replicas.count;
+    const hypers = Math.max(1, Object.keys(this.program.optimizer?.hyper ?? {}).length);
+    return HYPER + hypers * B + REPLICA_COUNTERS.indexOf(name) * B;
+  }
+
+  referenceFloor(floor: number): void {
+    this.floor = floor;
+    this.forgetReference();
+  }
+
+  /** New data or parameters: the divergence rule's reference becomes the next epoch's loss again (or the floor, if larger). */
+  private forgetReference(): void {
+    const B = this.program.replicas.count;
+    if (!this.layoutPlan.train.steps.length) return;
+    const at = B > 1 ? this.counterBlock('reference') : CONTROL.REFERENCE;
+    // Unset is zero or minus the floor (control.wgsl's reference_after).
+    this.backend.device.queue.writeBuffer(this.buffers[this.layoutPlan.control]!, 4 * at, new Float32Array(B).fill(-this.floor));
   }
 
   setHyper(values: readonly number[]): void {
@@ -204,11 +278,11 @@ class WebGpuExecutable implements Executable {
     const count = plan.snapshot.reduce((s, p) => s + p.words, 0);
     const slots = paramsEvery ? Math.floor(epochs / paramsEvery) : 0;
     const B = this.program.replicas.count;
-    const hypers = Math.max(1, Object.keys(this.program.optimizer?.hyper ?? {}).length);
     // Several replicates: each one's counters (epochs this run, steps, epochs in all, divergence
-    // mark, batch, batch losses summed), B words each.
-    const replicaAt = HYPER + hypers * B;
-    const marksAt = replicaAt + 3 * B;
+    // mark, batch, batch losses summed, the divergence rule's reference), B words each.
+    const replicaAt = this.counterBlock('epoch');
+    const marksAt = this.counterBlock('diverged');
+    const referencesAt = this.counterBlock('reference');
     if (B > 1 && paramsEvery) throw new Error('train: parameter snapshots are for one model; with replicates, read the parameters after the run');
     // Several replicates: each one's losses, one after another, then each one's validation losses.
     const validAt = B * epochs;
@@ -239,7 +313,7 @@ class WebGpuExecutable implements Executable {
     const start = performance.now();
     const sources = [
       { buffer: this.buffers[plan.records]!, offset: 0, words },
-      { buffer: control, offset: 0, words: B > 1 ? marksAt + B : HYPER },
+      { buffer: control, offset: 0, words: B > 1 ? referencesAt + B : HYPER },
     ];
     let out: Float32Array[];
     if (debugLevel() >= 4 && device.features.has('timestamp-query')) {
@@ -255,8 +329,19 @@ class WebGpuExecutable implements Executable {
     });
     const [records, ctl] = out as [Float32Array, Float32Array];
     const counters = new Uint32Array(ctl.buffer, ctl.byteOffset, ctl.length);
+    // Every model ran all its epochs, or stopped at a divergence it marked: anything less is a
+    // device that cut the run short without a word, and its numbers are not a result.
+    const done = B > 1 ? Array.from(counters.subarray(replicaAt, replicaAt + B)) : [counters[CONTROL.EPOCH]!];
+    const marked = B > 1 ? Array.from(counters.subarray(marksAt, marksAt + B)) : [counters[CONTROL.DIVERGED]!];
+    const short = done.findIndex((e, r) => e !== (marked[r] ? marked[r] : epochs));
+    if (short >= 0) {
+      throw new DeviceError(
+        `train: the device ran ${done[short]} of the ${epochs} epochs asked${B > 1 ? ` for replicate ${short}` : ''} and marked no divergence: its driver cut the run short (${this.backend.description}). ` +
+          "The parameters are not to be trusted. Use another adapter (on Debian 12 without a GPU, Mesa's lavapipe from bookworm-backports) or the CPU backend (device: 'cpu')",
+      );
+    }
     if (B > 1) {
-      const marks = Array.from(counters.subarray(marksAt, marksAt + B));
+      const marks = marked;
       const each = (at: number) => marks.map((m, r) => records.slice(at + r * epochs, at + r * epochs + (m ? m : epochs)));
       const valid = loader.validationRows ? each(validAt) : null;
       return {
@@ -264,7 +349,8 @@ class WebGpuExecutable implements Executable {
         valid: valid?.[0] ?? null,
         snapshots: new Map(),
         diverged: 0,
-        replicas: { loss: each(0), valid, diverged: marks },
+        reference: ctl[referencesAt]!,
+        replicas: { loss: each(0), valid, diverged: marks, reference: Array.from(ctl.subarray(referencesAt, referencesAt + B)) },
       };
     }
     const ran = Math.min(epochs, counters[CONTROL.EPOCH]!);
@@ -277,6 +363,7 @@ class WebGpuExecutable implements Executable {
       valid: loader.validationRows ? records.slice(validAt, validAt + ran) : null,
       snapshots,
       diverged: counters[CONTROL.DIVERGED]!,
+      reference: ctl[CONTROL.REFERENCE]!,
     };
   }
 
@@ -335,7 +422,9 @@ class WebGpuExecutable implements Executable {
     encoder.resolveQuerySet(querySet, 0, 2 * timed, resolved, 0);
     const out = await this.finish(encoder, [...sources, { buffer: resolved, offset: 0, words: 4 * timed }]);
     const stamps = out.pop()!;
-    const ticks = new BigUint64Array(stamps.buffer, stamps.byteOffset, 2 * timed);
+    // A copy: the stamps follow the run's other words in the staging read, at an offset that need
+    // not be a multiple of 8, which a BigUint64Array view requires.
+    const ticks = new BigUint64Array(stamps.slice().buffer, 0, 2 * timed);
     const perKernel = new Map<string, { calls: number; ns: number }>();
     for (let i = 0; i < timed; i++) {
       const step = this.trainSteps[i % this.trainSteps.length]!.step;

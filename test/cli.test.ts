@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { dawnFilter } from '../cli/quiet.js';
 
 function fusegrad(...args: string[]) {
   const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' }, encoding: 'utf8', timeout: 60_000 });
@@ -70,6 +71,60 @@ test('FUSEGRAD_DEBUG=1 writes a summary to stderr and leaves stdout alone', () =
   const r = spawnSync(process.execPath, ['dist/cli.js', 'explain', '--device', 'webgpu'], { env: { ...process.env, XDG_RUNTIME_DIR: '/tmp', FUSEGRAD_DEBUG: '1' }, encoding: 'utf8' });
   assert.match(r.stderr, /fusegrad: compiled the tiny plan on .*: 1 dispatch per 5000 epochs/);
   assert.is(r.stdout, quiet.out);
+});
+
+// Dawn's native lines as they come on stderr: on a machine with no Vulkan loader, with a Vulkan
+// loader and no driver, and the limits note it prints on every adapter.
+const DAWN = [
+  "Warning: Couldn't load Vulkan: /lib/x86_64-linux-gnu/libvulkan.so.1: cannot open shared object file: No such file or directory",
+  '    at operator() (/home/runner/work/node-webgpu/node-webgpu/third_party/dawn/src/dawn/native/vulkan/BackendVk.cpp:368)',
+  '',
+  'Warning: vkCreateInstance failed with VK_ERROR_INCOMPATIBLE_DRIVER',
+  '    at CheckVkSuccessImpl (/home/runner/work/node-webgpu/node-webgpu/third_party/dawn/src/dawn/native/vulkan/VulkanError.cpp:106)',
+  '',
+  'Warning: maxDynamicUniformBuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit dynamic offset allocation limit.',
+].join('\n');
+
+test("the filter drops Dawn's lines and passes the rest at once, progress bars included, whatever the chunks", () => {
+  const ours = 'fusegrad fit: the training diverged: the loss became NaN at epoch 3\n';
+  const bar = '\x1b[1Gtraining [███░░░] 3/6 epochs\x1b[0K';
+  const text = `${DAWN}\n${ours}${bar}\n(node:1) Warning: a Node warning keeps its prefix\n`;
+  for (const size of [1, 3, 7, 64, text.length]) {
+    let out = '';
+    const f = dawnFilter((t) => (out += t));
+    for (let i = 0; i < text.length; i += size) f.push(text.slice(i, i + size));
+    f.end();
+    assert.is(out, `${ours}${bar}\n(node:1) Warning: a Node warning keeps its prefix\n`, `chunks of ${size}`);
+  }
+  // A partial progress bar is written before its line ends: nothing waits for a newline that a bar never sends.
+  let out = '';
+  const f = dawnFilter((t) => (out += t));
+  f.push(bar);
+  assert.is(out, bar);
+});
+
+test("a normal run shows none of Dawn's native lines; FUSEGRAD_DEBUG shows them", () => {
+  const env = { ...process.env, XDG_RUNTIME_DIR: '/tmp', VK_ICD_FILENAMES: '/nonexistent.json', VK_DRIVER_FILES: '/nonexistent.json' };
+  const normal = spawnSync(process.execPath, ['dist/cli.js', 'explain', '--device', 'webgpu'], { env, encoding: 'utf8', timeout: 60_000 });
+  assert.is(normal.status, 0, normal.stderr);
+  assert.not.match(normal.stderr, /^(Warning|Error):|artificially reduced|vkCreateInstance|\n\s+at /m, normal.stderr);
+  assert.match(normal.stderr, /fusegrad: no Vulkan adapter, so WebGPU runs on Dawn's OpenGL ES fallback/, "fusegrad's own notes stay");
+  const debug = spawnSync(process.execPath, ['dist/cli.js', 'explain', '--device', 'webgpu'], { env: { ...env, FUSEGRAD_DEBUG: '1' }, encoding: 'utf8', timeout: 60_000 });
+  assert.match(debug.stderr, /^Warning: .*(vkCreateInstance|artificially reduced)/m);
+  assert.is(debug.stdout, normal.stdout);
+  const fit = fusegrad('fit', 'examples/data/auto-mpg.csv', '--y', 'mpg', '--x', 'displacement', '--standardize', '--epochs', '5', '--device', 'webgpu');
+  assert.is(fit.code, 0, fit.err);
+  assert.is(fit.err, '', 'a fit on Vulkan writes nothing to stderr');
+});
+
+test('explain past the device: a PlanError with the limit and the number, before any WGSL; auto takes one kernel per node', () => {
+  const fused = fusegrad('explain', '--targets', '70000', '--plan', 'fused', '--device', 'webgpu');
+  assert.is(fused.code, 2, fused.err);
+  assert.match(fused.err, /^fusegrad explain: plan "fused": 1820007 values of straight-line code, over the 4096 the fused kernels hold/);
+  assert.not.match(fused.err, /\|\s+(\/\/|fn |var)|\n\s+at /, 'no WGSL listing, no stack trace');
+  const auto = fusegrad('explain', '--targets', '70000', '--device', 'webgpu');
+  assert.is(auto.code, 0, auto.err);
+  assert.match(auto.out, /plan: per-node .*\n(.*\n)*\s+note: not fused: 1820007 values of straight-line code/);
 });
 
 test.run();

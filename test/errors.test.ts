@@ -3,10 +3,10 @@ import * as assert from 'uvu/assert';
 import { Graph } from '../engine/graph.js';
 import { sgd } from '../optim/sgd.js';
 import { NoAdapterError, requestBackend } from '../runtime/device.js';
-import { compile } from '../runtime/model.js';
+import { type CompileOptions, DataError, DisposedError, compile } from '../runtime/model.js';
 import { WebGpuBackend } from '../runtime/webgpu.js';
 import { KernelCache, KernelError } from '../wgsl/kernels.js';
-import { caught, cpu64, rejects, webgpu } from './helpers.js';
+import { assertClose, caught, cpu32, cpu64, rejects, webgpu } from './helpers.js';
 
 function regression() {
   const g = new Graph();
@@ -56,6 +56,143 @@ test('training before the inputs are written, or with a bad epoch count, says wh
   const plain = await compile(g, { backend: cpu64() });
   plain.write({ X: new Float32Array(12), Y: new Float32Array(4) });
   await rejects(() => plain.train({ epochs: 1 }), /compile the model with a loss and an optimizer first/);
+});
+
+/** Throws from `fn`, or null: for synchronous calls that must refuse. */
+function thrown(fn: () => unknown): Error | null {
+  try {
+    fn();
+    return null;
+  } catch (e) {
+    return e as Error;
+  }
+}
+
+test('entries that are not numbers are refused, not read as 0 or parsed: null, "88", undefined, nested junk', async () => {
+  const { g, loss } = regression();
+  const model = await compile(g, { loss, optimizer: sgd(), backend: cpu64() });
+  model.write({ W: [[1, 2, 3]] });
+  const cases: [unknown, RegExp][] = [
+    [[[1, null, 3]], /write W: the value at row 0, column 1 is null, not a number/],
+    [[[1, '88', 3]], /write W: the value at row 0, column 1 is "88", not a number/],
+    [[1, 2, undefined], /write W: the value at row 0, column 2 is undefined, not a number/],
+    [[[1, 2, [3]]], /write W: the value at row 0, column 2 is \[3\], not a number/],
+    ['123', /write W: expected a number, an array or a Float32Array\/Float64Array, got "123"/],
+    [null, /write W: expected a number, an array .* got null/],
+  ];
+  for (const [value, re] of cases) {
+    const err = thrown(() => model.write({ W: value as number[] }));
+    assert.instance(err, DataError, String(value));
+    assert.match(err!.message, re);
+  }
+  assert.match(thrown(() => model.write(null as unknown as Record<string, number>))!.message, /write: expected an object of values by name/);
+  assert.equal([...(await model.read('W'))], [1, 2, 3], 'nothing was written');
+});
+
+test('values a float32 device cannot hold are a DataError at write, naming the value and the way out', async () => {
+  const { g, loss } = regression();
+  for (const backend of [await webgpu(), cpu32()]) {
+    const model = await compile(g, { loss, optimizer: sgd(), backend });
+    const err = thrown(() => model.write({ Y: [1, 2, 1e39, 4] }));
+    assert.instance(err, DataError);
+    assert.match(err!.message, /write Y: the value at row 2, column 0 is 1e\+39, beyond float32's range \(±3\.4028e\+38\).*train on the CPU backend in float64 \(device: 'cpu', fusegrad fit --device cpu\)/);
+    assert.match(thrown(() => model.write({ W: [[1e40, 0, 0]] }))!.message, /write W: the value at row 0, column 0 is 1e\+40, beyond float32's range/);
+    model.dispose();
+  }
+  const f64 = await compile(g, { loss, optimizer: sgd(), backend: cpu64() });
+  f64.write({ Y: [1, 2, 1e39, 4] });
+});
+
+test('a first loss that overflows float32 blames the data, not the learning rate', async () => {
+  const { g, loss } = regression();
+  const model = await compile(g, { loss, optimizer: sgd({ lr: 1e-3 }), backend: await webgpu() });
+  model.write({ X: new Float32Array(12).fill(1), Y: [1e20, 2e20, 3e20, 1e20] });
+  const run = await model.train({ epochs: 5 });
+  assert.is(run.diverged!.epoch, 0);
+  assert.match(run.diverged!.message, /The first loss overflowed before any update could matter: the largest value written is 3\.00e\+20.*float32's.*Rescale the data/);
+  assert.not.match(run.diverged!.message, /learning rate/);
+  model.dispose();
+});
+
+test('unknown compile options, a bad plan, an optimizer without a loss: named errors at compile', async () => {
+  const { g, loss } = regression();
+  const backend = cpu64();
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ loss, optimizer: sgd(), backend, batchsize: 2 }, /compile: unknown option "batchsize" \(did you mean "batchSize"\?\); the options are loss, optimizer/],
+    [{ loss, optimizer: sgd(), backend, learningRate: 0.1 }, /compile: unknown option "learningRate"; the options are/],
+    [{ loss, optimizer: sgd(), backend, plan: 'bogus' }, /compile: plan must be one of 'auto', 'fused', 'tiny', 'per-node', got "bogus"/],
+    [{ loss, optimizer: sgd(), backend, layout: { workgroups: 3 } }, /compile: unknown layout option "workgroups"/],
+    [{ optimizer: sgd(), backend }, /compile: an optimizer needs a loss to minimize/],
+    [{ loss, optimizer: sgd(), backend, seed: 2 ** 32 }, /seed must be an integer in \[0, 4294967295\], got 4294967296/],
+  ];
+  for (const [options, re] of cases) {
+    const err = await caught(compile(g, options as CompileOptions));
+    assert.instance(err, DataError, JSON.stringify(Object.keys(options)));
+    assert.match(err!.message, re);
+  }
+});
+
+test('train() and read() need not be awaited in turn: they run in call order, on WebGPU as on the CPU', async () => {
+  const reference = await (async () => {
+    const g = new Graph();
+    const X = g.input('X', [4, 3]);
+    const Y = g.input('Y', [4, 1]);
+    const loss = g.mean(g.squaredError(g.add(g.matmul(X, g.param('W', [1, 3]), { transB: true }), g.param('b', [1])), Y));
+    const m = await compile(g, { loss, optimizer: sgd({ lr: 0.01 }), backend: cpu32() });
+    m.write({ X: [[1, 2, 3], [0, 1, 0], [2, 0, 1], [1, 1, 1]], Y: [1, 2, 3, 4] });
+    const a = await m.train({ epochs: 10 });
+    const w = await m.read('W');
+    const b = await m.train({ epochs: 10 });
+    return { a: a.loss, w, b: b.loss };
+  })();
+  for (const plan of ['tiny', 'per-node'] as const) {
+    // With a bias, so that the single-dispatch plan takes it.
+    const g = new Graph();
+    const X = g.input('X', [4, 3]);
+    const Y = g.input('Y', [4, 1]);
+    const loss = g.mean(g.squaredError(g.add(g.matmul(X, g.param('W', [1, 3]), { transB: true }), g.param('b', [1])), Y));
+    const m = await compile(g, { loss, optimizer: sgd({ lr: 0.01 }), backend: await webgpu(), plan });
+    m.write({ X: [[1, 2, 3], [0, 1, 0], [2, 0, 1], [1, 1, 1]], Y: [1, 2, 3, 4] });
+    // Three calls at once, and a write queued behind them that must not reach the first two.
+    const calls = [m.train({ epochs: 10 }), m.read('W'), m.train({ epochs: 10 })] as const;
+    m.write({ Y: [0, 0, 0, 0] });
+    const after = m.train({ epochs: 1 });
+    const [a, w, b] = await Promise.all(calls);
+    assertClose(a.loss, reference.a, 1e-5, `${plan}: first run`);
+    assertClose(w, reference.w, 1e-5, `${plan}: the read saw the first run's W, not the second's`);
+    assertClose(b.loss, reference.b, 1e-5, `${plan}: the second run went on from the first`);
+    assert.ok((await after).loss[0]! !== b.loss.at(-1), 'the write landed after the second run');
+    m.dispose();
+  }
+});
+
+test('a disposed model or backend says so at every call, instead of WebGPU errors', async () => {
+  const { g, loss } = regression();
+  for (const make of [() => webgpu(), async () => cpu64()]) {
+    const m = await compile(g, { loss, optimizer: sgd(), backend: await make() });
+    m.write({ X: new Float32Array(12), Y: new Float32Array(4) });
+    const queued = m.train({ epochs: 3 });
+    m.dispose();
+    assert.ok((await queued).loss.length === 3, 'work queued before dispose() still runs');
+    for (const call of [() => m.train({ epochs: 1 }), () => m.read('W'), () => m.evaluate(['W'])]) {
+      const err = await caught(call());
+      assert.instance(err, DisposedError);
+      assert.match(err!.message, /the model was disposed \(model\.dispose\(\)\); compile the graph again/);
+    }
+    assert.instance(thrown(() => m.write({ W: [[1, 2, 3]] })), DisposedError);
+    assert.instance(thrown(() => m.setHyper({ lr: 0.1 })), DisposedError);
+    m.dispose();
+  }
+  // A backend of its own, disposed: compile and the models on it say so.
+  const backend = await requestBackend({ device: 'webgpu' });
+  const m = await compile(g, { loss, optimizer: sgd(), backend });
+  m.write({ X: new Float32Array(12), Y: new Float32Array(4) });
+  backend.dispose();
+  const err = await caught(compile(g, { loss, optimizer: sgd(), backend }));
+  assert.instance(err, DisposedError);
+  assert.match(err!.message, /compile: the backend can no longer be used: it was disposed \(backend\.dispose\(\)\); get a new one with requestBackend\(\)/);
+  assert.match((await caught(m.train({ epochs: 1 })))!.message, /train: the model's backend can no longer be used: it was disposed/);
+  assert.match(thrown(() => m.write({ W: [[1, 2, 3]] }))!.message, /write: the model's backend can no longer be used/);
 });
 
 test('asking for WebGPU where there is no adapter is an error with the driver advice, never a silent CPU run', async () => {

@@ -31,6 +31,12 @@ test('the walkthrough runs end to end: graphs, plans, WGSL, one step with the sa
   assert.match(r.stdout, new RegExp(`on the tiny plan: ${loss!.replace('.', '\\.')}, on the per-node plan: ${loss!.replace('.', '\\.')}`));
 });
 
+test('the walkthrough at FUSEGRAD_DEBUG=4: per-kernel GPU times for runs of any length (a run of 1 epoch crashed)', () => {
+  const r = run('dist/examples/walkthrough.js', { FUSEGRAD_DEBUG: '4' });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /GPU time per kernel \(timestamp queries, first \d+ dispatches, mean per call\):\n\s+[\d.]+ µs\s+x1\s+(tiny|serial)/);
+  assert.not.match(r.stderr, /BigUint64Array|RangeError/);
+});
 
 const lesson = (file: string) => run(`dist/examples/${file}.js`);
 

@@ -2,7 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { assertClose } from './helpers.js';
+import { assertClose, cpu64, webgpu } from './helpers.js';
+import { fitRegression } from '../regression/fit.js';
+import { parseTable, selectColumns } from '../regression/data.js';
 import { fusegrad, scratch, scratchPath } from './cli-helpers.js';
 
 const MPG = 'examples/data/auto-mpg.csv';
@@ -128,7 +130,49 @@ test('bad input: each case exits 2 with a message that names the file, the colum
   const json = scratch('records.json', JSON.stringify([{ y: 1, x: 2 }, { y: 2, x: 'two' }]));
   const j = fusegrad('fit', json, '--y', 'y', '--x', 'x');
   assert.is(j.code, 2);
-  assert.match(j.err, /records\.json: column "x" is not numeric: record 1 has "two"/);
+  assert.match(j.err, /records\.json: column "x" is not numeric: record 2 has "two"/, 'records counted from 1, as lines are');
+});
+
+test('options read as something else: a seed past 32 bits, null or text in --init, a split with no row; each named', () => {
+  const cases: [string[], RegExp][] = [
+    [[MPG, '--y', 'mpg', '--seed', '4294967296'], /--seed: expected an integer in \[0, 4294967295\] \(the shuffle's seed is 32-bit\), got 4294967296/],
+    [[MPG, '--y', 'mpg', '--x', 'weight', '--init', scratch('null-init.json', '{"weight": [[null]], "bias": [0]}')], /--init: weight\[0\]\[0\] is null, not a finite number/],
+    [[MPG, '--y', 'mpg', '--x', 'weight', '--init', scratch('string-init.json', '{"weight": [["88"]], "bias": [0]}')], /--init: weight\[0\]\[0\] is "88", not a finite number/],
+    [[MPG, '--y', 'mpg', '--x', 'weight', '--valid-frac', '0.001'], /--valid-frac 0\.001 of 398 rows rounds to no validation row; use at least 0\.00251 \(one row of 398\), or leave it out/],
+  ];
+  for (const [args, re] of cases) {
+    const r = fusegrad('fit', ...args);
+    assert.is(r.code, 2, `${args.join(' ')}: exit code (stderr: ${r.err})`);
+    assert.match(r.err, re);
+    assert.not.match(r.err, /\n\s+at /, 'no stack trace');
+    assert.is(r.out, '', 'nothing on stdout');
+  }
+});
+
+test('values a float32 device cannot hold are refused before any work, naming the value; float64 on the CPU takes them', () => {
+  const huge = scratch('huge.csv', 'y,x\n1,1\n2,2\n1e39,3\n4,4\n');
+  const r = fusegrad('fit', huge, '--y', 'y', '--x', 'x', '--device', 'webgpu');
+  assert.is(r.code, 2, r.err);
+  assert.match(r.err, /column "y" at line 4 is 1e\+39, beyond float32 \(the largest it holds is ±3\.4028e38\), which WebGPU computes in; rescale the data \(--standardize\) or train in float64 on the CPU backend \(--device cpu\)/);
+  assert.not.match(r.err, /learning rate/);
+  const init = fusegrad('fit', MPG, '--y', 'mpg', '--x', 'weight', '--init', scratch('init-1e40.json', '{"weight": [[1e40]], "bias": [0]}'), '--device', 'webgpu');
+  assert.is(init.code, 2, init.err);
+  assert.match(init.err, /--init: the starting value 1e\+40 is beyond float32/);
+  // Values float32 holds whose squared errors it cannot sum.
+  const squares = fusegrad('fit', scratch('squares.csv', 'y,x\n1e20,1\n2e20,2\n3e20,3\n4e20,4\n'), '--y', 'y', '--x', 'x', '--device', 'webgpu');
+  assert.is(squares.code, 2, squares.err);
+  assert.match(squares.err, /at the start, the squared errors over the 4 training rows sum to 3\.00e\+41, beyond float32/);
+  const cpu = fusegrad('fit', huge, '--y', 'y', '--x', 'x', '--device', 'cpu', '--standardize', '--epochs', '5');
+  assert.is(cpu.code, 0, cpu.err);
+});
+
+test('fit reports compiling apart from training', () => {
+  const r = fusegrad('fit', MPG, '--y', 'mpg', '--x', 'displacement', '--standardize', '--epochs', '50', '--device', 'webgpu');
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /\ncompiled in [\d.]+ ms \(planning, pipelines, the driver's shader compilation\)\ntrained in [\d.]+ ms \(/);
+  const o = fitJson(MPG, '--y', 'mpg', '--x', 'displacement', '--standardize', '--epochs', '50', '--device', 'webgpu');
+  assert.type(o.timing.compileMs, 'number');
+  assert.type(o.timing.ms, 'number');
 });
 
 test('missing values: rows with one are dropped and counted', () => {
@@ -138,10 +182,68 @@ test('missing values: rows with one are dropped and counted', () => {
   assert.ok(!existsSync(scratchPath('never-written.json')));
 });
 
-test('a learning rate that diverges is reported by fit', () => {
-  const r = fusegrad('fit', MPG, '--y', 'mpg', '--x', 'weight', '--lr', '0.1', '--epochs', '500');
-  assert.is(r.code, 0, r.err);
-  assert.match(r.out, /diverged: the loss became (NaN|Infinity) at epoch \d+ .* training stopped there\. The learning rate \(0\.1\) is probably too large/);
+test('a learning rate that diverges fails the fit: exit 3, nothing saved, the epoch as printed, an honest final loss', () => {
+  const model = scratchPath('diverged-model.json');
+  const r = fusegrad('fit', MPG, '--y', 'mpg', '--x', 'weight', '--lr', '0.1', '--epochs', '500', '--save', model);
+  assert.is(r.code, 3, r.err);
+  assert.match(r.err, /fusegrad fit: the training diverged: the loss (became (NaN|Infinity)|grew to [\d.e+]+) at epoch \d+.* training stopped there\. The learning rate \(0\.1\) is probably too large.* Nothing was saved to .*diverged-model\.json\./);
+  assert.not.ok(existsSync(model), 'a diverged model is not saved');
+  assert.match(r.out, /epoch\s+\d+\s+loss/, 'the report shows the loss curve');
+  assert.not.match(r.out, /coefficient\s+gradient descent|NaN/, 'and no coefficients from an exploded model');
+  assert.not.match(r.err, /\n\s+at /, 'no stack trace');
+  const j = fusegrad('fit', MPG, '--y', 'mpg', '--x', 'weight', '--lr', '0.1', '--epochs', '500', '--json');
+  assert.is(j.code, 3, j.err);
+  const o = JSON.parse(j.out);
+  const printed = Number(/at epoch (\d+)/.exec(o.diverged.message)![1]);
+  assert.is(o.diverged.epoch, printed, 'diverged.epoch is the epoch the message prints');
+  assert.is(o.history.loss.length, o.diverged.epoch, "and the history's last entry");
+  assert.is(o.epochs, o.diverged.epoch);
+  assert.ok(typeof o.finalLoss === 'string' || o.finalLoss > 1e6 * o.history.loss[0], `finalLoss is the exploded model's loss, not null: ${o.finalLoss}`);
+});
+
+test('a fit trained in chunks (the page, the progress bar) reports the divergence at the epoch its curve shows', async () => {
+  const sel = selectColumns(parseTable(MPG, readFileSync(MPG, 'utf8')), ['mpg'], ['displacement']);
+  for (const backend of [await webgpu(), cpu64()]) {
+    // Standardized, a rate just past the stable limit of 1: the loss grows x1.2 an epoch and passes
+    // a million times its start in the second of 20 chunks of 50 epochs.
+    const r = await fitRegression(sel.X, sel.Y, sel.features, sel.targets, backend, { standardize: true, lr: 1.05, epochs: 1000, chunks: 20 });
+    assert.ok(r.diverged, backend.kind);
+    assert.ok(r.diverged!.epoch > 50, `${backend.kind}: past the first chunk (${r.diverged!.epoch})`);
+    assert.is(r.history.loss.length, r.diverged!.epoch, `${backend.kind}: the curve ends at the epoch reported`);
+    assert.match(r.diverged!.message, new RegExp(`at epoch ${r.diverged!.epoch},`), `${backend.kind}: the message names it too: ${r.diverged!.message}`);
+  }
+});
+
+test('runaway growth short of overflow is a divergence too, in a fit, a sweep and a bootstrap', () => {
+  // Raw weights (~3000 lb): the stable rate is about 2 / (2 E[x²]) = 1e-7; just past it the loss
+  // grows geometrically and would stay finite for hundreds of epochs.
+  const fit = fusegrad('fit', MPG, '--y', 'mpg', '--x', 'weight', '--lr', '1.2e-7', '--epochs', '60', '--json');
+  assert.is(fit.code, 3, fit.err);
+  const o = JSON.parse(fit.out);
+  assert.is(o.diverged.reason, 'runaway');
+  assert.ok(Number.isFinite(o.diverged.loss) && o.diverged.loss > 1e6 * o.history.loss[0], `${o.diverged.loss}`);
+  assert.match(o.diverged.message, /grew to .* more than 1e6 times its reference [\d.e+-]+ \(the larger of its first value since the data or parameters were written and the targets' mean square over 1e6\)/);
+  // A sweep whose first setting diverged: its table prints no exploded coefficients, and --save,
+  // which keeps that setting's model, saves nothing.
+  const saved = scratchPath('sweep-model.json');
+  const first = fusegrad('fit', MPG, '--y', 'mpg', '--x', 'displacement', '--standardize', '--lr', '3,0.1', '--epochs', '50', '--save', saved);
+  assert.is(first.code, 3, first.err);
+  assert.match(first.err, /the sweep's first setting \(lr 3\), the model --save keeps, diverged: .* Nothing was saved to/);
+  assert.not.ok(existsSync(saved));
+  assert.match(first.out, /^const\s+diverged\s+35\.17475/m);
+  assert.not.match(first.out, /NaN|Infinity/);
+  for (const device of ['webgpu', 'cpu']) {
+    const sweep = fusegrad('fit', MPG, '--y', 'mpg', '--x', 'weight', '--lr', '1e-8,1.2e-7', '--epochs', '60', '--json', '--device', device);
+    assert.is(sweep.code, 0, `${device}: one setting diverging is a result of the sweep (${sweep.err})`);
+    const s = JSON.parse(sweep.out).sweep;
+    assert.is(s[0].diverged, null);
+    assert.match(s[1].diverged, /grew to .* more than 1e6 times/, device);
+    // Resamples differ in scale: a rate well past the limit for every one of them.
+    const boot = fusegrad('fit', MPG, '--y', 'mpg', '--x', 'weight', '--lr', '3e-7', '--epochs', '60', '--bootstrap', '20', '--device', device, '--json');
+    assert.is(boot.code, 3, `${device}: ${boot.err}`);
+    assert.match(boot.err, /the training diverged/);
+    assert.is(JSON.parse(boot.out).bootstrap.diverged, 20, `${device}: every replicate is flagged, none summarized`);
+  }
 });
 
 

@@ -8,6 +8,7 @@ import { type CompileOptions, compile } from '../runtime/model.js';
 import type { Backend } from '../runtime/program.js';
 import { epochKey, feistelHalf, permute } from '../runtime/shuffle.js';
 import { APPLES15 } from '../examples/apples.js';
+import { RUNAWAY } from '../runtime/control.js';
 import { assertClose, cpu32, cpu64, rejects, webgpu } from './helpers.js';
 import { synthetic } from '../regression/synthetic.js';
 
@@ -168,6 +169,7 @@ test('the per-node plan records parameter snapshots too (copies between passes),
 });
 
 test('a learning rate that diverges stops training at that epoch and says so, on WebGPU and on the CPU', async () => {
+  // The rule (runtime/control.ts): not finite, or grown past RUNAWAY times the first loss.
   const data = synthetic(40, 3, 1, 6);
   const backends: [string, () => Promise<Backend> | Backend, CompileOptions['plan']][] = [
     ['WebGPU tiny', webgpu, 'tiny'],
@@ -188,12 +190,104 @@ test('a learning rate that diverges stops training at that epoch and says so, on
     assert.ok(epoch > 0 && epoch < 3000, `${label}: stopped at epoch ${epoch}`);
     assert.is(run.epochs, epoch + 1);
     assert.is(run.loss.length, epoch + 1);
-    assert.not.ok(Number.isFinite(run.loss[epoch]!), `${label}: the last loss is not finite`);
+    const last = run.loss[epoch]!;
+    assert.ok(!Number.isFinite(last) || last > RUNAWAY * run.loss[0]!, `${label}: the last loss (${last}) diverged by the rule`);
+    assert.is(run.diverged!.reason, Number.isFinite(last) ? 'runaway' : 'not finite');
+    assert.is(run.diverged!.loss, last);
+    assert.is(run.diverged!.reference, run.loss[0]!, `${label}: the reference is the first loss`);
     assert.is(lastFiniteLoss, run.loss[epoch - 1]!);
-    assert.ok(run.loss.slice(0, epoch).every(Number.isFinite), `${label}: losses before it are finite`);
+    assert.ok(run.loss.slice(0, epoch).every((l) => Number.isFinite(l) && l <= RUNAWAY * run.loss[0]!), `${label}: losses before it did not`);
+    assert.match(message, new RegExp(`at epoch ${epoch + 1}\\b`));
     assert.match(message, /The learning rate \(5\) is probably too large: try a smaller one/);
     if (backend === webgpu) assert.is(m.stats.readbacks - before.readbacks, 1, `${label}: detected on the device, one read`);
     m.dispose();
+  }
+});
+
+test('the divergence rule leaves healthy fits alone: Adam bumps, a loss falling to ~0, momentum and minibatch noise', async () => {
+  // Exact data (no noise): the loss falls to float32 rounding noise, far below its first value.
+  const n = 40;
+  const X = Array.from({ length: n }, (_, i) => [(i - 20) / 7, Math.sin(i)]);
+  const exact = X.map(([a, c]) => [3 * a! - 2 * c! + 0.5]);
+  // Raw-scale targets for Adam, whose first steps overshoot before the moments settle.
+  const raw = X.map(([a, c]) => [300 * a! + 40 * c! + 1000]);
+  const cases: [string, Optimizer, number[][], Omit<CompileOptions, 'loss' | 'optimizer' | 'backend'> & { start?: boolean }][] = [
+    ['sgd to an exact fit', sgd({ lr: 0.3 }), exact, {}],
+    ['adam lr 0.5, raw scale', adam({ lr: 0.5 }), raw, {}],
+    ['adam lr 0.05, exact fit, minibatches of 8, shuffled', adam({ lr: 0.05 }), exact, { batchSize: 8, shuffle: true }],
+    ['sgd momentum 0.9, minibatches of 5, shuffled', sgd({ lr: 0.02, momentum: 0.9 }), exact, { batchSize: 5, shuffle: true }],
+    // From the exact solution: the first loss is float32 rounding noise (6e-14), and Adam's first
+    // steps, about the rate long whatever the gradient, raise it a billion times before it settles.
+    ['adam lr 0.01 from the exact solution', adam({ lr: 0.01 }), exact, { start: true }],
+  ];
+  const backends: [string, () => Promise<Backend> | Backend, CompileOptions['plan']][] = [
+    ['WebGPU tiny', webgpu, 'tiny'],
+    ['WebGPU fused', webgpu, 'fused'],
+    ['CPU float32', cpu32, 'auto'],
+  ];
+  for (const [what, opt, Y, options] of cases) {
+    for (const [label, backend, plan] of backends) {
+      const { start, ...compileOptions } = options;
+      const m = await model(await backend(), n, 2, 1, opt, { plan, ...compileOptions });
+      m.write({ X, Y });
+      if (start) m.write({ W: [[3, -2]], b: [0.5] });
+      const run = await m.train({ epochs: 1500 });
+      assert.is(run.diverged, undefined, `${what} on ${label}: ${run.diverged?.message}`);
+      assert.is(run.epochs, 1500);
+      const peak = Math.max(...run.loss) / run.loss[0]!;
+      if (start) {
+        // No runaway: the loss rises from noise and stays below the targets' mean square.
+        const meanSquare = Y.reduce((s, [y]) => s + y! * y!, 0) / n;
+        assert.ok(peak > RUNAWAY && Math.max(...run.loss) < meanSquare, `${what} on ${label}: rose ${peak} times, to ${Math.max(...run.loss)} (mean square ${meanSquare})`);
+        continue;
+      }
+      assert.ok(peak < 1e3, `${what} on ${label}: the loss rose to ${peak} times its first value, far from ${RUNAWAY}`);
+      if (Y === exact && !options.batchSize) assert.ok(run.loss.at(-1)! < 1e-9 * run.loss[0]!, `${what} on ${label}: the loss fell to ~0 (${run.loss.at(-1)})`);
+      m.dispose();
+    }
+  }
+});
+
+test("the rule's reference is the first loss since the data or parameters were written, kept across runs", async () => {
+  const data = synthetic(40, 3, 1, 6);
+  for (const [label, backend, plan] of [['WebGPU tiny', webgpu, 'tiny'], ['WebGPU fused', webgpu, 'fused'], ['CPU float64', cpu64, 'auto']] as const) {
+    // Just past the stable rate: growth, finite for long.
+    const once = await model(await backend(), 40, 3, 1, sgd({ lr: 1.05 }), { plan });
+    once.write({ X: data.X, Y: data.Y });
+    const whole = await once.train({ epochs: 400 });
+    assert.ok(whole.diverged && whole.diverged.reason === 'runaway', `${label}: runaway in one run (${whole.diverged?.message})`);
+    // The same in runs of 7 epochs: the reference carries over, and the message counts every epoch.
+    const chunked = await model(await backend(), 40, 3, 1, sgd({ lr: 1.05 }), { plan });
+    chunked.write({ X: data.X, Y: data.Y });
+    let done = 0;
+    let stop: NonNullable<Awaited<ReturnType<typeof chunked.train>>['diverged']> | undefined;
+    while (!stop && done < 400) {
+      const run = await chunked.train({ epochs: 7 });
+      stop = run.diverged;
+      done += run.epochs;
+    }
+    assert.is(done, whole.epochs, `${label}: the same epoch in runs of 7`);
+    assert.match(stop!.message, new RegExp(`at epoch ${whole.epochs}\\b`), `${label}: the message counts the model's epochs, not the run's`);
+    // New data of another scale: the reference starts again, so a loss 1e8 times the old one is no divergence.
+    const rescaled = await model(await backend(), 40, 3, 1, sgd({ lr: 0.05 }), { plan });
+    rescaled.write({ X: data.X, Y: data.Y });
+    await rescaled.train({ epochs: 5 });
+    rescaled.write({ Y: Float64Array.from(data.Y, (v) => v * 1e4) });
+    const after = await rescaled.train({ epochs: 5 });
+    assert.is(after.diverged, undefined, `${label}: ${after.diverged?.message}`);
+    for (const m of [once, chunked, rescaled]) m.dispose();
+  }
+});
+
+test('momentum past its stable range is named as the setting to change', async () => {
+  const data = synthetic(40, 3, 1, 6);
+  for (const backend of [webgpu, cpu64]) {
+    const m = await model(await backend(), 40, 3, 1, sgd({ lr: 0.01, momentum: 1.5 }), {});
+    m.write({ X: data.X, Y: data.Y });
+    const run = await m.train({ epochs: 500 });
+    assert.ok(run.diverged);
+    assert.match(run.diverged!.message, /Momentum 1\.5 is outside its stable range \[0, 1\)/);
+    assert.not.match(run.diverged!.message, /The learning rate .* is probably too large/);
   }
 });
 

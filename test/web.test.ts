@@ -77,6 +77,18 @@ test('the page trains on WebGPU in headless Chromium, draws the curve and lands 
     assert.is((await page.$$('#loss-chart svg path')).length >= 3, true, 'three curves');
     mkdirSync('test/artifacts', { recursive: true });
     await page.screenshot({ path: 'test/artifacts/web.png', fullPage: false });
+    // A rate just past the stable limit diverges in a later chunk of reads: the status names the
+    // epoch the chart ends at, not the epoch within the chunk.
+    await page.selectOption('#dataset', 'mpg');
+    await page.check('#standardize');
+    await page.fill('#lr', '1.05');
+    await page.fill('#epochs', '1000');
+    await page.click('#train');
+    await page.waitForSelector('#status[data-state="done"], #status[data-state="error"]', { timeout: 120_000 });
+    const status = (await page.textContent('#status'))!;
+    const shown = Number(/Loss by epoch \((\d+) of 1000\)/.exec((await page.textContent('#loss-chart'))!)![1]);
+    assert.ok(shown > 50, `diverged after the first chunk of 50 epochs (${shown})`);
+    assert.match(status, new RegExp(`the loss grew to .* at epoch ${shown},`), status);
     await page.fill('#lr', '0.1, fast');
     await page.click('#train');
     await page.waitForSelector('#status[data-state="error"]', { timeout: 30_000 });

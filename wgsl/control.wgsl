@@ -6,11 +6,12 @@ const C_STEP: u32 = 2u;          // optimizer steps taken, kept across runs (Ada
 const C_BATCH: u32 = 3u;         // the batch being trained within the epoch
 const C_EPOCHS_TOTAL: u32 = 4u;  // epochs done since compile, kept across runs: the shuffle's key
 const C_LOSS_SUM: u32 = 5u;      // this epoch's batch losses so far (f32 bits)
-const C_DIVERGED: u32 = 6u;      // 1 + the run's epoch whose loss was not finite; 0 while finite
+const C_DIVERGED: u32 = 6u;      // 1 + the run's epoch whose loss diverged (`diverging`); 0 before
 const C_VALID_AT: u32 = 7u;      // where validation losses start in `records`
 const C_PARAMS_AT: u32 = 8u;     // where parameter snapshots start in `records`
 const C_PARAMS_EVERY: u32 = 9u;  // a snapshot after every k-th epoch (0: none)
 const C_SEED: u32 = 10u;         // the shuffle's seed
+const C_REFERENCE: u32 = 11u;    // the divergence rule's reference loss (f32 bits; <= 0: not yet set, minus its floor)
 const HYPER: u32 = 12u;          // the optimizer's hyperparameters start here
 
 // Many models at once: REPLICATES copies of the parameters and optimizer state train together.
@@ -27,7 +28,7 @@ fn hyper(k: u32) -> f32 {
 }
 
 // Where a model's counters live in control: the shared words above for one model; with several,
-// six blocks of REPLICATES words from REPLICA_AT, so that no replicate reads another's (workgroups
+// seven blocks of REPLICATES words from REPLICA_AT, so that no replicate reads another's (workgroups
 // of one dispatch may run in any order, and a diverged replicate stops alone).
 struct Counters {
   epoch: u32,    // as C_EPOCH
@@ -36,20 +37,52 @@ struct Counters {
   diverged: u32, // as C_DIVERGED
   batch: u32,    // as C_BATCH
   loss_sum: u32, // as C_LOSS_SUM
+  reference: u32, // as C_REFERENCE
 }
 
 fn counters(r: u32) -> Counters {
   if (REPLICATES == 1u) {
-    return Counters(C_EPOCH, C_STEP, C_EPOCHS_TOTAL, C_DIVERGED, C_BATCH, C_LOSS_SUM);
+    return Counters(C_EPOCH, C_STEP, C_EPOCHS_TOTAL, C_DIVERGED, C_BATCH, C_LOSS_SUM, C_REFERENCE);
   }
   let at = REPLICA_AT + r;
   let B = REPLICATES;
-  return Counters(at, at + B, at + 2u * B, at + 3u * B, at + 4u * B, at + 5u * B);
+  return Counters(at, at + B, at + 2u * B, at + 3u * B, at + 4u * B, at + 5u * B, at + 6u * B);
 }
 
 // Neither infinite nor NaN, read from the exponent bits (a NaN compare could be optimized away).
 fn finite(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+// Divergence: the one rule every kernel that records an epoch's loss applies (runtime/control.ts's
+// `diverging` is its twin, for the CPU backend). A loss diverges when it is not finite, or when it
+// has grown past RUNAWAY times `reference`: the loss of the first epoch since the data or the
+// parameters were last written, or a floor the host gives, whichever is larger. The host writes
+// minus the floor into the reference word then (0 when it has none); `reference_after` sets it.
+// For a squared-error loss the floor is the mean square of the targets (the loss of predicting 0
+// for every row) over RUNAWAY, so the rule never fires below that loss. Why this reference:
+// - the first loss is where the fit started, so the rule asks "did the loss grow by six orders of
+//   magnitude from its start", in the loss's own units. A learning rate just past the stable limit
+//   grows the loss geometrically (44 to 3.2e9 in 30 epochs, x1.8 an epoch) and is caught within
+//   a few tens of epochs, long before float32 overflows;
+// - a healthy fit never comes near it: with a stable rate, full-batch descent on a squared error
+//   never raises the loss, momentum and minibatch noise raise it by small factors, Adam's steps
+//   are bounded by the rate, and weight decay raises it at most to the loss of the all-zero model;
+// - a loss falling to ~0 (an exact fit, float32 rounding noise around 1e-14 of its start) cannot
+//   trigger it, because the reference is the start, not the smallest loss seen;
+// - a fit that starts at the exact solution of noise-free data starts at rounding noise (6e-14):
+//   Adam's first steps, about the rate long whatever the gradient, then raise the loss a billion
+//   times and settle; the floor keeps that from reading as a runaway.
+const RUNAWAY: f32 = 1e6;
+
+fn diverging(loss: f32, reference: f32) -> bool {
+  return !finite(loss) || (reference > 0.0 && loss > RUNAWAY * reference);
+}
+
+// The reference after an epoch whose loss was `loss`: kept once set (positive); before that, the
+// word holds minus the floor, and the reference becomes the larger of the floor and this loss.
+fn reference_after(loss: f32, reference: f32) -> f32 {
+  return select(reference, max(loss, -reference), reference <= 0.0 && finite(loss));
 }
 
 // A 32-bit integer hash (lowbias32): the round function of the shuffle.

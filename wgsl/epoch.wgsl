@@ -2,8 +2,8 @@
 // finish_grads.wgsl), which bind `params`, `records` and `control` and define BATCHES and COUNT.
 
 // The batch's loss joins the epoch's; after the epoch's last batch, the epoch's loss (the mean of
-// its batch losses) is recorded, a loss that is not finite flags the model as diverged (every
-// training kernel then stops), and the counters move on to the next epoch.
+// its batch losses) is recorded, a loss that diverges (control.wgsl's rule) flags the model as
+// diverged (every training kernel then stops), and the counters move on to the next epoch.
 fn end_batch(ctr: Counters, b: u32, step: u32, batch_loss: f32) {
   control[ctr.step] = step;
   let sum = bitcast<f32>(control[ctr.loss_sum]) + batch_loss;
@@ -18,7 +18,9 @@ fn end_batch(ctr: Counters, b: u32, step: u32, batch_loss: f32) {
   if (to < arrayLength(&records)) {
     records[to] = loss;
   }
-  if (!finite(loss)) {
+  let reference = reference_after(loss, bitcast<f32>(control[ctr.reference]));
+  control[ctr.reference] = bitcast<u32>(reference);
+  if (diverging(loss, reference)) {
     control[ctr.diverged] = e + 1u;
   }
   control[ctr.epoch] = e + 1u;

@@ -1,5 +1,5 @@
 // record: for the one-kernel-per-node plan, appends this epoch's loss to `records`, flags a loss
-// that is not finite (the update kernels then stop), and advances the counters, on the device, so
+// that diverges (control.wgsl's rule; the update kernels then stop), and advances the counters, on the device, so
 // a run of many epochs needs no read until the end. One invocation.
 
 {{CONTROL}}
@@ -17,7 +17,9 @@ fn main() {
   if (e < arrayLength(&records)) {
     records[e] = loss[0];
   }
-  if (!finite(loss[0])) {
+  let reference = reference_after(loss[0], bitcast<f32>(control[C_REFERENCE]));
+  control[C_REFERENCE] = bitcast<u32>(reference);
+  if (diverging(loss[0], reference)) {
     control[C_DIVERGED] = e + 1u;
   }
   control[C_EPOCH] = e + 1u;

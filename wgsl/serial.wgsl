@@ -56,6 +56,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   }
 
   var stop = 0u;
+  var reference = bitcast<f32>(control[at.reference]);
   var epochs_done = 0u;
   var step = control[at.step];
   for (var e = 0u; e < epochs; e++) {
@@ -87,7 +88,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
       }
     }
     epochs_done = e + 1u;
-    if (!finite(loss)) {
+    reference = reference_after(loss, reference);
+    if (diverging(loss, reference)) {
       stop = epoch + 1u;
       break;
     }
@@ -97,4 +99,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   control[at.step] = step;
   control[at.total] = before + epochs_done;
   control[at.diverged] = stop;
+  control[at.reference] = bitcast<u32>(reference);
 }

@@ -5,7 +5,7 @@
 // dispatch boundaries. Each epoch trains BATCHES batches of BATCH rows (position p is row
 // permute(p) when SHUFFLE), records the mean of their losses, evaluates the VALID validation rows
 // stored after the N training rows (`valid_step`), and stores a snapshot of the parameters when
-// one is due. A loss that is not finite ends the run. control[C_EPOCH] counts the epochs done in
+// one is due. A loss that diverges (control.wgsl's rule) ends the run. control[C_EPOCH] counts the epochs done in
 // this run and control[C_RUN] holds its length; one dispatch runs at most MAX_EPOCHS of them and
 // the host dispatches again for the rest (a GPU watchdog may stop a dispatch that runs for
 // seconds).
@@ -59,6 +59,8 @@ const RESIDUAL_STRIDE: u32 = {{RESIDUAL_STRIDE}}u;
 var<workgroup> totals: array<f32, TOTALS>;
 // (first epoch, epochs to run, first step, diverged), then (seed, epochs before this run, snapshot every k, validation losses at).
 var<workgroup> run_info: vec4u;
+// The divergence rule's reference (f32 bits), kept by invocation 0.
+var<workgroup> reference_bits: u32;
 var<workgroup> more_info: vec4u;
 var<workgroup> stop: u32;
 
@@ -87,6 +89,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let done = min(control[at.epoch], control[C_RUN]);
     run_info = vec4u(control[at.epoch], min(MAX_EPOCHS, control[C_RUN] - done), control[at.step], control[at.diverged]);
     more_info = vec4u(control[C_SEED], control[at.total], control[C_PARAMS_EVERY], control[C_VALID_AT]);
+    reference_bits = control[at.reference];
     stop = 0u;
   }
   let info = workgroupUniformLoad(&run_info);
@@ -112,7 +115,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       if (to < arrayLength(&records)) {
         records[to] = loss;
       }
-      if (!finite(loss)) {
+      let reference = reference_after(loss, bitcast<f32>(reference_bits));
+      reference_bits = bitcast<u32>(reference);
+      if (diverging(loss, reference)) {
         stop = epoch + 1u;
       }
     }
@@ -142,5 +147,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     control[at.step] = step;
     control[at.total] = more.y + epochs_done;
     control[at.diverged] = stop;
+    control[at.reference] = reference_bits;
   }
 }

@@ -1,7 +1,7 @@
 // update: applies the optimizer's rule to every element of one parameter, for the one-kernel-per-
 // node plan (and the split fused plan). The rule spliced in below (from wgsl/optim/) is the same
 // text the fused kernels use. control[C_STEP] was already advanced for this step; after a loss
-// that was not finite, nothing more is updated.
+// that diverged, nothing more is updated.
 
 {{CONTROL}}
 
