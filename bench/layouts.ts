@@ -13,7 +13,7 @@ import { Graph } from '../engine/graph.js';
 import { sgd } from '../optim/sgd.js';
 import { requestBackend } from '../runtime/device.js';
 import { compile } from '../runtime/model.js';
-import type { Layout } from '../runtime/plan.js';
+import type { Layout } from '../compile/layout.js';
 import type { PlanOptions } from '../runtime/program.js';
 import type { WebGpuBackend } from '../runtime/webgpu.js';
 import { synthetic } from '../regression/synthetic.js';

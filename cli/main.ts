@@ -14,7 +14,7 @@ import { InputError } from '../regression/data.js';
 import { ShapeError } from '../engine/shape.js';
 import { DataError } from '../runtime/model.js';
 import { NoAdapterError } from '../runtime/device.js';
-import { PlanError } from '../runtime/plan.js';
+import { PlanError } from '../compile/plan.js';
 import { OptimizerError } from '../optim/optimizer.js';
 
 const HELP = `fusegrad — train regression models on the GPU through WebGPU

@@ -77,6 +77,7 @@ export function trainStep(s: Schedule, { form, layout, theta, loss }: StepOption
       ...indent(records, 1),
       ...indent(residual, 1),
       ...indent(body, 1),
+      ...(serial && p === 0 ? ['  trained_rows += 1u;'] : []),
       '}',
     ];
     const pass = [`// Pass ${p}: the batch's rows, summed into ${sumsOf(s, p)}.`, ...prologue, ...(serial ? [] : accumulators(s, [p])), ...loop];
@@ -139,7 +140,26 @@ export function validStep(s: Schedule | null, { form, layout, loss, theta }: Ste
 export function rowPassHoles(s: Schedule, p: number, layout: RowLayout, theta: Theta): Record<string, string> {
   const e = new Emitter(s, { param: paramIn(theta), total: (k) => `totals[${k}u]`, rows: 'rows_f', short: 'short_batch' }, layout);
   const { prologue, body } = e.rowPass(p);
+  const earlier = s.passes[p]!.at;
   return {
+    // A later pass finishes the earlier passes' sums first, in every workgroup, one tree a sum.
+    EARLIER_DECL: earlier ? `// The earlier passes' sums, finished.\nvar<workgroup> totals: array<f32, ${earlier}>;` : '',
+    FINISH_EARLIER: earlier
+      ? [
+          `  for (var c = 0u; c < ${earlier}u; c++) {`,
+          '    var s = 0.0;',
+          '    for (var g = lid; g < GROUPS; g += WG) {',
+          '      s += partials[(replica * REPLICA_GROUPS + g) * TOTALS + c];',
+          '    }',
+          '    tree[lid * P] = s;',
+          '    tree_reduce(lid, 1u);',
+          '    if (lid == 0u) {',
+          '      totals[c] = tree[0];',
+          '    }',
+          '    workgroupBarrier();',
+          '  }',
+        ].join('\n')
+      : '',
     RECORD: indent(recordAt(layout, 'row'), 2).join('\n'),
     PROLOGUE: indent(prologue, 1).join('\n'),
     ACCUMULATORS: indent(accumulators(s, [p]), 1).join('\n'),

@@ -10,7 +10,7 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { sgd } from '../optim/sgd.js';
 import { FLOAT32_MAX, compile } from '../runtime/model.js';
 import type { Backend } from '../runtime/program.js';
-import { epochKey, feistelHalf, normals, permute } from '../runtime/shuffle.js';
+import { epochKey, feistelHalf, normals, permute } from '../wgsl/shuffle.js';
 import { InputError } from './data.js';
 import { type Scaling, polynomial, scaling, standardize, unstandardize } from './features.js';
 import { type OlsResult, ols } from './ols.js';

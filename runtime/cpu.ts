@@ -10,8 +10,8 @@ import { type Graph, formatNode } from '../engine/graph.js';
 import { type FloatArray, OPS, type OpDef, type OpKind } from '../engine/ops.js';
 import { sizeOf } from '../engine/shape.js';
 import { type Backend, type Executable, type Program, type RawRun, type Stats, batchesPerEpoch, zeroStats } from './program.js';
-import { diverging, referenceAfter } from './control.js';
-import { epochKey, feistelHalf, permute, resampleRow } from './shuffle.js';
+import { diverging, referenceAfter } from '../wgsl/control.js';
+import { epochKey, feistelHalf, permute, resampleRow } from '../wgsl/shuffle.js';
 
 export type Precision = 'f32' | 'f64';
 

@@ -7,10 +7,10 @@ import { type Graph, Tensor } from '../engine/graph.js';
 import type { FloatArray } from '../engine/ops.js';
 import { fmtShape, sizeOf } from '../engine/shape.js';
 import { type Optimizer, hyperValues } from '../optim/optimizer.js';
-import { RUNAWAY } from './control.js';
+import { RUNAWAY } from '../wgsl/control.js';
 import { debug } from './debug.js';
 import { requestBackend } from './device.js';
-import { DEFAULT_LAYOUT } from './plan.js';
+import { DEFAULT_LAYOUT } from '../compile/layout.js';
 import { DataError, FLOAT32_MAX, type TensorData, describe, flatLength, flatten, repeat } from './values.js';
 import { type Backend, type Bootstrap, DisposedError, type Executable, type Loader, type PlanOptions, type Program, type Replicas, type Stats } from './program.js';
 

@@ -4,7 +4,8 @@
  * a GPU wants a grid stride over many workgroups. Small problems keep the adapter's default; a
  * trial's answer is cached per adapter and shape for the life of the process.
  */
-import type { Layout, Plan } from './plan.js';
+import type { Layout } from '../compile/layout.js';
+import type { Plan } from '../compile/plan.js';
 import type { WebGpuBackend } from './webgpu.js';
 
 /** Below this many rows the layouts differ by microseconds: no trial. */

@@ -6,10 +6,12 @@
 import type { FloatArray } from '../engine/ops.js';
 import { KernelCache, numbered, specialize } from '../wgsl/kernels.js';
 import { debug, debugLevel } from './debug.js';
-import { planCompiled } from '../compile/plan.js';
+import { planCompiled } from '../compile/fuse.js';
 import { Unfusable } from '../compile/schedule.js';
-import { CONTROL, HYPER, REPLICA_COUNTERS } from './control.js';
-import { DEFAULT_LAYOUT, type Layout, type Plan, PlanError, type Segment, type Step, formatPlan, planPerNode } from './plan.js';
+import { CONTROL, HYPER, REPLICA_COUNTERS } from '../wgsl/control.js';
+import { type Layout, layoutFor } from '../compile/layout.js';
+import { type Plan, PlanError, type Segment, type Step, formatPlan } from '../compile/plan.js';
+import { planPerNode } from '../compile/per-node.js';
 import { type Backend, DeviceError, DisposedError, type Executable, type PlanOptions, type Program, type RawRun, type Stats, zeroStats } from './program.js';
 import { chooseRowsLayout } from './trial.js';
 
@@ -18,19 +20,6 @@ const STORAGE = 0x80;
 const COPY_SRC = 0x04;
 const COPY_DST = 0x08;
 const MAP_READ = 0x01;
-
-/** CPU-based adapters (lavapipe, llvmpipe, SwiftShader) run streaming kernels fastest with few workgroups reading contiguous rows. */
-const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|warp/i;
-
-/**
- * The single-dispatch kernel's workgroup on a CPU adapter: one vector of f32 lanes (llvmpipe names
- * its width, "256-bits": 8), so that a barrier has no other group of lanes to switch to. Measured
- * on lavapipe, 398 rows, 100 replicates: 2.2 µs per replicate-epoch at 8 against 6.1 at 64.
- */
-function softwareTinyWorkgroup(description: string): number {
-  const bits = Number(/(\d+)-bits/.exec(description)?.[1]);
-  return bits >= 128 && bits <= 1024 ? bits / 32 : 8;
-}
 
 export class WebGpuBackend implements Backend {
   readonly kind = 'webgpu';
@@ -49,16 +38,7 @@ export class WebGpuBackend implements Backend {
       this.gone ??= `its device was lost (${info.reason === 'destroyed' ? 'destroyed' : `${info.reason}: ${info.message || 'no message'}`})`;
     });
     this.kernels = new KernelCache(device);
-    const l = device.limits;
-    this.layout = {
-      ...DEFAULT_LAYOUT,
-      maxGroupsPerDim: l.maxComputeWorkgroupsPerDimension,
-      maxStorageBuffers: l.maxStorageBuffersPerShaderStage,
-      maxBindingBytes: Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize),
-      maxWorkgroupBytes: l.maxComputeWorkgroupStorageSize,
-      rows: SOFTWARE_ADAPTER.test(description) ? 'contiguous' : 'strided',
-      tinyWorkgroup: SOFTWARE_ADAPTER.test(description) ? softwareTinyWorkgroup(description) : DEFAULT_LAYOUT.tinyWorkgroup,
-    };
+    this.layout = layoutFor(description, device.limits);
   }
 
   async compile(program: Program, options: PlanOptions = {}): Promise<Executable> {

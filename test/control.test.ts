@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import controlWgsl from '../wgsl/control.wgsl';
-import { CONTROL, HYPER, REPLICA_COUNTERS, RUNAWAY, diverging, referenceAfter } from '../runtime/control.js';
+import { CONTROL, HYPER, REPLICA_COUNTERS, RUNAWAY, diverging, referenceAfter } from '../wgsl/control.js';
 
 test('the control buffer layout is the same in WGSL and TypeScript', () => {
   const wgsl = Object.fromEntries([...controlWgsl.matchAll(/const (C_\w+|HYPER): u32 = (\d+)u;/g)].map((m) => [m[1]!, Number(m[2])]));

@@ -6,9 +6,9 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { sgd } from '../optim/sgd.js';
 import { type CompileOptions, compile } from '../runtime/model.js';
 import type { Backend } from '../runtime/program.js';
-import { epochKey, feistelHalf, permute } from '../runtime/shuffle.js';
+import { epochKey, feistelHalf, permute } from '../wgsl/shuffle.js';
 import { APPLES15 } from '../examples/apples.js';
-import { RUNAWAY } from '../runtime/control.js';
+import { RUNAWAY } from '../wgsl/control.js';
 import { assertClose, cpu32, cpu64, rejects, webgpu } from './helpers.js';
 import { synthetic } from '../regression/synthetic.js';
 

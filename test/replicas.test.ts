@@ -6,7 +6,7 @@ import { adam } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { type CompileOptions, compile } from '../runtime/model.js';
 import type { Backend } from '../runtime/program.js';
-import { resampleRow } from '../runtime/shuffle.js';
+import { resampleRow } from '../wgsl/shuffle.js';
 import { assertClose, caught, cpu64, countDispatches, rejects, webgpu } from './helpers.js';
 import { synthetic } from '../regression/synthetic.js';
 import { bootstrapFit, residualPool, rowsOf } from '../regression/bootstrap.js';

@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { resampleRow } from '../runtime/shuffle.js';
+import { resampleRow } from '../wgsl/shuffle.js';
 import { assertClose } from './helpers.js';
 import { synthetic } from '../regression/synthetic.js';
 import { residualPool } from '../regression/bootstrap.js';

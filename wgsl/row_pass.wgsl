@@ -12,9 +12,8 @@
 // SHUFFLE, position p is row permute(p) of this epoch's permutation, drawn here from the seed and
 // the epoch. WHOLE takes all N rows (the validation set). Full-batch training is BATCH = N.
 //
-// A pass after the first (EARLIER > 0) first adds up the EARLIER sums of the passes before it
-// from every workgroup's partials (each workgroup on its own) into `totals`, which its row code
-// reads.
+// A pass after the first first adds up the sums of the passes before it from every workgroup's
+// partials (each workgroup on its own) into `totals`, which its row code reads.
 //
 // Many models at once: the workgroups of row y of the dispatch work for replicate y of
 // REPLICATES, with its slice of params, its counters, its REPLICA_GROUPS rows of partials and,
@@ -47,13 +46,11 @@ override RESIDUALS_AT: u32 = 0u;
 override GROUPS: u32 = 1u;
 
 // From the graph: parameters per model; this pass's sums, where they start among all passes'
-// and how many there are; the sums of earlier passes; a row's records (vec4s, floats) and a
-// residual row (floats).
+// and how many there are; a row's records (vec4s, floats) and a residual row (floats).
 const COUNT: u32 = {{COUNT}}u;
 const P: u32 = {{P}}u;
 const PASS_AT: u32 = {{PASS_AT}}u;
 const TOTALS: u32 = {{TOTALS}}u;
-const EARLIER: u32 = {{EARLIER}}u;
 const VEC_STRIDE: u32 = {{VEC_STRIDE}}u;
 const SCALAR_STRIDE: u32 = {{SCALAR_STRIDE}}u;
 const RESIDUAL_STRIDE: u32 = {{RESIDUAL_STRIDE}}u;
@@ -69,8 +66,7 @@ const RESIDUAL_STRIDE: u32 = {{RESIDUAL_STRIDE}}u;
 // (diverged, first position, end position, shuffle key), read once by invocation 0.
 var<workgroup> batch: vec4u;
 var<workgroup> seed: u32;
-// The earlier passes' sums, finished.
-var<workgroup> totals: array<f32, max(EARLIER, 1u)>;
+{{EARLIER_DECL}}
 
 @compute @workgroup_size(WG)
 fn main(
@@ -91,21 +87,7 @@ fn main(
   if (info.x != 0u) {
     return;
   }
-  if (EARLIER > 0u) {
-    // Every workgroup finishes the earlier passes' sums from all their partials.
-    for (var c = 0u; c < EARLIER; c++) {
-      var s = 0.0;
-      for (var g = lid; g < GROUPS; g += WG) {
-        s += partials[(replica * REPLICA_GROUPS + g) * TOTALS + c];
-      }
-      tree[lid * P + 0u] = s;
-      tree_reduce(lid, 1u);
-      if (lid == 0u) {
-        totals[c] = tree[0];
-      }
-      workgroupBarrier();
-    }
-  }
+{{FINISH_EARLIER}}
   let shuffled = SHUFFLE && !WHOLE;
   let boot = BOOTSTRAP && !WHOLE;
   let rows_f = f32(info.z - info.y);

@@ -4,6 +4,11 @@
 // so there is no tree and no barrier at all. On a CPU adapter a barrier costs a switch between
 // groups of lanes; for a handful of rows that is most of a step. Everything else (batches,
 // shuffle, bootstrap draws, validation, snapshots, replicates, counters) is as in tiny.wgsl.
+//
+// One invocation runs every loop iteration of the run, so a driver that stops shader loops after a
+// budget of iterations (Mesa 22's llvmpipe) would cut this kernel short first: the step counts the
+// rows it trained (`trained_rows`), and an epoch that trained fewer than its rows ends the run
+// unmarked, which the host reports as a run its driver cut short, not as a result.
 
 {{CONTROL}}
 
@@ -34,6 +39,8 @@ const RESIDUAL_STRIDE: u32 = {{RESIDUAL_STRIDE}}u;
 
 {{OPTIMIZER}}
 
+var<private> trained_rows: u32;
+
 {{STEPS}}
 
 @compute @workgroup_size(1)
@@ -63,10 +70,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
     let epoch = first_epoch + e;
     let key = epoch_key(seed, before + e);
     var loss_sum = 0.0;
+    trained_rows = 0u;
     for (var b = 0u; b < BATCHES; b++) {
       let first = b * BATCH;
       step += 1u;
       loss_sum += train_step(0u, first, min(N, first + BATCH), key, seed, f32(step));
+    }
+    if (trained_rows != min(N, BATCHES * BATCH)) {
+      break;
     }
     let loss = loss_sum / f32(BATCHES);
     let to = replica * control[C_RUN] + epoch;

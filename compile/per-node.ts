@@ -1,150 +1,17 @@
 /**
- * @file Kernel plans for the WebGPU backend. A plan says which buffers exist, where each stored
- * node lives in them, and which kernels run in what order, with which bindings and how many
- * workgroups. This file holds the plan's types and the one-kernel-per-node planner, which runs
- * any graph; compile/ turns a training graph into generated kernels.
+ * @file The one-kernel-per-node planner: runs any graph, each node its own hand-written kernel
+ * (read off the node's lowering in the op table), then the loss record and one update kernel per
+ * parameter. The unfused baseline for the benchmark and for teaching, and the plan for a graph the
+ * compiler does not fuse.
  */
 import type { Node } from '../engine/graph.js';
 import { type Coord, type Lowering, OPS, type OpKind, type Rendered, reductionLayout } from '../engine/ops.js';
 import { asMatrix, broadcastStrides, fmtShape, sizeOf } from '../engine/shape.js';
-import type { Access, KernelSpec } from '../wgsl/kernels.js';
+import type { KernelSpec } from '../wgsl/kernels.js';
 import { CONTROL_WGSL, RULES, wgslFloat } from '../wgsl/kernels.js';
-import { HYPER, REPLICA_COUNTERS } from './control.js';
+import { DEFAULT_LAYOUT, type Layout } from './layout.js';
+import { type Binding, type BufferDecl, type Plan, PlanError, type Segment, type Step, trainingBuffers } from './plan.js';
 import type { Program } from './program.js';
-
-export interface BufferDecl {
-  label: string;
-  /** Size in 4-byte words. */
-  words: number;
-  /** A constant's value, written once when the buffer is made. */
-  fill?: number;
-}
-
-/**
- * A run of `words` consecutive values of a node, at `offset` words into buffer `buffer`. With
- * `stride`, the values are rows of `width` words that start `stride` words apart (X and Y
- * interleaved row by row in one buffer).
- */
-export interface Segment {
-  buffer: number;
-  offset: number;
-  words: number;
-  stride?: number;
-  width?: number;
-}
-
-export interface Binding {
-  buffer: number;
-  access: Access;
-}
-
-export interface Step {
-  /** What the step computes, for the printed plan. */
-  label: string;
-  /** The graph nodes whose work happens in this step. */
-  nodes: number[];
-  spec: KernelSpec;
-  bindings: Binding[];
-  groups: [number, number];
-  /** Bytes the step must read and write, for the printed plan and the benchmark's GB/s. */
-  bytes: { read: number; written: number };
-}
-
-/**
- * The order of work in a training run: `per-epoch` dispatches its steps once per epoch; `block`
- * dispatches its one step once per `epochsPerDispatch` epochs (the kernel loops over epochs).
- */
-export type Schedule = { kind: 'per-epoch'; steps: Step[] } | { kind: 'block'; steps: Step[]; epochsPerDispatch: number };
-
-export interface Plan {
-  name: 'per-node' | 'fused' | 'tiny';
-  buffers: BufferDecl[];
-  /** Where each stored node lives; nodes absent here were fused away and never stored. */
-  places: Map<number, Segment[]>;
-  /** Where the validation set of each data input lives (fused plans with a validation set). */
-  validation: Map<number, Segment[]>;
-  /** Where the residual set of the target lives (the single-dispatch plan with a residual bootstrap). */
-  residuals: Map<number, Segment[]>;
-  /** Parameters as stored in one snapshot of `theta` (fused plans): node, offset, words. */
-  snapshot: { id: number; offset: number; words: number }[];
-  /** Forward and backward once, without an update (empty when the plan cannot stop there). */
-  evaluate: Step[];
-  train: Schedule;
-  /** Buffer indices of the training state: losses (then validation losses, then snapshots) and control. */
-  records: number;
-  control: number;
-  /** Decisions the planner made (splits, chunks, layout), for `explain`. */
-  notes: string[];
-}
-
-/**
- * A program the device cannot run as asked: a limit (storage buffers, one workgroup's budget) or a
- * plan that does not fit the graph. The message names the limit and the numbers.
- */
-export class PlanError extends Error {
-  override name = 'PlanError';
-}
-
-/** How kernels are laid out on this adapter, and the limits the planner plans within. */
-export interface Layout {
-  /** Invocations per workgroup for the one-kernel-per-node plan (a power of two). */
-  workgroupSize: number;
-  /** Most workgroups a grid-stride kernel launches along x. */
-  maxGroups: number;
-  /** Workgroups per dimension the device allows. */
-  maxGroupsPerDim: number;
-  /** Storage buffers one kernel may bind. */
-  maxStorageBuffers: number;
-  /** Largest storage binding, in bytes. */
-  maxBindingBytes: number;
-  /** Workgroup shared memory, in bytes. */
-  maxWorkgroupBytes: number;
-  /** Rows layout of the fused row kernel: `contiguous` runs per invocation (CPU adapters) or `strided`. */
-  rows: 'contiguous' | 'strided';
-  /** Workgroups of the fused row kernel with the contiguous layout. */
-  contiguousGroups: number;
-  /** Most workgroups of the fused row kernel with the strided layout. */
-  stridedGroups: number;
-  /** Largest rows x (parameters + 1) solved by the single-dispatch kernel. */
-  tinyMaxWork: number;
-  /**
-   * Largest workgroup of the single-dispatch kernel (a power of two). A GPU wants many lanes on
-   * a batch; a CPU adapter runs a workgroup on one thread, and every barrier of a workgroup wider
-   * than its SIMD width costs a switch between the groups of lanes.
-   */
-  tinyWorkgroup: number;
-  /** Epochs one dispatch of the single-dispatch kernel runs at most (keeps a dispatch short). */
-  epochsPerDispatch: number;
-  /**
-   * Replicates past `tinyMaxWork`: `fused` spreads each one's rows over many workgroups of the
-   * fused plan's row passes (a GPU would leave most of itself idle with a few workgroups; on lavapipe it
-   * was 1.3-2.1x faster too); `tiny` keeps one workgroup each.
-   */
-  bigReplicas: 'tiny' | 'fused';
-  /** How generated kernels read a row's record: as `vec4` (records padded to whole vec4s) or as `scalar` floats. */
-  rowLoads: 'vec4' | 'scalar';
-  /** Batches of at most this many rows train in the serial form of the single-dispatch plan (one invocation, no barriers); 0: never. */
-  serialMaxRows: number;
-}
-
-export const DEFAULT_LAYOUT: Layout = {
-  workgroupSize: 64,
-  maxGroups: 256,
-  maxGroupsPerDim: 65535,
-  maxStorageBuffers: 8,
-  maxBindingBytes: 128 * 1024 * 1024,
-  maxWorkgroupBytes: 16384,
-  rows: 'strided',
-  contiguousGroups: 32,
-  stridedGroups: 1024,
-  tinyMaxWork: 1 << 16,
-  tinyWorkgroup: 64,
-  epochsPerDispatch: 5000,
-  bigReplicas: 'fused',
-  rowLoads: 'vec4',
-  serialMaxRows: 0,
-};
-
 
 /** Inner dimensions above this run as split-K (a tree over K) instead of one loop per output. */
 export const SPLIT_K_ABOVE = 256;
@@ -156,19 +23,6 @@ const MAX_PARTIALS = 1024;
 /** A node's attributes with every number written as a WGSL f32 literal, for its op's lowering. */
 export function renderAttrs<A>(attrs: A): Rendered<A> {
   return Object.fromEntries(Object.entries(attrs as object).map(([k, v]) => [k, typeof v === 'number' ? wgslFloat(v) : v])) as Rendered<A>;
-}
-
-/** Declares the buffers every training plan has; returns their indices. */
-export function trainingBuffers(program: Program, buffers: BufferDecl[]) {
-  const hyper = Math.max(1, Object.keys(program.optimizer?.hyper ?? {}).length);
-  const B = program.replicas.count;
-  const records = buffers.push({ label: 'records (losses, validation losses, parameter snapshots)', words: 1024 }) - 1;
-  // The header, each replicate's hyperparameters, then (several replicates) each one's counters:
-  // epochs done this run, steps, epochs in all, divergence mark, batch, batch losses summed, the
-  // divergence rule's reference (B words each; control.wgsl's `counters`).
-  const words = HYPER + hyper * B + (B > 1 ? REPLICA_COUNTERS.length * B : 0);
-  const control = buffers.push({ label: B > 1 ? `control (counters, seed, ${B} replicates' hyperparameters and counters)` : 'control (counters, seed, hyperparameters)', words }) - 1;
-  return { records, control };
 }
 
 export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): Plan {
@@ -321,21 +175,4 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
   let offset = 0;
   const snapshot = program.params.filter((p) => p.grad !== null).map((p) => ({ id: p.id, offset: (offset += sizeOf(nodes[p.id]!.shape)) - sizeOf(nodes[p.id]!.shape), words: sizeOf(nodes[p.id]!.shape) }));
   return { name: 'per-node', buffers, places, validation: new Map(), residuals: new Map(), snapshot, evaluate, train: { kind: 'per-epoch', steps }, records, control, notes };
-}
-
-/** The plan as text: its buffers, then one line per dispatch with kernel, grid, bytes and what it computes. */
-export function formatPlan(plan: Plan): string {
-  const steps = plan.train.steps.length ? plan.train.steps : plan.evaluate;
-  const per = plan.train.kind === 'block' ? `one dispatch per ${plan.train.epochsPerDispatch} epochs` : `${steps.length} dispatches per epoch`;
-  const kib = (b: number) => (b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`);
-  const lines = [`plan: ${plan.name} (${per})`, ...plan.notes.map((n) => `  note: ${n}`), 'buffers:'];
-  plan.buffers.forEach((b, i) => lines.push(`  b${i}  ${kib(4 * b.words).padStart(10)}  ${b.label}`));
-  lines.push('dispatches:');
-  steps.forEach((s, i) => {
-    const binds = s.bindings.map((b) => `b${b.buffer}${b.access === 'rw' ? '*' : ''}`).join(' ');
-    lines.push(`  ${String(i).padStart(2)}  ${s.spec.kernel.padEnd(20)} ${`${s.groups[0]}x${s.groups[1]}`.padEnd(8)} reads ${kib(s.bytes.read).padStart(10)}  writes ${kib(s.bytes.written).padStart(10)}  [${binds}]`);
-    lines.push(`      ${s.label}${s.nodes.length ? `  {${s.nodes.map((id) => `%${id}`).join(' ')}}` : ''}`);
-  });
-  lines.push('(* = bound read-write)');
-  return lines.join('\n');
 }

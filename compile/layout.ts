@@ -1,0 +1,98 @@
+/**
+ * @file How kernels are laid out on an adapter, and the limits the planners plan within: one
+ * place for every per-adapter choice (`layoutFor`), each made by measurement.
+ */
+
+/** How kernels are laid out on this adapter, and the limits the planner plans within. */
+export interface Layout {
+  /** Invocations per workgroup for the one-kernel-per-node plan (a power of two). */
+  workgroupSize: number;
+  /** Most workgroups a grid-stride kernel launches along x. */
+  maxGroups: number;
+  /** Workgroups per dimension the device allows. */
+  maxGroupsPerDim: number;
+  /** Storage buffers one kernel may bind. */
+  maxStorageBuffers: number;
+  /** Largest storage binding, in bytes. */
+  maxBindingBytes: number;
+  /** Workgroup shared memory, in bytes. */
+  maxWorkgroupBytes: number;
+  /** How the row passes deal out rows: `contiguous` runs per invocation (CPU adapters) or a grid stride (`strided`). */
+  rows: 'contiguous' | 'strided';
+  /** Workgroups of a row pass with the contiguous layout. */
+  contiguousGroups: number;
+  /** Most workgroups of a row pass with the strided layout. */
+  stridedGroups: number;
+  /** Largest (rows + validation rows) x sums over rows trained by the single-dispatch plan. */
+  tinyMaxWork: number;
+  /**
+   * Largest workgroup of the single-dispatch kernel (a power of two). A GPU wants many lanes on
+   * a batch; a CPU adapter runs a workgroup on one thread, and every barrier of a workgroup wider
+   * than its SIMD width costs a switch between the groups of lanes.
+   */
+  tinyWorkgroup: number;
+  /** Epochs one dispatch of the single-dispatch kernel runs at most (keeps a dispatch short). */
+  epochsPerDispatch: number;
+  /**
+   * Replicates past `tinyMaxWork`: `fused` spreads each one's rows over many workgroups of the
+   * fused plan's row passes (a GPU would leave most of itself idle with a few workgroups; on lavapipe it
+   * was 1.3-2.1x faster too); `tiny` keeps one workgroup each.
+   */
+  bigReplicas: 'tiny' | 'fused';
+  /** How generated kernels read a row: the wide inputs' values as `vec4` (the narrow ones' as floats), or all as `scalar` floats. */
+  rowLoads: 'vec4' | 'scalar';
+  /** Batches of at most this many rows train in the serial form of the single-dispatch plan (one invocation, no barriers); 0: never. */
+  serialMaxRows: number;
+}
+
+export const DEFAULT_LAYOUT: Layout = {
+  workgroupSize: 64,
+  maxGroups: 256,
+  maxGroupsPerDim: 65535,
+  maxStorageBuffers: 8,
+  maxBindingBytes: 128 * 1024 * 1024,
+  maxWorkgroupBytes: 16384,
+  rows: 'strided',
+  contiguousGroups: 32,
+  stridedGroups: 1024,
+  tinyMaxWork: 1 << 16,
+  tinyWorkgroup: 64,
+  epochsPerDispatch: 5000,
+  bigReplicas: 'fused',
+  rowLoads: 'vec4',
+  serialMaxRows: 0,
+};
+
+/** CPU-based adapters (lavapipe, llvmpipe, SwiftShader, WARP): a workgroup runs on one thread, in SIMD vectors. */
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|warp/i;
+
+/**
+ * The layout for an adapter: its limits, and each choice where adapters differ, made by
+ * measurement (bench/layouts.ts and the benchmark's results in bench/results/ have the numbers):
+ * - rows: a GPU takes a grid stride over many workgroups; a CPU adapter reads rows fastest with few
+ *   workgroups whose invocations each read their own run of rows (from 65536 rows a timed trial at
+ *   compile time checks, runtime/trial.ts);
+ * - tinyWorkgroup: on a CPU adapter one vector of f32 lanes (llvmpipe names its width, "256-bits":
+ *   8), so that a barrier has no other group of lanes to switch to;
+ * - serialMaxRows: on a CPU adapter, batches of up to 64 rows run faster in one invocation with no
+ *   barrier at all than in a workgroup of lanes (the layouts table: 5 and 32 rows faster serial,
+ *   128 faster in lanes); a GPU is not measured yet, and keeps its lanes;
+ * - rowLoads: vec4 for the wide inputs on every adapter (lavapipe gathers each lane's scalar load,
+ *   so a vec4 is one gather for four values; on a GPU, vector loads of consecutive rows are what
+ *   coalescing wants too).
+ */
+export function layoutFor(description: string, limits: GPUSupportedLimits): Layout {
+  const software = SOFTWARE_ADAPTER.test(description);
+  const bits = Number(/(\d+)-bits/.exec(description)?.[1]);
+  return {
+    ...DEFAULT_LAYOUT,
+    maxGroupsPerDim: limits.maxComputeWorkgroupsPerDimension,
+    maxStorageBuffers: limits.maxStorageBuffersPerShaderStage,
+    maxBindingBytes: Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize),
+    maxWorkgroupBytes: limits.maxComputeWorkgroupStorageSize,
+    rows: software ? 'contiguous' : 'strided',
+    tinyWorkgroup: software ? (bits >= 128 && bits <= 1024 ? bits / 32 : 8) : DEFAULT_LAYOUT.tinyWorkgroup,
+    serialMaxRows: software ? 64 : 0,
+    rowLoads: 'vec4',
+  };
+}
