@@ -2,8 +2,9 @@
  * @file The per-adapter layout choices, measured: for the regression graph at the benchmark's
  * sizes, ms per epoch of each choice the compiler can make on this adapter, the two alternating in
  * rounds (A B A B) so that a machine that slows down slows both: the single-dispatch plan's serial
- * form (one invocation, no barriers) against one workgroup of lanes, and the row passes reading
- * rows as vec4 against single floats. The adapter's defaults (runtime/webgpu.ts, layoutFor) come
+ * form (one invocation, no barriers) against one workgroup of lanes, the row passes reading the
+ * wide inputs as vec4 against single floats, and on a CPU adapter two workgroups per thread
+ * against 32. The adapter's defaults (runtime/webgpu.ts, layoutFor) come
  * from this table. Writes bench/results/<date>-<adapter>-layouts.{json,md}.
  *
  * Run: npm run build && node dist/bench/layouts.js [--quick] [--results <dir>]
@@ -45,6 +46,13 @@ const loads: [string, Partial<Layout>][] = [
   ['rows as floats', { rowLoads: 'scalar' }],
 ];
 const big = (n: number, d: number): Case => ({ size: `${n}x${d}`, n, d, k: 1, ...synthetic(n, d, 1, 7), plan: 'fused', choices: loads });
+// The row passes' workgroups on a CPU adapter: two per thread (the default) against 32.
+const cores = (await import('node:os')).availableParallelism();
+const groups: [string, Partial<Layout>][] = [
+  [`${2 * cores} workgroups (2 per thread)`, { contiguousGroups: 2 * cores }],
+  ['32 workgroups', { contiguousGroups: 32 }],
+];
+const spread = (n: number, d: number): Case => ({ ...big(n, d), size: `${n}x${d} (workgroups)`, choices: groups });
 const cases: Case[] = quick
   ? [{ size: 'apples 5x3->2', n: 5, d: 3, k: 2, ...apples, plan: 'tiny', choices: forms }, big(100000, 16)]
   : [
@@ -58,6 +66,10 @@ const cases: Case[] = quick
       big(100000, 16),
       big(1000000, 4),
       big(1000000, 16),
+      spread(100000, 4),
+      spread(100000, 16),
+      spread(1000000, 4),
+      spread(1000000, 16),
     ];
 
 const backend = (await requestBackend({ device: 'webgpu' })) as WebGpuBackend;

@@ -243,7 +243,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   // A replicate's share of the workgroups one model would get: B models fill the device as one does.
   const cap = layout.rows === 'contiguous' ? layout.contiguousGroups : Math.min(layout.stridedGroups, layout.maxGroupsPerDim);
   const groupsFor = (rowsIn: number) => Math.max(1, Math.min(Math.ceil(rowsIn / WG), Math.ceil(cap / B)));
-  notes.push(`rows layout: ${layout.rows}${layout.rows === 'contiguous' ? ' (each invocation reads its own run of rows)' : ' (grid stride)'}, workgroup size ${WG}, ${recordsText}`);
+  notes.push(`rows layout: ${layout.rows}${layout.rows === 'contiguous' ? ' (each invocation reads its own run of rows)' : ' (grid stride)'}, up to ${cap} workgroups of ${WG}, ${recordsText}`);
 
   /** One dispatch per pass and chunk (B workgroups high), each writing its pass's columns of its groups' rows of `partials`. */
   const rowPasses = (s: Schedule, set: ReturnType<typeof dataChunks>, partials: number, extra: Record<string, number | boolean>, label: string, rowsRead: number, totalGroups: number) => {
@@ -293,7 +293,10 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const finishNodes = finishClosure(train);
   const reduceBytes = { read: B * (4 * totalGroups * TOTALS + stateBytes), written: B * (stateBytes + 4) };
   const kernel2: Step[] = [];
-  const finishConstants = { WG, GROUPS: totalGroups, ...batching, ...replicas, ...perReplica(totalGroups), ...(B > 1 ? { HYPER_STRIDE: hypers } : {}) };
+  // A finishing kernel is one workgroup per model, working alone: as wide as the single-dispatch
+  // kernel's (one SIMD vector on a CPU adapter, where every barrier of a wider one switches lanes).
+  const finishWG = Math.min(WG, layout.tinyWorkgroup);
+  const finishConstants = { WG: finishWG, GROUPS: totalGroups, ...batching, ...replicas, ...perReplica(totalGroups), ...(B > 1 ? { HYPER_STRIDE: hypers } : {}) };
   const finishHoles = { COUNT: String(count), TOTALS: String(TOTALS), TREE: TREE_WGSL, EPOCH: EPOCH_WGSL };
   if (!split) {
     const label = B > 1 ? `${B} models, each: finish its sums, loss and gradients, update; at the epoch end record its loss, flag its divergence` : 'finish the sums, loss and gradients, update; at the epoch end record the loss, flag divergence, snapshot';
@@ -321,7 +324,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
     steps.push(...rowPasses(valid, vData, vPartials, { N: nv, BATCH: nv, WHOLE: true, ...perReplica(vGroups) }, 'validation set: its rows\' values, sums over its rows', nv, vGroups));
     const label = B > 1 ? `${B} models, each: finish its validation sums, record its validation loss` : 'finish the validation sums, record the validation loss';
     const holes = { COUNT: String(count), TOTALS: String(VTOTALS), TREE: TREE_WGSL, FINISH: finishHole(valid, loss, theta, 'update', false) };
-    steps.push(step(label, 'valid_finish', holes, { WG, GROUPS: vGroups, N: nv, ...replicas, ...perReplica(vGroups) }, [ro(vPartials), ro(thetaBuffer), rw(records), ro(control)], [B, 1], { read: B * 4 * vGroups * VTOTALS, written: B * 4 }, finishClosure(valid)));
+    steps.push(step(label, 'valid_finish', holes, { WG: finishWG, GROUPS: vGroups, N: nv, ...replicas, ...perReplica(vGroups) }, [ro(vPartials), ro(thetaBuffer), rw(records), ro(control)], [B, 1], { read: B * 4 * vGroups * VTOTALS, written: B * 4 }, finishClosure(valid)));
   }
   return { name: 'fused', buffers, places, validation, residuals, snapshot, evaluate: [], train: { kind: 'per-epoch', steps }, records, control, notes };
 }

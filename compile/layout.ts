@@ -71,7 +71,8 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|warp/i;
  * measurement (bench/layouts.ts and the benchmark's results in bench/results/ have the numbers):
  * - rows: a GPU takes a grid stride over many workgroups; a CPU adapter reads rows fastest with few
  *   workgroups whose invocations each read their own run of rows (from 65536 rows a timed trial at
- *   compile time checks, runtime/trial.ts);
+ *   compile time checks, runtime/trial.ts), two per thread: each has fewer rows' ends to meet
+ *   (a tree of sums, a row of partials) than 16-64 workgroups, and every thread still has two;
  * - tinyWorkgroup: on a CPU adapter one vector of f32 lanes (llvmpipe names its width, "256-bits":
  *   8), so that a barrier has no other group of lanes to switch to;
  * - serialMaxRows: on a CPU adapter, batches of up to 64 rows run faster in one invocation with no
@@ -81,7 +82,7 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|warp/i;
  *   so a vec4 is one gather for four values; on a GPU, vector loads of consecutive rows are what
  *   coalescing wants too).
  */
-export function layoutFor(description: string, limits: GPUSupportedLimits): Layout {
+export function layoutFor(description: string, limits: GPUSupportedLimits, cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 2): Layout {
   const software = SOFTWARE_ADAPTER.test(description);
   const bits = Number(/(\d+)-bits/.exec(description)?.[1]);
   return {
@@ -91,6 +92,7 @@ export function layoutFor(description: string, limits: GPUSupportedLimits): Layo
     maxBindingBytes: Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize),
     maxWorkgroupBytes: limits.maxComputeWorkgroupStorageSize,
     rows: software ? 'contiguous' : 'strided',
+    contiguousGroups: 2 * Math.max(1, cores),
     tinyWorkgroup: software ? (bits >= 128 && bits <= 1024 ? bits / 32 : 8) : DEFAULT_LAYOUT.tinyWorkgroup,
     serialMaxRows: software ? 64 : 0,
     rowLoads: 'vec4',

@@ -47,7 +47,7 @@ export async function requestBackend(options: BackendOptions = {}): Promise<Back
     // Timestamp queries serve FUSEGRAD_DEBUG=4's per-kernel timing, where the adapter has them.
     const requiredFeatures: GPUFeatureName[] = found.adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
     const gpuDevice = await found.adapter.requestDevice({ requiredLimits: wantedLimits(found.adapter), requiredFeatures });
-    const backend = new WebGpuBackend(gpuDevice, describeAdapter(found.adapter, found.via));
+    const backend = new WebGpuBackend(gpuDevice, describeAdapter(found.adapter, found.via), await cpuCount());
     const cut = await loopsCut(gpuDevice);
     if (cut === null) {
       if (found.via.includes('OpenGL ES')) {
@@ -105,6 +105,15 @@ async function loopsCut(device: GPUDevice): Promise<string | null> {
   } catch (err) {
     return `the loop probe failed: ${(err as Error).message}`;
   }
+}
+
+/** The CPU threads this process may use (a software adapter runs its workgroups on them); null where the runtime does not say. */
+async function cpuCount(): Promise<number | undefined> {
+  const fromNavigator = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  if (fromNavigator) return fromNavigator;
+  if (typeof process === 'undefined' || !process.versions?.node) return undefined;
+  const os = await import('node:os');
+  return os.availableParallelism?.() ?? os.cpus().length;
 }
 
 type Found = { adapter: GPUAdapter; via: string } | { tried: string[] };

@@ -29,16 +29,21 @@ export class WebGpuBackend implements Backend {
   /** Why the device can no longer be used: disposed, or lost (a driver reset, a removed GPU). */
   gone: string | null = null;
 
+  /**
+   * `cores`: the CPU threads a software adapter runs on (lavapipe: one per core), which sizes its
+   * row passes; by default the runtime's own count (navigator.hardwareConcurrency), else 2.
+   */
   constructor(
     readonly device: GPUDevice,
     readonly description: string,
+    cores?: number,
   ) {
     // A lost device fails every later call with the reason, instead of WebGPU's empty errors.
     void device.lost.then((info) => {
       this.gone ??= `its device was lost (${info.reason === 'destroyed' ? 'destroyed' : `${info.reason}: ${info.message || 'no message'}`})`;
     });
     this.kernels = new KernelCache(device);
-    this.layout = layoutFor(description, device.limits);
+    this.layout = layoutFor(description, device.limits, cores);
   }
 
   async compile(program: Program, options: PlanOptions = {}): Promise<Executable> {

@@ -11,7 +11,7 @@ import { webgpu } from './helpers.js';
 // The printed plan and WGSL of the regression graph and of a network with a tanh hidden layer are
 // pinned here, so a change in planning or codegen shows in review (every generated line names its node). After an intended change: UPDATE_SNAPSHOTS=1 npm test, and commit.
 // The layout is fixed (not the adapter's) so the snapshot is the same on every machine.
-const LAYOUT = { rows: 'contiguous', maxWorkgroupBytes: 16384, maxStorageBuffers: 8, maxBindingBytes: 1 << 27, maxGroupsPerDim: 65535, tinyWorkgroup: 64, rowLoads: 'vec4', serialMaxRows: 0 } as const;
+const LAYOUT = { rows: 'contiguous', maxWorkgroupBytes: 16384, maxStorageBuffers: 8, maxBindingBytes: 1 << 27, maxGroupsPerDim: 65535, tinyWorkgroup: 64, rowLoads: 'vec4', serialMaxRows: 0, contiguousGroups: 32 } as const;
 
 /** The linear model on 3 features and 2 targets, or with `hidden` tanh units between. */
 const cases: [string, number, PlanOptions['plan'], 'sgd' | 'adam', number][] = [
