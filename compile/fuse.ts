@@ -168,7 +168,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const epochsPerDispatch = work > layout.tinyMaxWork ? Math.max(1, Math.floor((layout.epochsPerDispatch * layout.tinyMaxWork) / work)) : layout.epochsPerDispatch;
   // Past the budget, each replicate's rows spread over many workgroups of the row passes: a GPU
   // would run a few single workgroups on a sliver of its cores, and even lavapipe ran 1.3-2.1x
-  // faster spread (its row kernel reads rows faster than the single-workgroup kernel does).
+  // faster spread (its row passes read rows faster than the single-dispatch kernel does).
   const spread = B > 1 && mode === 'auto' && work > layout.tinyMaxWork && layout.bigReplicas === 'fused' && B <= layout.maxGroupsPerDim;
   const tinyRefusal =
     work > layout.tinyMaxWork && B === 1

@@ -81,9 +81,10 @@ export class DeviceError extends Error {
 /** How a backend should plan a program (the CPU backend has one way and ignores these). */
 export interface PlanOptions {
   /**
-   * `auto` (default): the fused plan for the regression graph (the single-dispatch one when the
-   * problem is tiny), one kernel per node otherwise. `fused` and `tiny` insist (an error if the
-   * graph does not fit); `per-node` runs every node as its own kernel.
+   * `auto` (default): kernels generated from the graph (the single-dispatch plan when the problem
+   * is small, row passes and a finishing kernel otherwise), or one kernel per node for a graph the
+   * compiler does not fuse (the plan's first note says why). `fused` and `tiny` insist (an error
+   * naming why they cannot); `per-node` runs every node as its own kernel.
    */
   plan?: 'auto' | 'fused' | 'tiny' | 'per-node';
   /** Overrides of the adapter's layout and limits, e.g. a lowered binding size to test chunking. */

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 
 // Every benchmark table in the README is the newest committed results file, word for word
 // (scripts/bench-readme.mjs puts it there).
-for (const name of ['bench', 'fusion', 'replicas']) {
+for (const name of ['bench', 'fusion', 'replicas', 'layouts']) {
   test(`the README's ${name} table is the newest bench/results/*-${name}.md`, () => {
     const files = readdirSync('bench/results').filter((f) => f.endsWith(`-${name}.md`)).sort();
     assert.ok(files.length, `no bench/results/*-${name}.md committed`);
