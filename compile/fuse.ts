@@ -8,13 +8,13 @@
  *   validation included, are one dispatch.
  * - Otherwise a step is one dispatch of wgsl/row_pass.wgsl per row pass and data chunk, then
  *   wgsl/finish.wgsl, one workgroup per model; with fewer than 5 storage buffers per stage the
- *   finishing kernel splits into finish_grads.wgsl and update.wgsl. A validation set adds its row
- *   passes and wgsl/valid_finish.wgsl per epoch.
- * - Data layout: every data input's values of a row sit together in one record (one stream per
- *   row, one binding), padded to whole vec4s when the adapter reads rows as vec4
- *   (layout.rowLoads). Rows are bound in chunks that fit maxStorageBufferBindingSize; each chunk
- *   is one more dispatch of a row pass. Shared memory holds workgroup x sums floats, so the
- *   workgroup size halves until it fits.
+ *   finishing kernel stores the gradients and update.wgsl applies them. A validation set adds
+ *   its row passes and wgsl/valid_finish.wgsl per epoch.
+ * - Data layout: a row's values of the wide data inputs (4 or more) sit together in a vec4
+ *   record, the narrow ones' in a float record, both in one buffer bound as two views
+ *   (layout.rowLoads; floats only on a device with fewer than 6 storage buffers). Rows are bound
+ *   in chunks that fit maxStorageBufferBindingSize; each chunk is one more dispatch of a row pass.
+ *   Shared memory holds workgroup x sums floats, so the workgroup size halves until it fits.
  * - Replicates (a bootstrap, a sweep; B models) train in the same dispatches: one workgroup each
  *   on the single-dispatch plan; past its budget, each replicate's rows over its share of the row
  *   passes' workgroups (a grid of groups x B) and one finishing workgroup each
@@ -22,12 +22,12 @@
  */
 import type { Node } from '../engine/graph.js';
 import { OPS } from '../engine/ops.js';
-import { HYPER } from '../wgsl/control.js';
-import { type Binding, type BufferDecl, type Plan, PlanError, type Segment, type Step, trainingBuffers } from './plan.js';
-import { type Layout } from './layout.js';
-import { type Program, batchesPerEpoch } from './program.js';
-import { feistelHalf } from '../wgsl/shuffle.js';
+import { controlLayout } from '../wgsl/control.js';
 import { CONTROL_WGSL, EPOCH_WGSL, RULES, TREE_WGSL } from '../wgsl/kernels.js';
+import { feistelHalf } from '../wgsl/shuffle.js';
+import type { Layout } from './layout.js';
+import { type Binding, type BufferDecl, type Plan, PlanError, type Segment, type Step, trainingBuffers } from './plan.js';
+import { type Program, batchesPerEpoch } from './program.js';
 import { type RowLayout, type Theta, thetaOf } from './emit.js';
 import { type Schedule, Unfusable, schedule } from './schedule.js';
 import { dataBindings, finishHole, rowPassHoles, trainStep, validStep } from './steps.js';
@@ -61,8 +61,9 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const short = !loader.dropLast && n % loader.batchSize !== 0 ? n % loader.batchSize : null;
   const theta: Theta = thetaOf(program.params, nodes);
   const count = theta.count;
-  const train = schedule(graph, n, [loss, ...theta.params.map((p) => p.grad)], { loss, params: program.params }, loader.batchSize, short);
-  const valid = nv ? schedule(graph, n, [loss], null, nv, null) : null;
+  const inputIds = program.inputs.map((i) => i.id);
+  const train = schedule(graph, n, inputIds, [loss, ...theta.params.map((p) => p.grad)], { loss, params: program.params }, loader.batchSize, short);
+  const valid = nv ? schedule(graph, n, inputIds, [loss], null, nv, null) : null;
 
   // A row's records: the wide data inputs' values (4 or more a row) read as vec4, the narrow ones'
   // as floats, each input whole in one record, in the program's order of inputs. A vec4 view and
@@ -187,7 +188,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   if (notTiny) notes.push(`not the single-dispatch plan: ${notTiny}`);
   // Replicates: their count, where their counters start in control, their rows of hyperparameters.
   const hypers = Math.max(1, Object.keys(optimizer.hyper).length);
-  const replicas: Record<string, number | boolean> = B > 1 ? { REPLICATES: B, REPLICA_AT: HYPER + hypers * B } : {};
+  const replicas: Record<string, number | boolean> = B > 1 ? { REPLICATES: B, REPLICA_AT: controlLayout(hypers, B).replicaAt } : {};
   const draws: Record<string, number | boolean> = B > 1 ? { BOOTSTRAP: bootstrap !== 'none', RESIDUALS: resid } : {};
   const drawn = { none: '', pairs: ', each on its own resample of the rows drawn on the device', residuals: ', each on the rows with a resample of the residuals added to its target, drawn on the device' }[bootstrap];
   const own = program.replicas.hyper ? ', each with its own hyperparameters' : '';
@@ -298,13 +299,19 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const finishWG = Math.min(WG, layout.tinyWorkgroup);
   const finishConstants = { WG: finishWG, GROUPS: totalGroups, ...batching, ...replicas, ...perReplica(totalGroups), ...(B > 1 ? { HYPER_STRIDE: hypers } : {}) };
   const finishHoles = { COUNT: String(count), TOTALS: String(TOTALS), TREE: TREE_WGSL, EPOCH: EPOCH_WGSL };
+  // The finishing kernel's bindings: with the optimizer's state, or (4 storage buffers) without it.
+  const binding = (k: number, access: 'read' | 'read_write', name: string, type = 'f32') => `@group(0) @binding(${k}) var<storage, ${access}> ${name}: array<${type}>;`;
+  const finishBindings = split
+    ? [binding(0, 'read_write', 'partials'), binding(1, 'read', 'params'), binding(2, 'read_write', 'records'), binding(3, 'read_write', 'control', 'u32')]
+    : [binding(0, 'read', 'partials'), binding(1, 'read_write', 'params'), binding(2, 'read_write', 'state'), binding(3, 'read_write', 'records'), binding(4, 'read_write', 'control', 'u32')];
+  const holes = { ...finishHoles, BINDINGS: finishBindings.join('\n') };
   if (!split) {
     const label = B > 1 ? `${B} models, each: finish its sums, loss and gradients, update; at the epoch end record its loss, flag its divergence` : 'finish the sums, loss and gradients, update; at the epoch end record the loss, flag divergence, snapshot';
-    kernel2.push(step(label, 'finish', { ...finishHoles, OPTIMIZER: rule, FINISH: finishHole(train, loss, theta, 'update') }, finishConstants, [ro(partials), rw(thetaBuffer), rw(state), rw(records), rw(control)], [B, 1], reduceBytes, finishNodes));
+    kernel2.push(step(label, 'finish', { ...holes, OPTIMIZER: rule, FINISH: finishHole(train, loss, theta, 'update') }, finishConstants, [ro(partials), rw(thetaBuffer), rw(state), rw(records), rw(control)], [B, 1], reduceBytes, finishNodes));
   } else {
-    notes.push(`the finishing kernel needs 5 storage buffers and the device allows ${layout.maxStorageBuffers}: split into finish_grads + update (no parameter snapshots)`);
+    notes.push(`the finishing kernel would bind 5 storage buffers and the device allows ${layout.maxStorageBuffers}: it stores the gradients and an update kernel applies them (no parameter snapshots)`);
     snapshot.length = 0;
-    kernel2.push(step('finish the sums, loss and gradients (stored); at the epoch end record the loss, flag divergence', 'finish_grads', { ...finishHoles, FINISH: finishHole(train, loss, theta, 'store') }, { ...finishConstants, GRADS_AT: partialWords }, [rw(partials), ro(thetaBuffer), rw(records), rw(control)], [1, 1], { read: 4 * totalGroups * TOTALS, written: 4 * (count + 1) }, finishNodes));
+    kernel2.push(step('finish the sums, loss and gradients (stored); at the epoch end record the loss, flag divergence', 'finish', { ...holes, OPTIMIZER: '', FINISH: finishHole(train, loss, theta, 'store') }, { ...finishConstants, GRADS_AT: partialWords }, [rw(partials), ro(thetaBuffer), rw(records), rw(control)], [1, 1], { read: 4 * totalGroups * TOTALS, written: 4 * (count + 1) }, finishNodes));
     kernel2.push(
       step(`${optimizer.name} update of theta`, 'update', { OPTIMIZER: rule }, { WG, COUNT: count, GRADS_AT: partialWords }, [rw(thetaBuffer), ro(partials), rw(state), ro(control)], [Math.max(1, Math.ceil(count / WG)), 1], {
         read: 4 * count * (2 + optimizer.slots),

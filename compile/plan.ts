@@ -4,7 +4,7 @@
  * workgroups. This file holds the plan's types, the buffers every training plan has and the
  * printed plan; compile/fuse.ts makes the generated plans and compile/per-node.ts the unfused one.
  */
-import { HYPER, REPLICA_COUNTERS } from '../wgsl/control.js';
+import { controlLayout } from '../wgsl/control.js';
 import type { Access, KernelSpec } from '../wgsl/kernels.js';
 import type { Program } from './program.js';
 
@@ -89,7 +89,7 @@ export function trainingBuffers(program: Program, buffers: BufferDecl[]) {
   // The header, each replicate's hyperparameters, then (several replicates) each one's counters:
   // epochs done this run, steps, epochs in all, divergence mark, batch, batch losses summed, the
   // divergence rule's reference (B words each; control.wgsl's `counters`).
-  const words = HYPER + hyper * B + (B > 1 ? REPLICA_COUNTERS.length * B : 0);
+  const { words } = controlLayout(hyper, B);
   const control = buffers.push({ label: B > 1 ? `control (counters, seed, ${B} replicates' hyperparameters and counters)` : 'control (counters, seed, hyperparameters)', words }) - 1;
   return { records, control };
 }

@@ -114,16 +114,15 @@ function tryReplay(graph: Graph, n: number, rows: number, training: Training | n
 }
 
 /**
- * Schedules `targets` (the loss, and with `training` the gradients) of a graph whose data inputs
- * have `n` rows, trained in batches of `batch` rows (and a last one of `short`, if any).
+ * Schedules `targets` (the loss, and with `training` the gradients) of a graph whose data
+ * `inputs` have `n` rows, trained in batches of `batch` rows (and a last one of `short`, if any).
  */
-export function schedule(graph: Graph, n: number, targets: number[], training: Training | null, batch: number, short: number | null): Schedule {
+export function schedule(graph: Graph, n: number, inputs: readonly number[], targets: number[], training: Training | null, batch: number, short: number | null): Schedule {
   const needed = ancestors(graph, targets);
   const nodes = [...needed].sort((a, b) => a - b).map((id) => graph.nodes[id]!);
-  for (const node of nodes) {
-    if (node.op === 'input' && (node.shape[0] !== n || node.shape.length === 0)) {
-      throw new Unfusable(`input %${node.id} has shape [${node.shape}]: every data input needs the ${n} rows along its first axis`);
-    }
+  for (const id of inputs) {
+    const { shape } = graph.nodes[id]!;
+    if (needed.has(id) && shape[0] !== n) throw new Unfusable(`input %${id} has shape [${shape}]: every data input needs the ${n} rows along its first axis`);
   }
   // The row axis of every node: the axis whose length follows the row count.
   const other = n === 1 ? 3 : n + 1;

@@ -4,7 +4,7 @@
  * wgsl/serial.wgsl) and the holes of the row-pass and finishing kernels (wgsl/row_pass.wgsl,
  * wgsl/finish.wgsl, wgsl/valid_finish.wgsl).
  */
-import { Emitter, type RowLayout, type Theta, finishLines } from './emit.js';
+import { Emitter, type RowLayout, type Sources, type Theta, finishLines } from './emit.js';
 import type { Schedule } from './schedule.js';
 
 const indent = (lines: string[], depth: number) => lines.map((l) => `${'  '.repeat(depth)}${l}`);
@@ -56,50 +56,51 @@ export interface StepOptions {
 }
 
 /**
+ * The row passes of a step function and its finishing step. `rows` opens the row loop (the rows
+ * of the batch, or of the validation set); `tail` ends each row of the first pass. Sums finish in
+ * registers for one invocation, in the tree after a single pass, or kept in `totals` across passes.
+ */
+function stepBody(s: Schedule, serial: boolean, src: Omit<Sources, 'total'>, layout: RowLayout, rows: (p: number) => string[], tail: string[], finish: (e: Emitter) => string[]): string[] {
+  const total = (k: number) => (serial ? `a${k}` : s.passes.length === 1 ? `tree[${k}u]` : `totals[${k}u]`);
+  const e = new Emitter(s, { ...src, total }, layout);
+  const lines: string[] = serial ? accumulators(s, s.passes.map((_, p) => p)) : [];
+  s.passes.forEach((pass, p) => {
+    const { prologue, body } = e.rowPass(p);
+    lines.push(`// Pass ${p}: the rows, summed into ${sumsOf(s, p)}.`, ...prologue, ...(serial ? [] : accumulators(s, [p])));
+    lines.push(...rows(p), ...indent(body, 1), ...(p === 0 ? indent(tail, 1) : []), '}');
+    if (serial) return;
+    lines.push(...store(s, p), `tree_reduce(lid, ${pass.size}u);`);
+    if (s.passes.length > 1) lines.push(`for (var c = lid; c < ${pass.size}u; c += WG) {`, `  totals[${pass.at}u + c] = tree[c];`, '}', 'workgroupBarrier();');
+  });
+  const done = finish(e);
+  if (serial) return [...lines, ...done, 'return batch_loss;'];
+  // One invocation finishes; its parameter updates must reach every invocation before the next step.
+  return [...lines, 'var result = 0.0;', 'if (lid == 0u) {', ...indent(done, 1), '  result = batch_loss;', '}', 'sync();', 'return result;'];
+}
+
+/**
  * `fn train_step(lid, first, last, key, seed, t) -> f32`: one optimizer step on positions
  * [first, last) of the epoch's order; returns the batch's loss (in invocation 0).
  */
 export function trainStep(s: Schedule, { form, layout, theta, loss }: StepOptions): string {
   const serial = form === 'serial';
-  const passes = s.passes.map((_, p) => p);
-  // Sums finished: in registers for one invocation; in the tree after a single pass; kept in `totals` across passes.
-  const total = (k: number) => (serial ? `a${k}` : s.passes.length === 1 ? `tree[${k}u]` : `totals[${k}u]`);
-  const e = new Emitter(s, { param: paramIn(theta), total, rows: 'rows_f', short: 'short_batch' }, layout);
-  const residual = layout.residualTarget !== null ? ['let res_at = RESIDUALS_AT + pick.y * RESIDUAL_STRIDE;'] : [];
-  const records = recordAt(layout, 'pick.x');
-  const lines: string[] = [];
-  if (serial) lines.push(...accumulators(s, passes));
-  for (const p of passes) {
-    const { prologue, body } = e.rowPass(p);
-    const loop = [
-      `for (var p = first${serial ? '' : ' + lid'}; p < last; p += ${serial ? '1u' : 'WG'}) {`,
-      '  let pick = pick_row(p, N, HALF, SHUFFLE, key, BOOTSTRAP, RESIDUALS, seed);',
-      ...indent(records, 1),
-      ...indent(residual, 1),
-      ...indent(body, 1),
-      ...(serial && p === 0 ? ['  trained_rows += 1u;'] : []),
-      '}',
-    ];
-    const pass = [`// Pass ${p}: the batch's rows, summed into ${sumsOf(s, p)}.`, ...prologue, ...(serial ? [] : accumulators(s, [p])), ...loop];
-    if (!serial) {
-      pass.push(...store(s, p), `tree_reduce(lid, ${s.passes[p]!.size}u);`);
-      if (s.passes.length > 1) {
-        const at = s.passes[p]!.at;
-        pass.push(`for (var c = lid; c < ${s.passes[p]!.size}u; c += WG) {`, `  totals[${at}u + c] = tree[c];`, '}', 'workgroupBarrier();');
-      }
-    }
-    lines.push(...pass);
-  }
-  const finish = ['// The finishing step: the loss and the gradients from the sums, then the optimizer.', ...finishLines(e, s, loss, theta, 'update')];
-  if (serial) lines.push(...finish, 'return batch_loss;');
-  else lines.push('var result = 0.0;', 'if (lid == 0u) {', ...indent(finish, 1), '  result = batch_loss;', '}', 'sync();', 'return result;');
+  const rows = () => [
+    `for (var p = first${serial ? '' : ' + lid'}; p < last; p += ${serial ? '1u' : 'WG'}) {`,
+    '  let pick = pick_row(p, N, HALF, SHUFFLE, key, BOOTSTRAP, RESIDUALS, seed);',
+    ...indent(recordAt(layout, 'pick.x'), 1),
+    ...(layout.residualTarget !== null ? ['  let res_at = RESIDUALS_AT + pick.y * RESIDUAL_STRIDE;'] : []),
+  ];
+  // The serial form counts the rows it trains (a driver that stops loops early is caught by it).
+  const tail = serial ? ['trained_rows += 1u;'] : [];
+  const finish = (e: Emitter) => ['// The finishing step: the loss and the gradients from the sums, then the optimizer.', ...finishLines(e, s, loss, theta, 'update')];
+  const body = stepBody(s, serial, { param: paramIn(theta), rows: 'rows_f', short: 'short_batch' }, layout, rows, tail, finish);
   return [
     `// One optimizer step on positions [first, last) of the epoch's order (generated from the graph).`,
     `fn train_step(lid: u32, first: u32, last: u32, key: u32, seed: u32, t: f32) -> f32 {`,
     '  let base = replica * COUNT;',
     '  let rows_f = f32(last - first);',
     '  let short_batch = last - first != BATCH;',
-    ...indent(lines, 1),
+    ...indent(body, 1),
     '}',
   ].join('\n');
 }
@@ -108,30 +109,16 @@ export function trainStep(s: Schedule, { form, layout, theta, loss }: StepOption
 export function validStep(s: Schedule | null, { form, layout, loss, theta }: StepOptions): string {
   if (!s) return '// No validation set.\nfn valid_step(lid: u32) -> f32 {\n  return 0.0;\n}';
   const serial = form === 'serial';
-  const passes = s.passes.map((_, p) => p);
-  const total = (k: number) => (serial ? `a${k}` : s.passes.length === 1 ? `tree[${k}u]` : `totals[${k}u]`);
-  const e = new Emitter(s, { param: paramIn(theta), total, rows: 'rows_f', short: 'false' }, { ...layout, residualTarget: null });
-  const lines: string[] = [];
-  if (serial) lines.push(...accumulators(s, passes));
-  for (const p of passes) {
-    const { prologue, body } = e.rowPass(p);
-    const loop = [`for (var p = N${serial ? '' : ' + lid'}; p < N + VALID; p += ${serial ? '1u' : 'WG'}) {`, ...indent(recordAt(layout, 'p'), 1), ...indent(body, 1), '}'];
-    const pass = [`// Pass ${p}: the validation rows, summed into ${sumsOf(s, p)}.`, ...prologue, ...(serial ? [] : accumulators(s, [p])), ...loop];
-    if (!serial) {
-      pass.push(...store(s, p), `tree_reduce(lid, ${s.passes[p]!.size}u);`);
-      if (s.passes.length > 1) pass.push(`for (var c = lid; c < ${s.passes[p]!.size}u; c += WG) {`, `  totals[${s.passes[p]!.at}u + c] = tree[c];`, '}', 'workgroupBarrier();');
-    }
-    lines.push(...pass);
-  }
-  const finish = ['// The validation loss from the sums.', ...finishLines(e, s, loss, null, 'update')];
-  if (serial) lines.push(...finish, 'return batch_loss;');
-  else lines.push('var result = 0.0;', 'if (lid == 0u) {', ...indent(finish, 1), '  result = batch_loss;', '}', 'workgroupBarrier();', 'return result;');
+  const plain = { ...layout, residualTarget: null };
+  const rows = () => [`for (var p = N${serial ? '' : ' + lid'}; p < N + VALID; p += ${serial ? '1u' : 'WG'}) {`, ...indent(recordAt(plain, 'p'), 1)];
+  const finish = (e: Emitter) => ['// The validation loss from the sums.', ...finishLines(e, s, loss, null, 'update')];
+  const body = stepBody(s, serial, { param: paramIn(theta), rows: 'rows_f', short: 'false' }, plain, rows, [], finish);
   return [
     `// The loss over the validation rows, with the parameters as they are (generated from the graph).`,
     `fn valid_step(lid: u32) -> f32 {`,
     '  let base = replica * COUNT;',
     '  let rows_f = f32(VALID);',
-    ...indent(lines, 1),
+    ...indent(body, 1),
     '}',
   ].join('\n');
 }

@@ -8,7 +8,7 @@ import { KernelCache, numbered, specialize } from '../wgsl/kernels.js';
 import { debug, debugLevel } from './debug.js';
 import { planCompiled } from '../compile/fuse.js';
 import { Unfusable } from '../compile/schedule.js';
-import { CONTROL, HYPER, REPLICA_COUNTERS } from '../wgsl/control.js';
+import { CONTROL, HYPER, REPLICA_COUNTERS, controlLayout } from '../wgsl/control.js';
 import { type Layout, layoutFor } from '../compile/layout.js';
 import { type Plan, PlanError, type Segment, type Step, formatPlan } from '../compile/plan.js';
 import { planPerNode } from '../compile/per-node.js';
@@ -196,11 +196,9 @@ class WebGpuExecutable implements Executable {
     this.forgetReference();
   }
 
-  /** Where replicate counter block `name` starts in control (several replicates; control.wgsl's `counters`). */
+  /** Where replicate counter block `name` starts in control (several replicates; control.ts's layout). */
   private counterBlock(name: (typeof REPLICA_COUNTERS)[number]): number {
-    const B = this.program.replicas.count;
-    const hypers = Math.max(1, Object.keys(this.program.optimizer?.hyper ?? {}).length);
-    return HYPER + hypers * B + REPLICA_COUNTERS.indexOf(name) * B;
+    return controlLayout(Object.keys(this.program.optimizer?.hyper ?? {}).length, this.program.replicas.count).counter(name);
   }
 
   referenceFloor(floor: number): void {

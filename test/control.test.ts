@@ -1,15 +1,24 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import controlWgsl from '../wgsl/control.wgsl';
-import { CONTROL, HYPER, REPLICA_COUNTERS, RUNAWAY, diverging, referenceAfter } from '../wgsl/control.js';
+import { CONTROL, HYPER, REPLICA_COUNTERS, RUNAWAY, controlLayout, diverging, referenceAfter } from '../wgsl/control.js';
+import { CONTROL_WGSL as controlWgsl } from '../wgsl/kernels.js';
 
-test('the control buffer layout is the same in WGSL and TypeScript', () => {
+test('the control buffer layout the kernels get is the table TypeScript reads', () => {
   const wgsl = Object.fromEntries([...controlWgsl.matchAll(/const (C_\w+|HYPER): u32 = (\d+)u;/g)].map((m) => [m[1]!, Number(m[2])]));
   const ts: Record<string, number> = { HYPER, ...Object.fromEntries(Object.entries(CONTROL).map(([k, v]) => [`C_${k}`, v])) };
   assert.equal(wgsl, ts);
-  // The per-replicate blocks: as many fields in WGSL's Counters as TypeScript names.
-  const fields = /struct Counters \{([^}]*)\}/.exec(controlWgsl)![1]!.match(/^\s*\w+: u32/gm)!;
-  assert.is(fields.length, REPLICA_COUNTERS.length);
+  assert.not.match(controlWgsl, /\{\{/, 'every hole filled');
+  // The per-replicate blocks: WGSL's Counters fields in the table's order, each at the block controlLayout gives it.
+  const fields = /struct Counters \{([^}]*)\}/.exec(controlWgsl)![1]!.match(/^\s*(\w+): u32/gm)!.map((f) => f.trim().split(':')[0]);
+  assert.equal(fields, [...REPLICA_COUNTERS]);
+  const blocks = /let B = REPLICATES;\n\s+return Counters\(([^)]*)\);/.exec(controlWgsl)![1]!.split(', ');
+  const layout = controlLayout(5, 3);
+  blocks.forEach((expr, k) => {
+    const offset = Function('at', 'B', `return ${expr.replace(/(\d+)u/g, '$1')};`)(layout.replicaAt, 3) as number;
+    assert.is(offset, layout.counter(REPLICA_COUNTERS[k]!), `${REPLICA_COUNTERS[k]}: ${expr}`);
+  });
+  assert.is(layout.words, HYPER + 5 * 3 + REPLICA_COUNTERS.length * 3);
+  assert.is(controlLayout(5, 1).counter('diverged'), CONTROL.DIVERGED, 'one model keeps its counters in the header');
 });
 
 test('the divergence rule is the same in WGSL and TypeScript, and what it flags', () => {

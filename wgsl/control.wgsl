@@ -1,18 +1,7 @@
 // control: the layout of the `control` buffer that every training kernel shares (u32 words; the
-// hyperparameters are f32 bits), and helpers. runtime/control.ts holds the same numbers.
-const C_EPOCH: u32 = 0u;         // epochs done in this run: where the next loss is recorded
-const C_RUN: u32 = 1u;           // epochs in this run
-const C_STEP: u32 = 2u;          // optimizer steps taken, kept across runs (Adam's t)
-const C_BATCH: u32 = 3u;         // the batch being trained within the epoch
-const C_EPOCHS_TOTAL: u32 = 4u;  // epochs done since compile, kept across runs: the shuffle's key
-const C_LOSS_SUM: u32 = 5u;      // this epoch's batch losses so far (f32 bits)
-const C_DIVERGED: u32 = 6u;      // 1 + the run's epoch whose loss diverged (`diverging`); 0 before
-const C_VALID_AT: u32 = 7u;      // where validation losses start in `records`
-const C_PARAMS_AT: u32 = 8u;     // where parameter snapshots start in `records`
-const C_PARAMS_EVERY: u32 = 9u;  // a snapshot after every k-th epoch (0: none)
-const C_SEED: u32 = 10u;         // the shuffle's seed
-const C_REFERENCE: u32 = 11u;    // the divergence rule's reference loss (f32 bits; <= 0: not yet set, minus its floor)
-const HYPER: u32 = 12u;          // the optimizer's hyperparameters start here
+// hyperparameters are f32 bits), and helpers. The words, the Counters struct and `counters` come
+// from wgsl/control.ts's table, the one place TypeScript reads them from too.
+{{WORDS}}
 
 // Many models at once: REPLICATES copies of the parameters and optimizer state train together.
 // `replica` is the one an invocation works on; each has its own row of hyperparameters,
@@ -27,34 +16,12 @@ fn hyper(k: u32) -> f32 {
   return bitcast<f32>(control[HYPER + replica * HYPER_STRIDE + k]);
 }
 
-// Where a model's counters live in control: the shared words above for one model; with several,
-// seven blocks of REPLICATES words from REPLICA_AT, so that no replicate reads another's (workgroups
-// of one dispatch may run in any order, and a diverged replicate stops alone).
-struct Counters {
-  epoch: u32,    // as C_EPOCH
-  step: u32,     // as C_STEP
-  total: u32,    // as C_EPOCHS_TOTAL
-  diverged: u32, // as C_DIVERGED
-  batch: u32,    // as C_BATCH
-  loss_sum: u32, // as C_LOSS_SUM
-  reference: u32, // as C_REFERENCE
-}
-
-fn counters(r: u32) -> Counters {
-  if (REPLICATES == 1u) {
-    return Counters(C_EPOCH, C_STEP, C_EPOCHS_TOTAL, C_DIVERGED, C_BATCH, C_LOSS_SUM, C_REFERENCE);
-  }
-  let at = REPLICA_AT + r;
-  let B = REPLICATES;
-  return Counters(at, at + B, at + 2u * B, at + 3u * B, at + 4u * B, at + 5u * B, at + 6u * B);
-}
-
 // Neither infinite nor NaN, read from the exponent bits (a NaN compare could be optimized away).
 fn finite(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
 }
 
-// Divergence: the one rule every kernel that records an epoch's loss applies (runtime/control.ts's
+// Divergence: the one rule every kernel that records an epoch's loss applies (wgsl/control.ts's
 // `diverging` is its twin, for the CPU backend). A loss diverges when it is not finite, or when it
 // has grown past RUNAWAY times `reference`: the loss of the first epoch since the data or the
 // parameters were last written, or a floor the host gives, whichever is larger. The host writes

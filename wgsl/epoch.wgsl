@@ -1,5 +1,5 @@
-// epoch: the bookkeeping after a training step, for the kernels that finish one (finish.wgsl,
-// finish_grads.wgsl), which bind `params`, `records` and `control` and define BATCHES and COUNT.
+// epoch: the bookkeeping after a training step, for the kernel that finishes one (finish.wgsl),
+// which binds `params`, `records` and `control` and defines BATCHES and COUNT.
 
 // The batch's loss joins the epoch's; after the epoch's last batch, the epoch's loss (the mean of
 // its batch losses) is recorded, a loss that diverges (control.wgsl's rule) flags the model as

@@ -1,12 +1,17 @@
 // finish: the last kernel of a training step, one workgroup per model. Sums the GROUPS rows of
 // partials the row passes wrote (each invocation a strided share, then a tree), then one
 // invocation runs the finishing step generated from the graph: the batch's loss and every
-// gradient from the sums and the parameters, and the optimizer's rule on every parameter value
-// (finish_grads.wgsl stores the gradients instead, for a device with 4 storage buffers). Then
-// `end_batch` (epoch.wgsl) records the epoch's loss after its last batch, and a snapshot of the
-// parameters is stored when one is due. Many models at once: workgroup r does this for replicate r of
-// REPLICATES, from its own REPLICA_GROUPS rows of partials, with its own parameters, optimizer
-// state, hyperparameters and counters; its losses go to records[r * RUN + epoch] (no snapshots).
+// gradient from the sums and the parameters, and the optimizer's rule on every parameter value.
+// Then `end_batch` (epoch.wgsl) records the epoch's loss after its last batch, and a snapshot of
+// the parameters is stored when one is due. Many models at once: workgroup r does this for
+// replicate r of REPLICATES, from its own REPLICA_GROUPS rows of partials, with its own
+// parameters, optimizer state, hyperparameters and counters; its losses go to
+// records[r * RUN + epoch] (no snapshots).
+//
+// A device with only 4 storage buffers per stage cannot bind the optimizer's state here: the
+// BINDINGS then leave it out, the finishing step stores each gradient after the partials (from
+// GRADS_AT) and the `update` kernel, which binds the state, applies the rule. The parameters then
+// change after this kernel, so that plan keeps no snapshots.
 
 {{CONTROL}}
 
@@ -18,16 +23,13 @@ override BATCHES: u32;
 override REPLICA_GROUPS: u32 = 0u;
 // The optimizer's second state slot starts after every replicate's first.
 override STATE_SLOT: u32 = COUNT * REPLICATES;
+override GRADS_AT: u32 = 0u;
 
 // From the graph: parameters per model, and the sums over rows of all passes.
 const COUNT: u32 = {{COUNT}}u;
 const P: u32 = {{TOTALS}}u;
 
-@group(0) @binding(0) var<storage, read> partials: array<f32>;
-@group(0) @binding(1) var<storage, read_write> params: array<f32>;
-@group(0) @binding(2) var<storage, read_write> state: array<f32>;
-@group(0) @binding(3) var<storage, read_write> records: array<f32>;
-@group(0) @binding(4) var<storage, read_write> control: array<u32>;
+{{BINDINGS}}
 
 {{TREE}}
 

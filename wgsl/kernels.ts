@@ -3,10 +3,10 @@
  * named template holes), compiles and caches them, reporting shader errors with the kernel's name,
  * line:col and numbered source.
  */
+import { controlWords } from './control.js';
 import control from './control.wgsl';
 import epoch from './epoch.wgsl';
 import finish from './finish.wgsl';
-import finishGrads from './finish_grads.wgsl';
 import map from './map.wgsl';
 import matmul from './matmul.wgsl';
 import matmulSplitk from './matmul_splitk.wgsl';
@@ -37,14 +37,13 @@ export const KERNELS = {
   serial,
   row_pass: rowPass,
   finish,
-  finish_grads: finishGrads,
   valid_finish: validFinish,
 } as const;
 
 export type KernelName = keyof typeof KERNELS;
 
-/** The control buffer's layout and shared helpers, spliced into a training kernel's {{CONTROL}} hole. */
-export const CONTROL_WGSL: string = control;
+/** The control buffer's layout (from control.ts's table) and shared helpers, spliced into a training kernel's {{CONTROL}} hole. */
+export const CONTROL_WGSL: string = control.replace('{{WORDS}}', controlWords());
 
 /** The workgroup tree sum of P running sums (`tree_sum`), spliced into a fused kernel's {{TREE}} hole. */
 export const TREE_WGSL: string = tree;

@@ -9,7 +9,7 @@ override WG: u32 = 64;
 override COUNT: u32;
 // Where the optimizer's second state slot starts (state holds slots of COUNT values).
 override STATE_SLOT: u32 = COUNT;
-// Where the gradients start in `grads` (after the partials, when finish_grads.wgsl wrote them).
+// Where the gradients start in `grads` (after the partials, when finish.wgsl stored them on a device with 4 storage buffers).
 override GRADS_AT: u32 = 0u;
 
 @group(0) @binding(0) var<storage, read_write> params: array<f32>;
