@@ -1,7 +1,7 @@
 /**
  * @file The benchmark: trains the regression graph for a matrix of sizes on every backend (fusegrad
- * fused and per-node on WebGPU, fusegrad CPU float32 and float64, a plain TypeScript loop, and the
- * peers a user would pick instead: TensorFlow.js and jax-js on WebGPU and on the CPU), and reports
+ * fused and per-node on WebGPU, fusegrad CPU compiled in float32 and float64 and its reference
+ * interpreter, a plain TypeScript loop, and the peers a user would pick instead: TensorFlow.js and jax-js on WebGPU and on the CPU), and reports
  * ms per epoch, epochs per second, dispatches and submits per epoch (counted by wrapping WebGPU's
  * entry points, for peers too), GB/s over the bytes an epoch must read, and how far each row is
  * from the adapter's read-bandwidth floor, measured in the same run.
@@ -13,6 +13,7 @@ import { sgd } from '../optim/sgd.js';
 import { CpuBackend } from '../runtime/cpu.js';
 import { requestBackend } from '../runtime/device.js';
 import { compile } from '../runtime/model.js';
+import { THREAD_MIN_ROWS, cpuCount, threadsAvailable } from '../runtime/threads.js';
 import type { PlanOptions } from '../runtime/program.js';
 import type { WebGpuBackend } from '../runtime/webgpu.js';
 import { APPLES } from '../examples/apples.js';
@@ -33,7 +34,7 @@ export const DEFAULT_SIZES: Size[] = [
   ...[1e3, 1e5, 1e6].flatMap((n) => [4, 16].map((d) => ({ label: `${n}x${d}`, n, d, k: 1 }))),
 ];
 
-export const ROWS = ['fused', 'per-node', 'cpu32', 'cpu64', 'loop', 'tfjs-webgpu', 'tfjs-cpu', 'jax-webgpu', 'jax-cpu'] as const;
+export const ROWS = ['fused', 'per-node', 'cpu32', 'cpu64', 'cpu-reference', 'loop', 'tfjs-webgpu', 'tfjs-cpu', 'jax-webgpu', 'jax-cpu'] as const;
 export type RowKind = (typeof ROWS)[number];
 
 export interface BenchOptions {
@@ -256,6 +257,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const gpu = (await requestBackend({ device: 'webgpu' })) as WebGpuBackend;
   const bandwidth = await readBandwidth(gpu);
   log(`bench: ${gpu.description}; read bandwidth ${bandwidth.gbps.toFixed(2)} GB/s`);
+  const cores = (await cpuCount()) ?? 1;
   const makeOptimizer = (lr: number) => (optimizer === 'adam' ? adam({ lr }) : sgd({ lr }));
   const out: BenchRow[] = [];
   for (const size of sizes) {
@@ -266,8 +268,12 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     for (const kind of rows) {
       if (kind === 'fused') candidates.push({ row: 'fusegrad WebGPU (fused)', make: () => fusegradSession(problem, gpu, makeOptimizer(problem.lr), 'auto') });
       if (kind === 'per-node') candidates.push({ row: 'fusegrad WebGPU (per node)', make: () => fusegradSession(problem, gpu, makeOptimizer(problem.lr), 'per-node') });
-      if (kind === 'cpu32') candidates.push({ row: 'fusegrad CPU float32', make: () => fusegradSession(problem, new CpuBackend('f32'), makeOptimizer(problem.lr), 'auto') });
-      if (kind === 'cpu64') candidates.push({ row: 'fusegrad CPU float64', make: () => fusegradSession(problem, new CpuBackend('f64'), makeOptimizer(problem.lr), 'auto') });
+      // The compiled plan's threads for a full batch of n rows (runtime/cpu.ts decides the same way).
+      const threads = size.n >= THREAD_MIN_ROWS && threadsAvailable() ? cores : 1;
+      const compiled = `compiled, ${threads} thread${threads > 1 ? 's' : ''}`;
+      if (kind === 'cpu32') candidates.push({ row: `fusegrad CPU float32 (${compiled})`, make: () => fusegradSession(problem, new CpuBackend('f32'), makeOptimizer(problem.lr), 'compiled') });
+      if (kind === 'cpu64') candidates.push({ row: `fusegrad CPU float64 (${compiled})`, make: () => fusegradSession(problem, new CpuBackend('f64'), makeOptimizer(problem.lr), 'compiled') });
+      if (kind === 'cpu-reference') candidates.push({ row: 'fusegrad CPU float64 (reference interpreter)', make: () => fusegradSession(problem, new CpuBackend('f64'), makeOptimizer(problem.lr), 'reference') });
       if (kind === 'loop' && optimizer === 'sgd') candidates.push({ row: 'plain TypeScript loop (Float32Array)', make: async () => plainLoop(problem) });
       if (optimizer === 'sgd') {
         for (const r of runners.get(kind) ?? []) candidates.push({ row: r.name, make: async () => (await r.setup(problem)) as PeerSession & Session });
@@ -316,7 +322,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       }
     }
     const fastest = Math.min(...here.map((r) => r.msPerEpoch));
-    const reference = (here.find((r) => r.row === 'fusegrad CPU float64') ?? here[0])?.lossAfter2 ?? NaN;
+    const reference = (here.find((r) => r.row.includes('reference interpreter')) ?? here.find((r) => r.row.startsWith('fusegrad CPU float64')) ?? here[0])?.lossAfter2 ?? NaN;
     for (const r of here) {
       r.vsFastest = r.msPerEpoch / fastest;
       r.lossAgrees = Math.abs(r.lossAfter2 - reference) <= 1e-3 * Math.abs(reference);

@@ -6,7 +6,7 @@ import { sgd } from '../optim/sgd.js';
 import type { DeviceKind } from '../runtime/device.js';
 import { requestBackend } from '../runtime/device.js';
 import { compile } from '../runtime/model.js';
-import type { PlanOptions } from '../runtime/program.js';
+import { PLANS, type PlanOptions } from '../runtime/program.js';
 import { UsageError, intOption, numberOption, oneOf } from './args.js';
 
 export const EXPLAIN_HELP = `fusegrad explain [options]
@@ -27,7 +27,7 @@ Options:
   --lr <rate>         learning rate (default 1e-3); a list (0.1,0.01) is a sweep, one model per rate
   --replicates <B>    models trained together (default 1, or one per rate of --lr)
   --bootstrap <kind>  pairs | residuals: each replicate on its own resample (needs --replicates >= 2)
-  --plan <plan>       auto | fused | tiny | per-node (default auto)
+  --plan <plan>       auto | fused | tiny | per-node on WebGPU; compiled | reference on the CPU (default auto)
   --device <device>   auto | webgpu | cpu (default auto)
 `;
 
@@ -56,7 +56,7 @@ export async function explain(values: Record<string, string | boolean | undefine
   if (bootstrap && B < 2) throw new UsageError(`--bootstrap: ${B} replicate; a bootstrap needs --replicates >= 2`);
   const optimizers: Record<string, () => Optimizer> = { sgd: () => sgd({ lr }), adam: () => adam({ lr }), adamw: () => adamw({ lr }) };
   const optimizer = optimizers[oneOf(values, 'optimizer', Object.keys(optimizers), 'sgd')]!();
-  const plan = oneOf(values, 'plan', ['auto', 'fused', 'tiny', 'per-node'], 'auto') as PlanOptions['plan'];
+  const plan = oneOf(values, 'plan', [...PLANS], 'auto') as PlanOptions['plan'];
   const device = oneOf(values, 'device', ['auto', 'webgpu', 'cpu'], 'auto') as DeviceKind;
   if (n * d > 1 << 26) throw new UsageError(`--rows x --features is ${n * d}; explain allocates X, so keep it under ${1 << 26}`);
 

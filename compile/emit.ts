@@ -1,7 +1,9 @@
 /**
- * @file Emit: a schedule's nodes as straight-line WGSL, one value per line, every line naming the
- * node it computes (`// %14 = scale %13 (×2), backward of %7 squaredError`). What a line computes
- * comes from its op's lowering in the op table, so what autograd derived is what runs.
+ * @file Emit: a schedule's nodes as straight-line code, WGSL for the device's kernels or
+ * JavaScript for the CPU's compiled plan, one value per line, every line naming the node it
+ * computes (`// %14 = scale %13 (×2), backward of %7 squaredError`). What a line computes comes
+ * from its op's lowering in the op table, so what autograd derived is what runs. The two dialects
+ * differ only in the ops' expressions, a choice by the batch (`select`) and how a row is loaded.
  *
  * Three kinds of code, each a list of lines for a hole of a skeleton in wgsl/:
  * - row code, once per row: the row's values of every row node a pass needs (`v<node>_<column>`),
@@ -32,7 +34,10 @@ export interface RowLayout {
   residualTarget: number | null;
 }
 
-/** Where generated code finds what it reads; each is a WGSL expression. */
+/** The language of the generated lines. */
+export type Dialect = 'wgsl' | 'js';
+
+/** Where generated code finds what it reads; each is an expression in the emitter's dialect. */
 export interface Sources {
   /** Element `flat` of parameter %id (of the model being trained). */
   param(id: number, flat: number): string;
@@ -42,6 +47,8 @@ export interface Sources {
   rows: string;
   /** True in a batch shorter than the rest (the last one): its means divide by its own rows. */
   short: string;
+  /** Value c of data input %id in this row, where the caller lays rows out itself (the JavaScript plan); else the RowLayout's records. */
+  load?(id: number, c: number): string;
 }
 
 const COMPONENTS = ['x', 'y', 'z', 'w'];
@@ -49,8 +56,11 @@ const COMPONENTS = ['x', 'y', 'z', 'w'];
 /** One node's text for a comment: `%14 = scale %13 (×2), backward of %7 squaredError`. */
 export function nodeComment(nodes: readonly Node[], n: Node): string {
   const origin = n.origin === undefined ? '' : `, backward of %${n.origin} ${nodes[n.origin]!.op}`;
-  return `%${n.id} = ${formatOp(n)}${origin}`;
+  return oneLine(`%${n.id} = ${formatOp(n)}${origin}`);
 }
+
+/** Text for a `//` comment: a name with a line break in it would end the comment and run as code. */
+export const oneLine = (text: string) => text.replace(/[\r\n\u2028\u2029]+/g, ' ');
 
 /**
  * Writes the code of one kernel section. Values are emitted on first use, every element of a node
@@ -68,6 +78,7 @@ export class Emitter {
     private readonly s: Schedule,
     private readonly src: Sources,
     private readonly layout: RowLayout | null = null,
+    private readonly dialect: Dialect = 'wgsl',
   ) {
     this.nodes = s.graph.nodes;
   }
@@ -158,6 +169,7 @@ export class Emitter {
    * the target of a residual bootstrap.
    */
   private load(id: number, c: number): string {
+    if (this.src.load) return this.src.load(id, c);
     const layout = this.layout;
     if (!layout) throw new Error(`emit: data input %${id} read outside row code`);
     const { part, column } = layout.columns.get(id)!;
@@ -172,7 +184,7 @@ export class Emitter {
       }
       x = `${name}.${COMPONENTS[k % 4]}`;
     }
-    return layout.residualTarget === id ? `${x} + data1[res_at + ${c}u]` : x;
+    return layout.residualTarget === id ? `(${x} + data1[res_at + ${c}u])` : x;
   }
 
   /** A finished sum over rows: its total (over the rows of the batch, divided by the count for a mean). */
@@ -192,9 +204,9 @@ export class Emitter {
     const [a, b] = node.inputs.map((i) => this.nodes[i]!);
     switch (lower.kind) {
       case 'map':
-        return lower.wgsl(this.value(a!.id, at), this.attrs(node) as never);
+        return lower[this.dialect](this.value(a!.id, at), this.attrs(node) as never);
       case 'zip':
-        return lower.wgsl(this.value(a!.id, broadcastSource(a!.shape, node.shape, at)), this.value(b!.id, broadcastSource(b!.shape, node.shape, at)));
+        return lower[this.dialect](this.value(a!.id, broadcastSource(a!.shape, node.shape, at)), this.value(b!.id, broadcastSource(b!.shape, node.shape, at)));
       case 'reduce':
       case 'contract': {
         const terms = this.perRow(node, at);
@@ -238,14 +250,15 @@ export class Emitter {
     throw new Error(`emit: %${node.id} ${node.op} is not a sum`);
   }
 
-  /** The node's attributes as its lowering reads them: numbers as WGSL literals, a batch-dependent one chosen by the batch. */
+  /** The node's attributes as its lowering reads them: numbers as literals, a batch-dependent one chosen by the batch. */
   private attrs(node: Node): Record<string, unknown> {
     const { full, short } = this.s.attrsAt(node.id) as { full: Record<string, unknown>; short: Record<string, unknown> | null };
     return Object.fromEntries(
       Object.entries(full).map(([k, v]) => {
         if (typeof v !== 'number') return [k, v];
         const w = short?.[k] as number | undefined;
-        return [k, w === undefined || w === v ? wgslFloat(v) : `select(${wgslFloat(v)}, ${wgslFloat(w)}, ${this.src.short})`];
+        if (w === undefined || w === v) return [k, wgslFloat(v)];
+        return [k, this.dialect === 'wgsl' ? `select(${wgslFloat(v)}, ${wgslFloat(w)}, ${this.src.short})` : `(${this.src.short} ? ${wgslFloat(w)} : ${wgslFloat(v)})`];
       }),
     );
   }
@@ -258,11 +271,12 @@ export interface Theta {
 }
 
 /**
- * The finishing step's lines: the batch's loss as `loss`, then each parameter value's gradient
- * and the optimizer's call on it (`update`), or the gradient stored for a separate update kernel
- * (`store`). Every gradient is computed before any parameter changes.
+ * The finishing step's lines: the batch's loss as `batch_loss`, then each parameter value's
+ * gradient (`g<k>` for value k of theta) and what `use` makes of it: the optimizer's call on it,
+ * or the gradient stored for an update that runs apart. Every gradient is computed before any
+ * parameter changes.
  */
-export function finishLines(e: Emitter, s: Schedule, loss: number, theta: Theta | null, mode: 'update' | 'store'): string[] {
+export function finishLines(e: Emitter, s: Schedule, loss: number, theta: Theta | null, use: (k: number) => string): string[] {
   const nodes = s.graph.nodes;
   const lines = [`let batch_loss = ${e.value(loss)};`];
   const calls: string[] = [];
@@ -271,8 +285,8 @@ export function finishLines(e: Emitter, s: Schedule, loss: number, theta: Theta 
     const cols = asMatrix(grad.shape)[1];
     for (let f = 0; f < p.size; f++) {
       const k = p.offset + f;
-      lines.push(`let g${k} = ${e.value(p.grad, [Math.floor(f / cols), f % cols])}; // ${p.name}[${f}]: %${p.grad} ${grad.label ?? ''}`.trimEnd());
-      calls.push(mode === 'update' ? `optimizer_step(base + ${k}u, g${k}, t);` : `partials[GRADS_AT + base + ${k}u] = g${k};`);
+      lines.push(`let g${k} = ${e.value(p.grad, [Math.floor(f / cols), f % cols])}; // ${oneLine(`${p.name}[${f}]: %${p.grad} ${grad.label ?? ''}`)}`.trimEnd());
+      calls.push(use(k));
     }
   }
   return [...e.takePrologue(), ...lines, ...calls];

@@ -337,7 +337,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
 }
 
 /** What fused with what, and why each kernel of a step ends where it does, for the plan's notes. */
-function fusionNotes(s: Schedule): string[] {
+export function fusionNotes(s: Schedule): string[] {
   const ids = (list: number[]) => list.map((id) => `%${id}`).join(' ');
   const notes = s.passes.map((pass, p) => {
     const perRow = passClosure(s, p).filter((id) => s.info.get(id)!.rowAxis !== null);

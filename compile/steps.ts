@@ -9,6 +9,10 @@ import type { Schedule } from './schedule.js';
 
 const indent = (lines: string[], depth: number) => lines.map((l) => `${'  '.repeat(depth)}${l}`);
 
+/** What a finishing step does with gradient k: the optimizer's update, or the gradient stored for the update kernel. */
+const UPDATE = (k: number) => `optimizer_step(base + ${k}u, g${k}, t);`;
+const STORE = (k: number) => `partials[GRADS_AT + base + ${k}u] = g${k};`;
+
 /** Element f of parameter %id of this model: its place in theta, after the model's `base`. */
 const paramIn = (theta: Theta) => (id: number, f: number) => `params[base + ${theta.params.find((p) => p.id === id)!.offset + f}u]`;
 
@@ -92,7 +96,7 @@ export function trainStep(s: Schedule, { form, layout, theta, loss }: StepOption
   ];
   // The serial form counts the rows it trains (a driver that stops loops early is caught by it).
   const tail = serial ? ['trained_rows += 1u;'] : [];
-  const finish = (e: Emitter) => ['// The finishing step: the loss and the gradients from the sums, then the optimizer.', ...finishLines(e, s, loss, theta, 'update')];
+  const finish = (e: Emitter) => ['// The finishing step: the loss and the gradients from the sums, then the optimizer.', ...finishLines(e, s, loss, theta, UPDATE)];
   const body = stepBody(s, serial, { param: paramIn(theta), rows: 'rows_f', short: 'short_batch' }, layout, rows, tail, finish);
   return [
     `// One optimizer step on positions [first, last) of the epoch's order (generated from the graph).`,
@@ -111,7 +115,7 @@ export function validStep(s: Schedule | null, { form, layout, loss, theta }: Ste
   const serial = form === 'serial';
   const plain = { ...layout, residualTarget: null };
   const rows = () => [`for (var p = N${serial ? '' : ' + lid'}; p < N + VALID; p += ${serial ? '1u' : 'WG'}) {`, ...indent(recordAt(plain, 'p'), 1)];
-  const finish = (e: Emitter) => ['// The validation loss from the sums.', ...finishLines(e, s, loss, null, 'update')];
+  const finish = (e: Emitter) => ['// The validation loss from the sums.', ...finishLines(e, s, loss, null, UPDATE)];
   const body = stepBody(s, serial, { param: paramIn(theta), rows: 'rows_f', short: 'false' }, plain, rows, [], finish);
   return [
     `// The loss over the validation rows, with the parameters as they are (generated from the graph).`,
@@ -158,5 +162,5 @@ export function rowPassHoles(s: Schedule, p: number, layout: RowLayout, theta: T
 /** The FINISH hole of a finishing kernel: the loss (and gradients and updates, or stored gradients) from the sums in `tree`. */
 export function finishHole(s: Schedule, loss: number, theta: Theta, mode: 'update' | 'store', update = true): string {
   const e = new Emitter(s, { param: paramIn(theta), total: (k) => `tree[${k}u]`, rows: 'rows_f', short: 'short_batch' });
-  return indent(finishLines(e, s, loss, update ? theta : null, mode), 2).join('\n');
+  return indent(finishLines(e, s, loss, update ? theta : null, mode === 'update' ? UPDATE : STORE), 2).join('\n');
 }

@@ -1,8 +1,9 @@
 /**
- * @file The op table: for every op, its shape rule, its CPU reference and its lowering to WGSL
- * (an elementwise expression, an index mapping, a reduction or a contraction). One entry per op,
- * typed so that adding an op without all three fails `tsc`. (Gradient rules live in
- * autograd/rules.ts, in a table of the same shape.)
+ * @file The op table: for every op, its shape rule, its CPU reference and its lowering (an
+ * elementwise expression in WGSL and in JavaScript, an index mapping, a reduction or a
+ * contraction), which the compiler turns into WGSL kernels and into the CPU's generated
+ * JavaScript. One entry per op, typed so that adding an op without all of them fails `tsc`.
+ * (Gradient rules live in autograd/rules.ts, in a table of the same shape.)
  */
 import { type Shape, ShapeError, broadcastShapes, broadcastStrides, fmtShape, sameShape, sizeOf, asMatrix } from './shape.js';
 
@@ -37,13 +38,14 @@ export type OpKind = keyof OpAttrs;
 export type Coord = readonly [number, number];
 export const ROW = -1;
 
-/** An op's attributes as WGSL sees them: every number already written as a WGSL f32 expression. */
+/** An op's attributes as generated code sees them: every number already written as an expression (a literal, or a choice by the batch). */
 export type Rendered<A> = { [P in keyof A]: A[P] extends number ? string : A[P] };
 
 /**
- * How an op becomes WGSL, the same for every kernel that runs it (one node per kernel, or fused):
+ * How an op becomes code, the same for every kernel that runs it (one node per kernel, or fused):
  * - `leaf`: a value written from outside (a constant's is `fill`);
- * - `map`, `zip`: one element from the operands' elements at the same position (broadcast);
+ * - `map`, `zip`: one element from the operands' elements at the same position (broadcast), as a
+ *   WGSL expression and as a JavaScript one (the compiled CPU plan's);
  * - `view`: the element at another position of the operand (`source`); `alias` when the values
  *   keep their order in memory, so a stored operand serves as the output unchanged;
  * - `reduce`: a sum over one axis (null: all), divided by the count for a mean;
@@ -51,8 +53,8 @@ export type Rendered<A> = { [P in keyof A]: A[P] extends number ? string : A[P] 
  */
 export type Lowering<K extends OpKind> =
   | { kind: 'leaf'; fill?: (attrs: OpAttrs[K]) => number }
-  | { kind: 'map'; wgsl: (x: string, attrs: Rendered<OpAttrs[K]>) => string }
-  | { kind: 'zip'; wgsl: (a: string, b: string) => string }
+  | { kind: 'map'; wgsl: (x: string, attrs: Rendered<OpAttrs[K]>) => string; js: (x: string, attrs: Rendered<OpAttrs[K]>) => string }
+  | { kind: 'zip'; wgsl: (a: string, b: string) => string; js: (a: string, b: string) => string }
   | { kind: 'view'; alias: boolean; source: (attrs: OpAttrs[K], input: Shape, output: Shape, at: Coord) => Coord }
   | { kind: 'reduce'; axis: (attrs: OpAttrs[K]) => number | null; mean: boolean }
   | { kind: 'contract'; trans: (attrs: OpAttrs[K]) => readonly [boolean, boolean] };
@@ -88,21 +90,22 @@ function zip(f: (a: number, b: number) => number) {
   };
 }
 
-const zipDef = <K extends 'add' | 'sub' | 'mul' | 'squaredError'>(name: K, f: (a: number, b: number) => number, wgsl: (a: string, b: string) => string): OpDef<K> => ({
+/** Arithmetic reads the same in WGSL and JavaScript: one expression serves both. */
+const zipDef = <K extends 'add' | 'sub' | 'mul' | 'squaredError'>(name: K, f: (a: number, b: number) => number, expr: (a: string, b: string) => string): OpDef<K> => ({
   arity: 2,
   shape: (_, [a, b]) => broadcastShapes(name, a!, b!),
   cpu: zip(f),
-  lower: { kind: 'zip', wgsl },
+  lower: { kind: 'zip', wgsl: expr, js: expr },
 });
 
-/** An elementwise function of one operand: its float64 reference and its WGSL expression. */
-const mapDef = <K extends 'relu' | 'tanh' | 'sigmoid' | 'step'>(f: (x: number) => number, wgsl: (x: string) => string): OpDef<K> => ({
+/** An elementwise function of one operand: its float64 reference, its WGSL and its JavaScript expression. */
+const mapDef = <K extends 'relu' | 'tanh' | 'sigmoid' | 'step'>(f: (x: number) => number, wgsl: (x: string) => string, js: (x: string) => string): OpDef<K> => ({
   arity: 1,
   shape: (_, [a]) => a!,
   cpu: (_, [a], out) => {
     for (let i = 0; i < out.length; i++) out[i] = f(a!.data[i]!);
   },
-  lower: { kind: 'map', wgsl: (x) => wgsl(x) },
+  lower: { kind: 'map', wgsl: (x) => wgsl(x), js: (x) => js(x) },
 });
 
 /** Output shape of a reduction over `axis` (null: every element). */
@@ -252,16 +255,32 @@ export const OPS: { [K in OpKind]: OpDef<K> } = {
     cpu: ({ factor }, [a], out) => {
       for (let i = 0; i < out.length; i++) out[i] = a!.data[i]! * factor;
     },
-    lower: { kind: 'map', wgsl: (x, { factor }) => `${x} * ${factor}` },
+    lower: { kind: 'map', wgsl: (x, { factor }) => `${x} * ${factor}`, js: (x, { factor }) => `${x} * ${factor}` },
   },
-  relu: mapDef((x) => (x > 0 ? x : 0), (x) => `max(${x}, 0.0)`),
+  relu: mapDef(
+    (x) => (x > 0 ? x : 0),
+    (x) => `max(${x}, 0.0)`,
+    (x) => `(${x} > 0 ? ${x} : 0)`,
+  ),
   // tanh(x) is 1 in float32 from |x| > 9.01; the clamp keeps an implementation that computes it
   // from exp(2x) from reaching inf / inf (NaN) for large |x|, and changes no float32 result.
-  tanh: mapDef(Math.tanh, (x) => `tanh(clamp(${x}, -15.0, 15.0))`),
+  tanh: mapDef(
+    Math.tanh,
+    (x) => `tanh(clamp(${x}, -15.0, 15.0))`,
+    (x) => `Math.tanh(${x})`,
+  ),
   // exp(-x) overflows to inf for x < -88, and 1 / (1 + inf) is the right limit, 0.
-  sigmoid: mapDef((x) => 1 / (1 + Math.exp(-x)), (x) => `1.0 / (1.0 + exp(-${x}))`),
+  sigmoid: mapDef(
+    (x) => 1 / (1 + Math.exp(-x)),
+    (x) => `1.0 / (1.0 + exp(-(${x})))`,
+    (x) => `1 / (1 + Math.exp(-(${x})))`,
+  ),
   /** The Heaviside step, 1 where x > 0 and 0 elsewhere: relu's derivative. */
-  step: mapDef((x) => (x > 0 ? 1 : 0), (x) => `select(0.0, 1.0, ${x} > 0.0)`),
+  step: mapDef(
+    (x) => (x > 0 ? 1 : 0),
+    (x) => `select(0.0, 1.0, ${x} > 0.0)`,
+    (x) => `(${x} > 0 ? 1 : 0)`,
+  ),
   sum: {
     arity: 1,
     shape: ({ axis }, [a]) => reducedShape('sum', a!, axis),

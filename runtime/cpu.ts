@@ -1,31 +1,79 @@
 /**
- * @file The CPU backend: runs the same graph node by node with the op table's reference code, in
- * float64 (the reference every test compares with) or float32 (to compare like with like).
- * Minibatches and a validation set replay the forward graph at the batch's (or the validation
- * set's) row count and let autograd derive its backward graph; every replay shares the
- * parameters, and batches are drawn with the same shuffle as the device's.
+ * @file The CPU backend, in float64 or float32 (values stored at that precision, arithmetic in
+ * float64), with two plans:
+ * - `compiled` (the default): the compiler's schedule emitted as JavaScript (compile/js.ts), the
+ *   same row passes and finishing step as the WebGPU kernels, straight-line code over the typed
+ *   arrays with no node stored;
+ * - `reference`: the interpreter every test trusts, node by node with the op table's reference
+ *   code. Minibatches and a validation set replay the forward graph at the batch's (or the
+ *   validation set's) row count and let autograd derive its backward graph; every replay shares
+ *   the parameters.
+ * Both draw batches with the same shuffle and resamples as the device, and apply the optimizer's
+ * CPU rule (optim/) to the gradients.
  */
 import { replay as replayAt } from '../autograd/replay.js';
+import { type JsPlan, type JsStep, instantiate, planJs } from '../compile/js.js';
+import { PlanError } from '../compile/plan.js';
+import { Unfusable } from '../compile/schedule.js';
 import { type Graph, formatNode } from '../engine/graph.js';
 import { type FloatArray, OPS, type OpDef, type OpKind } from '../engine/ops.js';
 import { sizeOf } from '../engine/shape.js';
-import { type Backend, type Executable, type Program, type RawRun, type Stats, batchesPerEpoch, zeroStats } from './program.js';
+import { type Backend, type Executable, type PlanOptions, type Program, type RawRun, type Stats, batchesPerEpoch, zeroStats } from './program.js';
+import { THREAD_MIN_ROWS, Team, cpuCount, sharedArray, threadsAvailable } from './threads.js';
 import { diverging, referenceAfter } from '../wgsl/control.js';
 import { epochKey, feistelHalf, permute, resampleRow } from '../wgsl/shuffle.js';
 
 export type Precision = 'f32' | 'f64';
+
+/** How the CPU backend runs a program: generated JavaScript, or the node-by-node interpreter. */
+export type CpuPlan = 'compiled' | 'reference';
 
 export class CpuBackend implements Backend {
   readonly kind = 'cpu';
   readonly description: string;
   gone: string | null = null;
 
-  constructor(readonly precision: Precision = 'f64') {
-    this.description = `CPU float${precision === 'f64' ? 64 : 32}`;
+  /** `plan` is the plan of every compile that does not name a CPU plan itself. */
+  constructor(
+    readonly precision: Precision = 'f64',
+    readonly plan: CpuPlan = 'compiled',
+  ) {
+    this.description = `CPU float${precision === 'f64' ? 64 : 32}${plan === 'reference' ? ', reference interpreter' : ''}`;
   }
 
-  async compile(program: Program): Promise<Executable> {
-    return new CpuExecutable(program, this.precision);
+  /**
+   * Compiles for the CPU. `plan: 'compiled'` insists on generated code, `'reference'` asks for the
+   * interpreter; `'auto'` or none takes the backend's plan, falling back from compiled to the
+   * interpreter for a graph the compiler does not fuse (the plan's first note says why). The
+   * WebGPU plans' names are ignored, so one set of options serves both backends.
+   */
+  async compile(program: Program, { plan, threads }: PlanOptions = {}): Promise<Executable> {
+    const named = plan === 'compiled' || plan === 'reference';
+    const wanted = named ? plan : this.plan;
+    const notes = plan && plan !== 'auto' && !named ? [`plan "${plan}" is a WebGPU plan; the CPU backend runs its own`] : [];
+    if (wanted === 'reference' || program.loss === null || !program.optimizer) return new CpuExecutable(program, this.precision, null, notes, 1);
+    try {
+      const js = planJs(program);
+      const { rows, batchSize, validationRows } = program.loader;
+      const biggest = Math.max(Math.min(rows, batchSize), validationRows);
+      const cores = (await cpuCount()) ?? 1;
+      let count = threads ?? (biggest >= THREAD_MIN_ROWS ? cores : 1);
+      if (count > 1 && !threadsAvailable()) {
+        notes.push(`one thread: worker threads are used on Node (asked for ${count})`);
+        count = 1;
+      } else if (count > 1) {
+        notes.push(`${count} threads (the main thread and ${count - 1} worker${count > 2 ? 's' : ''}${threads ? ', as asked' : `, one a core: batches of ${biggest} rows, at least ${THREAD_MIN_ROWS}`}): each sums its share of a batch's rows, the main thread adds the shares up`);
+      } else {
+        notes.push(threads ? 'one thread, as asked' : `one thread: batches of ${biggest} rows, under the ${THREAD_MIN_ROWS} that pay for a hand-off to worker threads`);
+      }
+      const exe = new CpuExecutable(program, this.precision, js, notes, count, threads !== undefined);
+      await exe.start();
+      return exe;
+    } catch (e) {
+      if (!(e instanceof Unfusable)) throw e;
+      if (plan === 'compiled') throw new PlanError(`plan "compiled": ${e.message}; use plan "reference" or "auto"`);
+      return new CpuExecutable(program, this.precision, null, [...notes, `not compiled: ${e.message}; the reference interpreter runs it`], 1);
+    }
   }
 
   /** Nothing to free; marks the backend as disposed, as WebGPU's is, so that misuse fails alike on both. */
@@ -36,16 +84,23 @@ export class CpuBackend implements Backend {
 
 type ArrayType = Float64ArrayConstructor | Float32ArrayConstructor;
 
-/** The values of one graph's nodes; arrays in `shared` (the parameters) are used, not copied. */
+/**
+ * The values of one graph's nodes; arrays in `shared` (the parameters) are used, not copied. The
+ * leaves' arrays exist from the start, the computed nodes' from the first run (a compiled plan
+ * only evaluates on request, and at a million rows those arrays are hundreds of megabytes).
+ */
 class Evaluator {
   readonly values: FloatArray[];
+  /** Whether run() has been called: until then the computed nodes hold nothing. */
+  ran = false;
 
   constructor(
     readonly graph: Graph,
-    Arr: ArrayType,
+    private readonly Arr: ArrayType,
     shared: Map<number, FloatArray> = new Map(),
   ) {
-    this.values = graph.nodes.map((n) => shared.get(n.id) ?? new Arr(sizeOf(n.shape)));
+    const none = new Arr(0);
+    this.values = graph.nodes.map((n) => shared.get(n.id) ?? (OPS[n.op].lower.kind === 'leaf' ? new Arr(sizeOf(n.shape)) : none));
     for (const n of graph.nodes) {
       if (n.op === 'constant') this.values[n.id]!.fill((n.attrs as { value: number }).value);
     }
@@ -53,6 +108,10 @@ class Evaluator {
 
   run(): void {
     const { nodes } = this.graph;
+    if (!this.ran) {
+      for (const n of nodes) if (OPS[n.op].lower.kind !== 'leaf') this.values[n.id] = new this.Arr(sizeOf(n.shape));
+      this.ran = true;
+    }
     for (const n of nodes) {
       if (OPS[n.op].lower.kind === 'leaf') continue;
       const def = OPS[n.op] as OpDef<OpKind>;
@@ -69,10 +128,26 @@ interface Replay {
   ids: Map<number, number>;
 }
 
+/** A compiled plan's generated functions, bound to the executable's arrays. */
+interface Compiled {
+  plan: JsPlan;
+  /** Worker threads (with 2 or more threads), started by `start()`, and the fewest rows a pass hands them. */
+  team: Team | null;
+  teamRows: number;
+  train: JsStep;
+  valid: JsStep | null;
+  /** Every pass's sums, finished (one step's). */
+  totals: Float64Array;
+  /** The gradients in theta order, and each parameter's run of them. */
+  grads: Float64Array;
+  gradOf: Float64Array[];
+}
+
 class CpuExecutable implements Executable {
   readonly stats: Stats = zeroStats();
-  readonly planName = 'cpu';
+  readonly planName: 'compiled' | 'reference';
   private readonly Arr: ArrayType;
+  private readonly compiled: Compiled | null;
   private readonly main: Evaluator;
   private readonly state: FloatArray[][];
   private readonly replays = new Map<string, Replay>();
@@ -94,18 +169,28 @@ class CpuExecutable implements Executable {
   private readonly replicaSteps: number[];
   /** Per-replicate hyperparameters (a sweep), swapped with `hyper` like the rest. */
   private readonly table: number[][] | null;
+  /** The epoch's order, when batches are drawn (made on the first such epoch). */
+  private drawn: Drawn | null = null;
 
   constructor(
     private readonly program: Program,
-    precision: Precision,
+    private readonly precision: Precision,
+    plan: JsPlan | null,
+    private readonly notes: string[],
+    private readonly threads: number,
+    /** The threads were asked for: every pass with a row for each goes to them. */
+    private readonly forced = false,
   ) {
+    this.planName = plan ? 'compiled' : 'reference';
     this.Arr = precision === 'f64' ? Float64Array : Float32Array;
-    this.main = new Evaluator(program.graph, this.Arr);
+    // What threads read lives in shared memory: the data, the parameters, the residuals, the order.
+    const leaves = [...program.inputs, ...program.params].map((l) => [l.id, this.alloc(sizeOf(program.graph.nodes[l.id]!.shape))] as const);
+    this.main = new Evaluator(program.graph, this.Arr, new Map(leaves));
     const slots = program.optimizer?.slots ?? 0;
     this.state = program.params.map((p) => Array.from({ length: slots }, () => new this.Arr(this.main.values[p.id]!.length)));
     this.hyper = Object.values(program.optimizer?.hyper ?? {});
     const { validationRows } = program.loader;
-    this.validation = new Map(program.inputs.map((i) => [i.id, new this.Arr(validationRows * (program.graph.nodes[i.id]!.shape[1] ?? 1))]));
+    this.validation = new Map(program.inputs.map((i) => [i.id, this.alloc(validationRows * (program.graph.nodes[i.id]!.shape[1] ?? 1))]));
     const B = program.replicas.count;
     this.stacked = new Map(B > 1 ? program.params.map((p) => [p.id, new this.Arr(B * this.main.values[p.id]!.length)]) : []);
     this.replicaState = Array.from({ length: B }, () => this.state.map((slots) => slots.map((slot) => new this.Arr(slot.length))));
@@ -113,7 +198,47 @@ class CpuExecutable implements Executable {
     this.replicaReference = new Array<number>(B).fill(0);
     this.table = program.replicas.hyper?.map((row) => [...row]) ?? null;
     const { target } = program.replicas;
-    this.residuals = target === null ? null : new this.Arr(this.main.values[target]!.length);
+    this.residuals = target === null ? null : this.alloc(this.main.values[target]!.length);
+    this.compiled = plan && this.bind(plan);
+  }
+
+  /** An array at the executable's precision, in shared memory when threads will read it. */
+  private alloc(length: number): FloatArray {
+    return this.threads > 1 ? sharedArray(this.Arr, length) : new this.Arr(length);
+  }
+
+  /** Starts the worker threads, if the plan has some. */
+  async start(): Promise<void> {
+    const c = this.compiled;
+    if (!c || this.threads < 2) return;
+    const { inputs, loader, replicas } = this.program;
+    const n = loader.rows;
+    this.drawn = { order: new Int32Array(new SharedArrayBuffer(4 * Math.max(1, n))), draws: replicas.bootstrap === 'residuals' ? new Int32Array(new SharedArrayBuffer(4 * n)) : null };
+    c.team = await Team.start(this.threads, {
+      trainSource: c.plan.trainSource,
+      validSource: c.plan.validSource,
+      data: inputs.map((i) => this.main.values[i.id]!),
+      validData: inputs.map((i) => this.validation.get(i.id)!),
+      params: c.plan.theta.params.map((p) => this.main.values[p.id]!),
+      residuals: this.residuals,
+      totals: c.totals,
+      order: this.drawn.order,
+      draws: this.drawn.draws,
+    });
+  }
+
+  /** The plan's functions over this executable's arrays: the live data, parameters and residuals. */
+  private bind(plan: JsPlan): Compiled {
+    const data = this.program.inputs.map((i) => this.main.values[i.id]!);
+    const params = plan.theta.params.map((p) => this.main.values[p.id]!);
+    const width = Math.max(1, plan.train.accumulators, plan.valid?.accumulators ?? 0);
+    const totals = this.threads > 1 ? sharedArray(Float64Array, width) : new Float64Array(width);
+    const grads = new Float64Array(plan.theta.count);
+    const gradOf = plan.theta.params.map((p) => grads.subarray(p.offset, p.offset + p.size));
+    const train = instantiate(plan.trainSource, data, params, this.residuals, totals, grads, this.program.loader.rows);
+    const validData = this.program.inputs.map((i) => this.validation.get(i.id)!);
+    const valid = plan.validSource === null ? null : instantiate(plan.validSource, validData, params, null, totals, grads, this.program.loader.validationRows);
+    return { plan, train, valid, team: null, teamRows: this.forced ? this.threads : THREAD_MIN_ROWS, totals, grads, gradOf };
   }
 
   write(id: number, data: FloatArray): void {
@@ -213,47 +338,25 @@ class CpuExecutable implements Executable {
    * (pairs), or the row of residuals added to its target (residuals).
    */
   private async trainOne(epochs: number, paramsEvery: number, draw: ((row: number) => number) | null): Promise<RawRun> {
-    const { loss, params, loader } = this.program;
+    const { params, loader } = this.program;
     const lossOut = new this.Arr(epochs);
     const validOut = loader.validationRows ? new this.Arr(epochs) : null;
     const snapshots = new Map<number, FloatArray[]>(params.filter((p) => p.grad !== null).map((p) => [p.id, []]));
     const batches = batchesPerEpoch(loader);
     const fullBatch = batches === 1 && loader.batchSize >= loader.rows && !loader.shuffle && !draw;
-    const { bootstrap, target } = this.program.replicas;
-    const pairs = draw && bootstrap === 'pairs' ? draw : null;
-    const residual = draw && bootstrap === 'residuals' ? draw : null;
     let ran = 0;
     let diverged = 0;
     for (let e = 0; e < epochs; e++) {
+      const drawn = fullBatch ? null : this.epochOrder(draw);
       let sum = 0;
-      if (fullBatch) {
-        sum = this.step(this.main, (id) => id);
-      } else {
-        const key = epochKey(loader.seed, this.epochsTotal);
-        const half = feistelHalf(loader.rows);
-        for (let b = 0; b < batches; b++) {
-          const first = b * loader.batchSize;
-          const last = Math.min(loader.rows, first + loader.batchSize);
-          const rows = Array.from({ length: last - first }, (_, i) => {
-            const pos = loader.shuffle ? permute(first + i, loader.rows, key, half) : first + i;
-            return pairs ? pairs(pos) : pos;
-          });
-          const replay = this.replay(rows.length, true);
-          for (const input of this.program.inputs) gatherRows(this.main.values[input.id]!, rows, replay.ev.values[replay.ids.get(input.id)!]!);
-          if (residual) addRows(this.residuals!, rows.map(residual), replay.ev.values[replay.ids.get(target!)!]!);
-          sum += this.step(replay.ev, (id) => replay.ids.get(id)!);
-        }
+      for (let b = 0; b < batches; b++) {
+        const first = b * loader.batchSize;
+        sum += this.batch(drawn, first, Math.min(loader.rows, first + loader.batchSize));
       }
-      const epochLoss = sum / batches;
-      lossOut[e] = epochLoss;
+      lossOut[e] = sum / batches;
       this.epochsTotal++;
       ran = e + 1;
-      if (validOut) {
-        const replay = this.replay(loader.validationRows, false);
-        for (const input of this.program.inputs) replay.ev.values[replay.ids.get(input.id)!]!.set(this.validation.get(input.id)!);
-        replay.ev.run();
-        validOut[e] = replay.ev.values[replay.ids.get(loss!)!]![0]!;
-      }
+      if (validOut) validOut[e] = this.validationLoss();
       if (paramsEvery && (e + 1) % paramsEvery === 0) {
         for (const [id, list] of snapshots) list.push(this.main.values[id]!.slice());
       }
@@ -268,6 +371,70 @@ class CpuExecutable implements Executable {
     return { loss: lossOut.slice(0, ran), valid: validOut?.slice(0, ran) ?? null, snapshots, diverged, reference: this.reference };
   }
 
+  /**
+   * This epoch's order, drawn as the device draws it: the data row at each position (shuffled,
+   * and for a pairs bootstrap resampled) and, for a residual bootstrap, the residual row each
+   * position gets.
+   */
+  private epochOrder(draw: ((row: number) => number) | null): Drawn {
+    const { loader, replicas } = this.program;
+    const n = loader.rows;
+    this.drawn ??= { order: new Int32Array(n), draws: replicas.bootstrap === 'residuals' ? new Int32Array(n) : null };
+    const { order } = this.drawn;
+    const draws = draw ? this.drawn.draws : null;
+    const key = epochKey(loader.seed, this.epochsTotal);
+    const half = feistelHalf(n);
+    const pairs = draw && replicas.bootstrap === 'pairs';
+    for (let q = 0; q < n; q++) {
+      const pos = loader.shuffle ? permute(q, n, key, half) : q;
+      order[q] = pairs ? draw(pos) : pos;
+      if (draws) draws[q] = draw ? draw(pos) : pos;
+    }
+    return { order, draws };
+  }
+
+  /** One optimizer step on positions [first, last) of the epoch's order (null: every row, in order); returns the batch's loss before the step. */
+  private batch(drawn: Drawn | null, first: number, last: number): number {
+    const c = this.compiled;
+    if (c) {
+      const m = last - first;
+      const short = m !== this.program.loader.batchSize;
+      c.plan.train.passes.forEach((pass, p) => this.pass(c, c.train, true, p, pass, drawn, first, last, m, short));
+      const loss = c.train.finish(m, short);
+      this.update(c.gradOf);
+      return loss;
+    }
+    if (!drawn) return this.step(this.main, (id) => id);
+    const rows = drawn.order.subarray(first, last);
+    const replay = this.replay(rows.length, true);
+    for (const input of this.program.inputs) gatherRows(this.main.values[input.id]!, rows, replay.ev.values[replay.ids.get(input.id)!]!);
+    const { target } = this.program.replicas;
+    if (drawn.draws) addRows(this.residuals!, drawn.draws.subarray(first, last), replay.ev.values[replay.ids.get(target!)!]!);
+    return this.step(replay.ev, (id) => replay.ids.get(id)!);
+  }
+
+  /** Pass p of a compiled step on positions [first, last): across the threads when it has enough rows, else here. */
+  private pass(c: Compiled, step: JsStep, training: boolean, p: number, sums: { at: number; size: number }, drawn: Drawn | null, first: number, last: number, m: number, short: boolean): void {
+    const order = drawn?.order ?? null;
+    const draws = drawn?.draws ?? null;
+    if (c.team && last - first >= c.teamRows) c.team.run(step, training, p, sums, order, draws, first, last, m, short);
+    else step.passes[p]!(order, draws, first, last, m, short, c.totals);
+  }
+
+  /** The loss over the validation set with the parameters as they are. */
+  private validationLoss(): number {
+    const nv = this.program.loader.validationRows;
+    const c = this.compiled;
+    if (c) {
+      c.plan.valid!.passes.forEach((pass, p) => this.pass(c, c.valid!, false, p, pass, null, 0, nv, nv, false));
+      return c.valid!.finish(nv, false);
+    }
+    const replay = this.replay(nv, false);
+    for (const input of this.program.inputs) replay.ev.values[replay.ids.get(input.id)!]!.set(this.validation.get(input.id)!);
+    replay.ev.run();
+    return replay.ev.values[replay.ids.get(this.program.loss!)!]![0]!;
+  }
+
   async evaluate(ids: readonly number[]): Promise<FloatArray[]> {
     this.main.run();
     return this.read(ids);
@@ -275,6 +442,10 @@ class CpuExecutable implements Executable {
 
   async read(ids: readonly number[]): Promise<FloatArray[]> {
     return ids.map((id) => {
+      const n = this.program.graph.nodes[id]!;
+      if (this.compiled && !this.main.ran && OPS[n.op].lower.kind !== 'leaf') {
+        throw new Error(`read: %${id} (${n.op}${n.label ? `, ${n.label}` : ''}) is computed inside the compiled plan's generated code and never stored; evaluate([...]) computes it, or compile with plan: 'reference'`);
+      }
       const stacked = this.stacked.get(id);
       if (!stacked) return this.main.values[id]!.slice();
       const out = stacked.slice();
@@ -284,27 +455,52 @@ class CpuExecutable implements Executable {
   }
 
   plan(): string {
-    return this.program.graph.nodes
-      .filter((n) => OPS[n.op].lower.kind !== 'leaf')
-      .map((n) => `cpu ${formatNode(n)}`)
-      .join('\n');
+    const c = this.compiled;
+    if (!c) {
+      return this.program.graph.nodes
+        .filter((n) => OPS[n.op].lower.kind !== 'leaf')
+        .map((n) => `cpu ${formatNode(n)}`)
+        .join('\n');
+    }
+    const { train } = c.plan;
+    const passes = train.passes.map((pass, p) => `row pass ${p}: per row, summed into ${pass.sums.map((x) => `%${x.id}`).join(' ')}`);
+    return [...passes, 'finishing step: the loss and the gradients from the sums, then the optimizer'].join('\n');
   }
 
   explain(): string {
-    return `plan: the CPU backend evaluates every node in graph order with the op table's reference code\n${this.plan()}`;
+    const c = this.compiled;
+    const notes = [...this.notes, ...(c?.plan.notes ?? [])].map((n) => `  note: ${n}`);
+    if (!c) return [`plan: reference (the CPU backend evaluates every node in graph order with the op table's reference code)`, ...notes, this.plan()].join('\n');
+    const { train, valid } = c.plan;
+    const steps = `${train.passes.length} row pass${train.passes.length === 1 ? '' : 'es'} and a finishing step a batch`;
+    return [
+      `plan: compiled (generated JavaScript on ${this.threads === 1 ? 'one thread' : `${this.threads} threads`}, float${this.precision === 'f64' ? 64 : 32} values, float64 arithmetic: ${steps})`,
+      ...notes,
+      this.plan(),
+      '',
+      '== generated JavaScript: the training step ==',
+      c.plan.trainSource,
+      ...(valid ? ['', '== generated JavaScript: the validation loss ==', c.plan.validSource!] : []),
+    ].join('\n');
   }
 
-  dispose(): void {}
+  dispose(): void {
+    this.compiled?.team?.dispose();
+  }
 
   /** One optimizer step on an evaluator's graph; returns the loss before the step. */
   private step(ev: Evaluator, idOf: (id: number) => number): number {
-    const { loss, optimizer, params } = this.program;
+    const { loss, params } = this.program;
     ev.run();
-    this.steps++;
-    params.forEach((p, i) => {
-      if (p.grad !== null) optimizer!.step(this.main.values[p.id]!, ev.values[idOf(p.grad)]!, this.state[i]!, this.hyper, this.steps);
-    });
+    this.update(params.map((p) => ev.values[idOf(p.grad!)]!));
     return ev.values[idOf(loss!)]![0]!;
+  }
+
+  /** The optimizer's rule applied to every parameter, given its gradient. */
+  private update(grads: readonly FloatArray[]): void {
+    const { optimizer, params } = this.program;
+    this.steps++;
+    for (let i = 0; i < params.length; i++) optimizer!.step(this.main.values[params[i]!.id]!, grads[i]!, this.state[i]!, this.hyper, this.steps);
   }
 
   /** The forward graph replayed with `rows` rows in every data input (and, for training, its backward graph). */
@@ -321,8 +517,14 @@ class CpuExecutable implements Executable {
   }
 }
 
+/** An epoch's order (epochOrder). */
+interface Drawn {
+  order: Int32Array;
+  draws: Int32Array | null;
+}
+
 /** Adds the given rows of a row-major matrix to `out`, row i to row i. */
-function addRows(from: FloatArray, rows: number[], out: FloatArray): void {
+function addRows(from: FloatArray, rows: ArrayLike<number>, out: FloatArray): void {
   const width = out.length / rows.length;
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]! * width;
@@ -331,7 +533,7 @@ function addRows(from: FloatArray, rows: number[], out: FloatArray): void {
 }
 
 /** Copies the given rows of a row-major matrix into `out`. */
-function gatherRows(from: FloatArray, rows: number[], out: FloatArray): void {
+function gatherRows(from: FloatArray, rows: ArrayLike<number>, out: FloatArray): void {
   const width = out.length / rows.length;
   // Element by element: a subarray per row allocates, and that dominated small batches.
   for (let i = 0; i < rows.length; i++) {

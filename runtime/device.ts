@@ -5,6 +5,7 @@
  */
 import loopProbe from '../wgsl/loop_probe.wgsl';
 import { CpuBackend, type Precision } from './cpu.js';
+import { cpuCount } from './threads.js';
 import type { Backend } from './program.js';
 import { WebGpuBackend } from './webgpu.js';
 
@@ -105,15 +106,6 @@ async function loopsCut(device: GPUDevice): Promise<string | null> {
   } catch (err) {
     return `the loop probe failed: ${(err as Error).message}`;
   }
-}
-
-/** The CPU threads this process may use (a software adapter runs its workgroups on them); null where the runtime does not say. */
-async function cpuCount(): Promise<number | undefined> {
-  const fromNavigator = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
-  if (fromNavigator) return fromNavigator;
-  if (typeof process === 'undefined' || !process.versions?.node) return undefined;
-  const os = await import('node:os');
-  return os.availableParallelism?.() ?? os.cpus().length;
 }
 
 type Found = { adapter: GPUAdapter; via: string } | { tried: string[] };

@@ -9,10 +9,11 @@ import { fmtShape, sizeOf } from '../engine/shape.js';
 import { type Optimizer, hyperValues } from '../optim/optimizer.js';
 import { RUNAWAY } from '../wgsl/control.js';
 import { debug } from './debug.js';
+import { MAX_THREADS } from './threads.js';
 import { requestBackend } from './device.js';
 import { DEFAULT_LAYOUT } from '../compile/layout.js';
 import { DataError, FLOAT32_MAX, type TensorData, describe, flatLength, flatten, repeat } from './values.js';
-import { type Backend, type Bootstrap, DisposedError, type Executable, type Loader, type PlanOptions, type Program, type Replicas, type Stats } from './program.js';
+import { type Backend, type Bootstrap, DisposedError, type Executable, type Loader, PLANS, type PlanOptions, type Program, type Replicas, type Stats } from './program.js';
 
 export { DisposedError } from './program.js';
 export { DataError, FLOAT32_MAX, type TensorData } from './values.js';
@@ -105,8 +106,7 @@ export interface TrainResult {
 }
 
 /** Every option compile() reads: anything else is a misspelling, refused rather than ignored. */
-const COMPILE_OPTIONS = ['loss', 'optimizer', 'backend', 'plan', 'layout', 'batchSize', 'shuffle', 'dropLast', 'seed', 'validationRows', 'replicates', 'bootstrap', 'sweep'] as const;
-const PLANS = ['auto', 'fused', 'tiny', 'per-node'] as const;
+const COMPILE_OPTIONS = ['loss', 'optimizer', 'backend', 'plan', 'layout', 'threads', 'batchSize', 'shuffle', 'dropLast', 'seed', 'validationRows', 'replicates', 'bootstrap', 'sweep'] as const;
 
 /** Refuses options compile() does not know, naming the closest known one. */
 function checkOptions(options: CompileOptions): void {
@@ -119,6 +119,8 @@ function checkOptions(options: CompileOptions): void {
   if (options.plan !== undefined && !(PLANS as readonly string[]).includes(options.plan)) {
     throw new DataError(`compile: plan must be one of ${PLANS.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(options.plan)}`);
   }
+  const { threads } = options;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) throw new DataError(`compile: threads must be a whole number from 1 to ${MAX_THREADS}, got ${JSON.stringify(threads)}`);
   for (const key of Object.keys(options.layout ?? {})) {
     if (!(key in DEFAULT_LAYOUT)) throw new DataError(`compile: unknown layout option "${key}"; the layout options are ${Object.keys(DEFAULT_LAYOUT).join(', ')}`);
   }
@@ -139,7 +141,7 @@ function checkOptions(options: CompileOptions): void {
  */
 export async function compile(g: Graph, options: CompileOptions = {}): Promise<Model> {
   checkOptions(options);
-  const { loss, optimizer = null, plan, layout } = options;
+  const { loss, optimizer = null, plan, layout, threads } = options;
   const params = g.leaves('param');
   const loader = makeLoader(g, options);
   let grads: (Tensor | null)[] = params.map(() => null);
@@ -157,7 +159,7 @@ export async function compile(g: Graph, options: CompileOptions = {}): Promise<M
   };
   const backend = options.backend ?? (await requestBackend());
   debug(3, () => `fusegrad: forward graph\n${g.toString((n) => n.role === 'forward')}\nfusegrad: backward graph\n${g.toString((n) => n.role === 'backward')}`);
-  return new Model(program, backend, await backend.compile(program, { plan, layout }));
+  return new Model(program, backend, await backend.compile(program, { plan, layout, threads }));
 }
 
 /** Checks the replicate options: a count, a bootstrap plan (and its target), sweep values that match the count and the optimizer. */

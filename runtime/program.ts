@@ -78,17 +78,29 @@ export class DeviceError extends Error {
   override name = 'DeviceError';
 }
 
-/** How a backend should plan a program (the CPU backend has one way and ignores these). */
+/** The plans by name: WebGPU's (fused, tiny, per-node), the CPU's (compiled, reference), and auto for either. */
+export const PLANS = ['auto', 'fused', 'tiny', 'per-node', 'compiled', 'reference'] as const;
+export type Plans = (typeof PLANS)[number];
+
+/** How a backend should plan a program (the CPU backend ignores WebGPU's plan names and says so in explain; WebGPU refuses the CPU's). */
 export interface PlanOptions {
   /**
    * `auto` (default): kernels generated from the graph (the single-dispatch plan when the problem
    * is small, row passes and a finishing kernel otherwise), or one kernel per node for a graph the
    * compiler does not fuse (the plan's first note says why). `fused` and `tiny` insist (an error
-   * naming why they cannot); `per-node` runs every node as its own kernel.
+   * naming why they cannot); `per-node` runs every node as its own kernel. On the CPU backend:
+   * `compiled` (the default there, with a fallback to `reference` under `auto`) runs the
+   * compiler's schedule as generated JavaScript, `reference` the float64-trusted interpreter.
    */
-  plan?: 'auto' | 'fused' | 'tiny' | 'per-node';
+  plan?: Plans;
   /** Overrides of the adapter's layout and limits, e.g. a lowered binding size to test chunking. */
   layout?: Partial<Layout>;
+  /**
+   * Threads of the CPU's compiled plan, the main thread included (WebGPU ignores it): by default
+   * every core for a problem whose batches have THREAD_MIN_ROWS rows or more, else one; 1: no
+   * worker threads. Worker threads exist in Node only; elsewhere the plan runs on one thread.
+   */
+  threads?: number;
 }
 
 export interface Backend {

@@ -60,6 +60,7 @@ export class WebGpuBackend implements Backend {
   async plan(program: Program, { plan = 'auto', layout: overrides = {} }: PlanOptions = {}): Promise<Plan> {
     let layout: Layout = { ...this.layout, ...overrides };
     if (plan === 'per-node') return planPerNode(program, layout);
+    if (plan === 'compiled' || plan === 'reference') throw new PlanError(`plan "${plan}" is the CPU backend's; on WebGPU the plans are auto, fused, tiny and per-node`);
     const compile = (l: Layout) => planCompiled(program, l, plan);
     let compiled: Plan;
     try {

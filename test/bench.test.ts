@@ -6,14 +6,14 @@ import { fusegrad, scratchPath } from './cli-helpers.js';
 // Runs the benchmark on a tiny matrix, to keep it from rotting: the structure of its output, not its speed.
 test('fusegrad bench on a tiny matrix: every row, the counters, the files', () => {
   const dir = scratchPath('bench');
-  const r = fusegrad('bench', '--sizes', 'apples,300x4', '--rows', 'fused,per-node,cpu32,cpu64,loop,tfjs-webgpu,tfjs-cpu,jax-webgpu,jax-cpu', '--runs', '1', '--target-ms', '10', '--results', dir, '--json');
+  const r = fusegrad('bench', '--sizes', 'apples,300x4', '--rows', 'fused,per-node,cpu32,cpu64,cpu-reference,loop,tfjs-webgpu,tfjs-cpu,jax-webgpu,jax-cpu', '--runs', '1', '--target-ms', '10', '--results', dir, '--json');
   assert.is(r.code, 0, r.err);
   const out = JSON.parse(r.out);
   assert.type(out.bandwidth.gbps, 'number');
   assert.ok(out.bandwidth.gbps > 0);
   const rows = out.rows as { size: string; row: string; msPerEpoch: number; dispatchesPerEpoch: number | null; submitsPerEpoch: number | null; lossAgrees: boolean; vsFastest: number }[];
   const names = [...new Set(rows.map((x) => x.row))];
-  for (const name of ['fusegrad WebGPU (fused)', 'fusegrad WebGPU (per node)', 'fusegrad CPU float32', 'fusegrad CPU float64', 'plain TypeScript loop (Float32Array)', 'TensorFlow.js webgpu', 'TensorFlow.js cpu', 'jax-js webgpu (read every epoch)', 'jax-js webgpu (read once)', 'jax-js wasm (read every epoch)', 'jax-js wasm (read once)']) {
+  for (const name of ['fusegrad WebGPU (fused)', 'fusegrad WebGPU (per node)', 'fusegrad CPU float32 (compiled, 1 thread)', 'fusegrad CPU float64 (compiled, 1 thread)', 'fusegrad CPU float64 (reference interpreter)', 'plain TypeScript loop (Float32Array)', 'TensorFlow.js webgpu', 'TensorFlow.js cpu', 'jax-js webgpu (read every epoch)', 'jax-js webgpu (read once)', 'jax-js wasm (read every epoch)', 'jax-js wasm (read once)']) {
     assert.ok(names.includes(name), `row ${name} (rows: ${names.join(', ')}; skipped: ${JSON.stringify(out.skipped)})`);
   }
   assert.is(rows.length, 2 * names.length);
@@ -26,7 +26,7 @@ test('fusegrad bench on a tiny matrix: every row, the counters, the files', () =
   assert.ok(fused.dispatchesPerEpoch! < 0.5, 'the tiny plan runs many epochs per dispatch');
   const tf = rows.find((x) => x.size === 'apples 5x3->2' && x.row === 'TensorFlow.js webgpu')!;
   assert.ok(tf.dispatchesPerEpoch! >= 5, 'dispatches of a peer are counted too');
-  assert.equal(rows.filter((x) => x.row.includes('cpu') || x.row.includes('CPU') || x.row.includes('wasm') || x.row.includes('loop')).map((x) => x.dispatchesPerEpoch), Array(12).fill(null));
+  assert.equal(rows.filter((x) => x.row.includes('cpu') || x.row.includes('CPU') || x.row.includes('wasm') || x.row.includes('loop')).map((x) => x.dispatchesPerEpoch), Array(14).fill(null));
   const files = readdirSync(dir);
   for (const ext of ['.json', '.md', '.svg']) assert.ok(files.some((f) => f.endsWith(`-bench${ext}`)), `a ${ext} file in ${files.join(', ')}`);
   const md = readFileSync(`${dir}/${files.find((f) => f.endsWith('.md'))}`, 'utf8');
@@ -40,7 +40,7 @@ test('fusegrad bench --epochs fixes the epochs per timed run; --optimizer adam t
   assert.is(r.code, 0, r.err);
   const out = JSON.parse(r.out);
   assert.is(out.optimizer, 'adam');
-  assert.equal(out.rows.map((x: { row: string }) => x.row), ['fusegrad WebGPU (fused)', 'fusegrad CPU float32']);
+  assert.equal(out.rows.map((x: { row: string }) => x.row), ['fusegrad WebGPU (fused)', 'fusegrad CPU float32 (compiled, 1 thread)']);
   for (const x of out.rows) assert.is(x.epochsPerRun, 7);
   const bad = fusegrad('bench', '--rows', 'cuda');
   assert.is(bad.code, 2);

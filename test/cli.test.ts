@@ -56,7 +56,7 @@ test('bad usage exits 2 with a message naming the option; an unknown command lis
   assert.match(r.err, /--rows: expected a number, got "ten"/);
   const p = fusegrad('explain', '--plan', 'fastest');
   assert.is(p.code, 2);
-  assert.match(p.err, /--plan: expected one of auto, fused, tiny, per-node, got "fastest"/);
+  assert.match(p.err, /--plan: expected one of auto, fused, tiny, per-node, compiled, reference, got "fastest"/);
   const t = fusegrad('explain', '--rows', '100000', '--plan', 'tiny', '--device', 'webgpu');
   assert.is(t.code, 2, 'a plan the device refuses is a message, not a crash');
   assert.match(t.err, /plan "tiny": 100000 rows x 9 sums exceed one workgroup's budget \(65536\); use "fused" or "auto"/);

@@ -120,7 +120,7 @@ test('unknown compile options, a bad plan, an optimizer without a loss: named er
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ loss, optimizer: sgd(), backend, batchsize: 2 }, /compile: unknown option "batchsize" \(did you mean "batchSize"\?\); the options are loss, optimizer/],
     [{ loss, optimizer: sgd(), backend, learningRate: 0.1 }, /compile: unknown option "learningRate"; the options are/],
-    [{ loss, optimizer: sgd(), backend, plan: 'bogus' }, /compile: plan must be one of 'auto', 'fused', 'tiny', 'per-node', got "bogus"/],
+    [{ loss, optimizer: sgd(), backend, plan: 'bogus' }, /compile: plan must be one of 'auto', 'fused', 'tiny', 'per-node', 'compiled', 'reference', got "bogus"/],
     [{ loss, optimizer: sgd(), backend, layout: { workgroups: 3 } }, /compile: unknown layout option "workgroups"/],
     [{ optimizer: sgd(), backend }, /compile: an optimizer needs a loss to minimize/],
     [{ loss, optimizer: sgd(), backend, seed: 2 ** 32 }, /seed must be an integer in \[0, 4294967295\], got 4294967296/],

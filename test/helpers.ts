@@ -16,8 +16,9 @@ export function webgpu(): Promise<Backend> {
   return g[key];
 }
 
-export const cpu64 = (): Backend => new CpuBackend('f64');
-export const cpu32 = (): Backend => new CpuBackend('f32');
+/** The reference interpreter, the float64 (or float32) truth the tests compare every plan with. */
+export const cpu64 = (): Backend => new CpuBackend('f64', 'reference');
+export const cpu32 = (): Backend => new CpuBackend('f32', 'reference');
 
 /** mulberry32: a small seeded generator, so every test sees the same "random" data. */
 export function rng(seed: number): () => number {
