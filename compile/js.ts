@@ -49,21 +49,19 @@ export function emitJs(s: Schedule, { inputs, theta, loss, residualTarget, train
   const nodes = s.graph.nodes;
   const width = new Map(inputs.map((id) => [id, widthOf(nodes[id]!)]));
   const paramOf = new Map(theta.params.map((p, i) => [p.id, i]));
-  const e = new Emitter(
-    s,
-    {
-      param: (id, f) => `p${id}[${f}]`,
-      total: (k) => `T[${k}]`,
-      rows: 'm',
-      short: 'short',
-      load: (id, c) => {
-        const x = `d${id}[o${id} + ${c}]`;
-        return id === residualTarget ? `(${x} + residuals[r + ${c}])` : x;
-      },
+  const sources = {
+    param: (id: number, f: number) => `p${id}[${f}]`,
+    total: (k: number) => `T[${k}]`,
+    rows: 'm',
+    short: 'short',
+    load: (id: number, c: number) => {
+      const x = `d${id}[o${id} + ${c}]`;
+      return id === residualTarget ? `(${x} + residuals[r + ${c}])` : x;
     },
-    null,
-    'js',
-  );
+  };
+  // One emitter a function: each pass and the finishing step is a scope of its own, and reads
+  // what it needs (a parameter, an earlier total) itself, as each WGSL kernel does.
+  const emitter = () => new Emitter(s, sources, null, 'js');
   const head = [
     `// ${title}, generated from the graph's schedule.`,
     '(function (data, params, residuals, T, G) {',
@@ -71,7 +69,7 @@ export function emitJs(s: Schedule, { inputs, theta, loss, residualTarget, train
     ...indent([...paramOf].map(([id, i]) => `const p${id} = params[${i}]; // ${nodeComment(nodes, nodes[id]!)}`), 1),
   ];
   const passes = s.passes.map((pass, p) => {
-    const { prologue, body } = e.rowPass(p);
+    const { prologue, body } = emitter().rowPass(p);
     const sums = pass.sums.map((x) => `%${x.id} ${nodes[x.id]!.op}`).join(', ');
     const accs = Array.from({ length: pass.size }, (_, k) => pass.at + k);
     const row = [
@@ -91,7 +89,7 @@ export function emitJs(s: Schedule, { inputs, theta, loss, residualTarget, train
       '},',
     ];
   });
-  const finish = finishLines(e, s, loss, training ? theta : null, (k) => `G[${k}] = g${k};`);
+  const finish = finishLines(emitter(), s, loss, training ? theta : null, (k) => `G[${k}] = g${k};`);
   return [
     ...head,
     '  const passes = [',

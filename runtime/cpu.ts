@@ -59,7 +59,7 @@ export class CpuBackend implements Backend {
       const cores = (await cpuCount()) ?? 1;
       let count = threads ?? (biggest >= THREAD_MIN_ROWS ? cores : 1);
       if (count > 1 && !threadsAvailable()) {
-        notes.push(`one thread: worker threads are used on Node and Deno (asked for ${count})`);
+        notes.push(`one thread: no worker threads here (Node and Deno have them, a browser page when it is cross-origin isolated; asked for ${count})`);
         count = 1;
       } else if (count > 1) {
         notes.push(`${count} threads (the main thread and ${count - 1} worker${count > 2 ? 's' : ''}${threads ? ', as asked' : `, one a core: batches of ${biggest} rows, at least ${THREAD_MIN_ROWS}`}): each sums its share of a batch's rows, the main thread adds the shares up`);

@@ -98,7 +98,8 @@ export interface PlanOptions {
   /**
    * Threads of the CPU's compiled plan, the main thread included (WebGPU ignores it): by default
    * every core for a problem whose batches have THREAD_MIN_ROWS rows or more, else one; 1: no
-   * worker threads. Worker threads exist in Node and Deno; in a browser the plan runs on one thread.
+   * worker threads. Worker threads exist in Node and Deno, and on a cross-origin isolated browser
+   * page; elsewhere the plan runs on one thread.
    */
   threads?: number;
 }

@@ -12,8 +12,9 @@
  * - Workers start once per model, are unref'd (a script that forgets `dispose()` still exits)
  *   and end with `dispose()`. A worker that throws fails the run with its message.
  * - Worker threads come from Node's worker_threads (Deno runs them too, through its Node
- *   compatibility: 1e6 x 16 took 18 ms an epoch on 2 threads there, 42 on one), where the main
- *   thread may block on Atomics; in a browser the plan runs on one thread and explain says so.
+ *   compatibility: 1e6 x 16 took 18 ms an epoch on 2 threads there, 42 on one), and in a browser
+ *   from Web Workers on a cross-origin isolated page, whose main thread may not sleep in
+ *   Atomics.wait and spins instead; elsewhere the plan runs on one thread and explain says so.
  */
 import { type JsStep, WARM_CALLS, WARM_ROWS } from '../compile/js.js';
 
@@ -55,49 +56,60 @@ const SPIN = 20000;
 /**
  * A worker's program: plain JavaScript (it runs from a string, with no module around it), the
  * generated factories made into functions over the shared arrays, then a loop that waits for a
- * command, sums its share of the rows and says it is done.
+ * command, sums its share of the rows and says it is done. `ready` tells the main thread its
+ * functions are made.
  */
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const w = workerData;
-const make = (source, data, residuals) => source && new Function('return (\\n' + source + '\\n);')()(data, w.params, residuals, w.totals, null);
-const train = make(w.trainSource, w.data, w.residuals);
-const valid = make(w.validSource, w.validData, null);
-// Warmed as compile/js.ts's instantiate warms the main thread's (see WARM_CALLS there).
-const scratch = new Float64Array(w.width);
-const draws = new Int32Array(${WARM_ROWS});
-for (let k = 0; k < ${WARM_CALLS}; k++) {
-  for (const step of [train, valid]) if (step) step.passes.forEach((pass) => pass(null, draws, 0, Math.min(w.rows, ${WARM_ROWS}), 1, false, scratch));
-}
-parentPort.postMessage('ready');
-const ctl = w.control;
-const out = w.partials.subarray(w.index * w.width, (w.index + 1) * w.width);
-let seen = 0;
-for (;;) {
-  for (let i = 0; i < ${SPIN} && Atomics.load(ctl, ${SEQ}) === seen; i++);
-  Atomics.wait(ctl, ${SEQ}, seen);
-  seen = Atomics.load(ctl, ${SEQ});
-  const cmd = ctl[${CMD}];
-  if (cmd === 0) break;
-  try {
-    const first = ctl[${FIRST}], span = ctl[${LAST}] - first;
-    const a = first + Math.floor((span * w.index) / w.threads);
-    const b = first + Math.floor((span * (w.index + 1)) / w.threads);
-    const step = cmd === 1 ? train : valid;
-    step.passes[ctl[${PASS}]](ctl[${ORDER}] ? w.order : null, ctl[${DRAWS}] ? w.draws : null, a, b, ctl[${M}], ctl[${SHORT}] === 1, out);
-  } catch (e) {
-    const text = new TextEncoder().encode(String(e && e.stack || e)).subarray(0, ${MESSAGE_BYTES});
-    w.message.set(text);
-    Atomics.store(ctl, ${FAILED}, w.index + 1);
+const LOOP = `function (w, ready) {
+  const make = (source, data, residuals) => source && new Function('return (\\n' + source + '\\n);')()(data, w.params, residuals, w.totals, null);
+  const train = make(w.trainSource, w.data, w.residuals);
+  const valid = make(w.validSource, w.validData, null);
+  // Warmed as compile/js.ts's instantiate warms the main thread's (see WARM_CALLS there).
+  const scratch = new Float64Array(w.width);
+  const draws = new Int32Array(${WARM_ROWS});
+  for (let k = 0; k < ${WARM_CALLS}; k++) {
+    for (const step of [train, valid]) if (step) step.passes.forEach((pass) => pass(null, draws, 0, Math.min(w.rows, ${WARM_ROWS}), 1, false, scratch));
   }
-  Atomics.add(ctl, ${DONE}, 1);
-  Atomics.notify(ctl, ${DONE});
-}
-`;
+  ready();
+  const ctl = w.control;
+  const out = w.partials.subarray(w.index * w.width, (w.index + 1) * w.width);
+  let seen = 0;
+  for (;;) {
+    for (let i = 0; i < ${SPIN} && Atomics.load(ctl, ${SEQ}) === seen; i++);
+    Atomics.wait(ctl, ${SEQ}, seen);
+    seen = Atomics.load(ctl, ${SEQ});
+    const cmd = ctl[${CMD}];
+    if (cmd === 0) break;
+    try {
+      const first = ctl[${FIRST}], span = ctl[${LAST}] - first;
+      const a = first + Math.floor((span * w.index) / w.threads);
+      const b = first + Math.floor((span * (w.index + 1)) / w.threads);
+      const step = cmd === 1 ? train : valid;
+      step.passes[ctl[${PASS}]](ctl[${ORDER}] ? w.order : null, ctl[${DRAWS}] ? w.draws : null, a, b, ctl[${M}], ctl[${SHORT}] === 1, out);
+    } catch (e) {
+      const text = new TextEncoder().encode(String((e && e.stack) || e)).subarray(0, ${MESSAGE_BYTES});
+      w.message.set(text);
+      Atomics.store(ctl, ${FAILED}, w.index + 1);
+    }
+    Atomics.add(ctl, ${DONE}, 1);
+    Atomics.notify(ctl, ${DONE});
+  }
+}`;
 
-/** Threads the runtime lets us have: Node's worker_threads (in Node or Deno), or none (one thread). */
+/** The worker in Node and Deno (node:worker_threads, its data given at start) and in a browser (a Web Worker, its data posted). */
+const NODE_WORKER = `const { parentPort, workerData } = require('node:worker_threads');\n(${LOOP})(workerData, () => parentPort.postMessage('ready'));`;
+const WEB_WORKER = `self.onmessage = (e) => (${LOOP})(e.data, () => self.postMessage('ready'));`;
+
+/** Node or Deno: worker_threads, and a main thread that may sleep in Atomics.wait. */
+const nodeLike = () => typeof process !== 'undefined' && !!process.versions?.node;
+
+/**
+ * Threads the runtime lets us have: Node's worker_threads (in Node or Deno), Web Workers on a
+ * cross-origin isolated page (the only pages with SharedArrayBuffer), or none (one thread).
+ */
 export function threadsAvailable(): boolean {
-  return typeof process !== 'undefined' && !!process.versions?.node && typeof SharedArrayBuffer === 'function';
+  if (typeof SharedArrayBuffer !== 'function') return false;
+  if (nodeLike()) return true;
+  return typeof Worker === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
 }
 
 /** Float arrays in shared memory, for a team's threads to read. */
@@ -132,7 +144,9 @@ export class Team {
   private readonly message = new Uint8Array(new SharedArrayBuffer(MESSAGE_BYTES));
   private readonly partials: Float64Array;
   private readonly own: Float64Array;
-  private workers: NodeWorker[] = [];
+  private workers: { terminate(): unknown }[] = [];
+  /** A browser's main thread may not sleep in Atomics.wait: it spins until the workers are done. */
+  private readonly canSleep = nodeLike() || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
 
   private constructor(
     readonly threads: number,
@@ -146,12 +160,23 @@ export class Team {
   /** Starts `threads - 1` workers (the main thread is the other) and waits until each has made its functions. */
   static async start(threads: number, arrays: TeamArrays): Promise<Team> {
     const team = new Team(threads, arrays, arrays.totals.length);
+    const data = (i: number) => ({ ...arrays, rows: arrays.order.length, index: i + 1, threads, width: team.width, control: team.control, partials: team.partials, message: team.message });
+    const started = nodeLike() ? await team.startNode(data) : team.startWeb(data);
+    try {
+      await Promise.all(started);
+    } catch (e) {
+      team.dispose();
+      throw e;
+    }
+    return team;
+  }
+
+  private async startNode(data: (i: number) => object): Promise<Promise<void>[]> {
     const { Worker } = await import('node:worker_threads');
-    const started = Array.from({ length: threads - 1 }, (_, i) => {
-      const workerData = { ...arrays, rows: arrays.order.length, index: i + 1, threads, width: team.width, control: team.control, partials: team.partials, message: team.message };
+    return Array.from({ length: this.threads - 1 }, (_, i) => {
       // No execArgv: a parent run as `node --input-type=module` would make the worker's script a module.
-      const worker = new Worker(WORKER, { eval: true, workerData, execArgv: [] }) as unknown as NodeWorker;
-      team.workers.push(worker);
+      const worker = new Worker(NODE_WORKER, { eval: true, workerData: data(i), execArgv: [] }) as unknown as NodeWorker;
+      this.workers.push(worker);
       return new Promise<void>((resolve, reject) => {
         // Held until its functions are made (an unref'd worker would let the process exit while we wait), then let go.
         worker.once('message', () => {
@@ -162,13 +187,20 @@ export class Team {
         worker.once('exit', (code) => reject(new Error(`a CPU worker thread exited (code ${code}) before it was ready`)));
       });
     });
-    try {
-      await Promise.all(started);
-    } catch (e) {
-      team.dispose();
-      throw e;
-    }
-    return team;
+  }
+
+  private startWeb(data: (i: number) => object): Promise<void>[] {
+    const url = URL.createObjectURL(new Blob([WEB_WORKER], { type: 'text/javascript' }));
+    return Array.from({ length: this.threads - 1 }, (_, i) => {
+      const worker = new Worker(url);
+      this.workers.push(worker);
+      const ready = new Promise<void>((resolve, reject) => {
+        worker.onmessage = () => resolve();
+        worker.onerror = (e) => reject(new Error(`a CPU worker thread failed to start: ${e.message}`));
+      });
+      worker.postMessage(data(i));
+      return ready;
+    });
   }
 
   /**
@@ -191,8 +223,9 @@ export class Team {
     // Thread 0's share, while the others sum theirs.
     const span = last - first;
     step.passes[p]!(order, draws, first, first + Math.floor(span / this.threads), m, short, this.own);
-    for (let i = 0; i < SPIN && Atomics.load(c, DONE) < this.threads - 1; i++);
-    for (let done = Atomics.load(c, DONE); done < this.threads - 1; done = Atomics.load(c, DONE)) Atomics.wait(c, DONE, done);
+    const others = this.threads - 1;
+    for (let i = 0; (i < SPIN || !this.canSleep) && Atomics.load(c, DONE) < others; i++);
+    for (let done = Atomics.load(c, DONE); done < others; done = Atomics.load(c, DONE)) Atomics.wait(c, DONE, done);
     const failed = Atomics.load(c, FAILED);
     if (failed) {
       const text = new TextDecoder().decode(this.message.slice()).replace(/\0+$/, '');

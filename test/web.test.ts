@@ -9,16 +9,20 @@ import { chromium } from 'playwright-core';
 // it an adapter. REQUIRED like every GPU test: no browser is a failure with the install line.
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = resolve('dist/web');
+const DIST = resolve('dist');
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.csv': 'text/csv', '.map': 'application/json' };
 
-function serve(): Promise<{ server: Server; url: string }> {
+/** The teaching page (dist/web), and the browser bundle at /fusegrad.browser.js; `isolated` adds the headers that make a page cross-origin isolated. */
+function serve(isolated = false): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
-    const path = join(ROOT, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/$/, '/index.html'));
-    if (!path.startsWith(ROOT) || !existsSync(path)) {
+    const name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/$/, '/index.html');
+    const path = name === '/fusegrad.browser.js' ? join(DIST, name) : join(ROOT, name);
+    if (!(path.startsWith(ROOT) || path === join(DIST, 'fusegrad.browser.js')) || !existsSync(path)) {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(readFileSync(path));
+    const headers = isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
+    res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', ...headers }).end(readFileSync(path));
   });
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` })));
 }
@@ -115,6 +119,48 @@ test('without WebGPU the page says so and trains on the CPU backend', async () =
     await page.click('#train');
     await page.waitForSelector('#status[data-state="done"], #status[data-state="error"]', { timeout: 60_000 });
     assert.match((await page.textContent('#status'))!, /done: 200 epochs on cpu/);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
+
+test('the CPU backend on worker threads in a cross-origin isolated page: the same losses as one thread and as the reference', async () => {
+  const { server, url } = await serve(true);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless=new', '--no-sandbox', '--disable-background-networking', '--no-first-run'] });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    const result = await page.evaluate(async () => {
+      const bundle = '/fusegrad.browser.js';
+      const f = await import(bundle);
+      const train = async (threads: number, plan: 'compiled' | 'reference') => {
+        const n = 600;
+        const g = new f.Graph();
+        const X = g.input('X', [n, 3]);
+        const Y = g.input('Y', [n, 1]);
+        const hidden = g.tanh(g.add(g.matmul(X, g.param('W1', [4, 3]), { transB: true }), g.param('b1', [4])));
+        const loss = g.mean(g.squaredError(g.add(g.matmul(hidden, g.param('W2', [1, 4]), { transB: true }), g.param('b2', [1])), Y));
+        const model = await f.compile(g, { loss, optimizer: f.adam({ lr: 0.02 }), backend: new f.CpuBackend('f64'), plan, threads, batchSize: 200, shuffle: true, validationRows: 50 });
+        const rows = (k: number, c: number) => Float64Array.from({ length: k * c }, (_, i) => Math.sin(1.7 * i + c));
+        model.write({ X: rows(n, 3), Y: rows(n, 1), W1: rows(4, 3).map((v) => 0.5 * v), W2: rows(1, 4).map((v) => 0.5 * v) });
+        model.write({ X: rows(50, 3), Y: rows(50, 1) }, 'validation');
+        const run = await model.train({ epochs: 5 });
+        const explain = model.explain();
+        model.dispose();
+        return { loss: [...run.loss], valid: [...run.validLoss!], explain };
+      };
+      return { isolated: crossOriginIsolated, two: await train(2, 'compiled'), one: await train(1, 'compiled'), ref: await train(1, 'reference') };
+    });
+    assert.ok(result.isolated, 'the page is cross-origin isolated');
+    assert.match(result.two.explain, /note: 2 threads \(the main thread and 1 worker, as asked\)/);
+    for (const [name, other] of [['one thread', result.one], ['the reference', result.ref]] as const) {
+      result.two.loss.forEach((v, i) => assert.ok(Math.abs(v - other.loss[i]!) <= 1e-12 * Math.max(1, Math.abs(v)), `loss ${i}: ${v} on 2 threads, ${other.loss[i]} on ${name}`));
+      result.two.valid.forEach((v, i) => assert.ok(Math.abs(v - other.valid[i]!) <= 1e-12 * Math.max(1, Math.abs(v)), `validation loss ${i} against ${name}`));
+    }
+    assert.equal(errors, []);
   } finally {
     await browser.close();
     server.close();
