@@ -16,6 +16,7 @@ import { type JsPlan, type JsStep, instantiate, planJs } from '../compile/js.js'
 import { PlanError } from '../compile/plan.js';
 import { Unfusable } from '../compile/schedule.js';
 import { type Graph, formatNode } from '../engine/graph.js';
+import { debug } from './debug.js';
 import { type FloatArray, OPS, type OpDef, type OpKind } from '../engine/ops.js';
 import { sizeOf } from '../engine/shape.js';
 import { type Backend, type Executable, type PlanOptions, type Program, type RawRun, type Stats, batchesPerEpoch, zeroStats } from './program.js';
@@ -68,6 +69,8 @@ export class CpuBackend implements Backend {
       }
       const exe = new CpuExecutable(program, this.precision, js, notes, count, threads !== undefined);
       await exe.start();
+      debug(1, () => `fusegrad: compiled the compiled plan on ${this.description}: ${js.train.passes.length} row pass${js.train.passes.length === 1 ? '' : 'es'} and a finishing step a batch, on ${count === 1 ? 'one thread' : `${count} threads`}`);
+      debug(2, () => [`fusegrad: the generated JavaScript of the training step`, js.trainSource, ...(js.validSource ? ['fusegrad: the generated JavaScript of the validation loss', js.validSource] : [])].join('\n'));
       return exe;
     } catch (e) {
       if (!(e instanceof Unfusable)) throw e;
@@ -285,7 +288,15 @@ class CpuExecutable implements Executable {
     const { loss, optimizer } = this.program;
     if (loss === null || !optimizer) throw new Error('train: the program was compiled without a loss and an optimizer');
     const B = this.program.replicas.count;
-    if (B === 1) return this.trainOne(epochs, paramsEvery, null);
+    const start = performance.now();
+    const logged = (run: RawRun) => {
+      debug(1, () => {
+        const ms = performance.now() - start;
+        return `fusegrad: trained ${epochs} epochs in ${ms.toFixed(2)} ms (${((1000 * ms) / epochs).toFixed(1)} µs/epoch) on the ${this.planName} plan on CPU float${this.precision === 'f64' ? 64 : 32}`;
+      });
+      return run;
+    };
+    if (B === 1) return logged(await this.trainOne(epochs, paramsEvery, null));
     if (paramsEvery) throw new Error('train: parameter snapshots are for one model; with replicates, read the parameters after the run');
     // Many models: each replicate's parameters, state, steps and hyperparameters are swapped in and
     // trained in turn, on its own resample when bootstrapping, drawn as the device draws it.
@@ -310,7 +321,7 @@ class CpuExecutable implements Executable {
     const marks = runs.map((run) => run.diverged);
     const valid = this.program.loader.validationRows ? runs.map((run) => run.valid!) : null;
     const reference = runs.map((run) => run.reference);
-    return { loss: runs[0]!.loss, valid: valid?.[0] ?? null, snapshots: new Map(), diverged: 0, reference: reference[0]!, replicas: { loss: runs.map((run) => run.loss), valid, diverged: marks, reference } };
+    return logged({ loss: runs[0]!.loss, valid: valid?.[0] ?? null, snapshots: new Map(), diverged: 0, reference: reference[0]!, replicas: { loss: runs.map((run) => run.loss), valid, diverged: marks, reference } });
   }
 
   /** Exchanges the live parameters, optimizer state, step count and hyperparameters with replicate r's. */

@@ -191,7 +191,7 @@ export class Team {
 
   private startWeb(data: (i: number) => object): Promise<void>[] {
     const url = URL.createObjectURL(new Blob([WEB_WORKER], { type: 'text/javascript' }));
-    return Array.from({ length: this.threads - 1 }, (_, i) => {
+    const started = Array.from({ length: this.threads - 1 }, (_, i) => {
       const worker = new Worker(url);
       this.workers.push(worker);
       const ready = new Promise<void>((resolve, reject) => {
@@ -201,6 +201,9 @@ export class Team {
       worker.postMessage(data(i));
       return ready;
     });
+    // The script's URL is needed until every worker has loaded it.
+    void Promise.allSettled(started).then(() => URL.revokeObjectURL(url));
+    return started;
   }
 
   /**
