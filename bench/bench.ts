@@ -13,7 +13,7 @@ import { sgd } from '../optim/sgd.js';
 import { CpuBackend } from '../runtime/cpu.js';
 import { requestBackend } from '../runtime/device.js';
 import { compile } from '../runtime/model.js';
-import { THREAD_MIN_ROWS, cpuCount, threadsAvailable } from '../runtime/threads.js';
+import { cpuCount, defaultThreads, threadsAvailable } from '../runtime/threads.js';
 import type { PlanOptions } from '../runtime/program.js';
 import type { WebGpuBackend } from '../runtime/webgpu.js';
 import { APPLES } from '../examples/apples.js';
@@ -269,7 +269,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       if (kind === 'fused') candidates.push({ row: 'fusegrad WebGPU (fused)', make: () => fusegradSession(problem, gpu, makeOptimizer(problem.lr), 'auto') });
       if (kind === 'per-node') candidates.push({ row: 'fusegrad WebGPU (per node)', make: () => fusegradSession(problem, gpu, makeOptimizer(problem.lr), 'per-node') });
       // The compiled plan's threads for a full batch of n rows (runtime/cpu.ts decides the same way).
-      const threads = size.n >= THREAD_MIN_ROWS && threadsAvailable() ? cores : 1;
+      const threads = threadsAvailable() ? defaultThreads(size.n, cores) : 1;
       const compiled = `compiled, ${threads} thread${threads > 1 ? 's' : ''}`;
       if (kind === 'cpu32') candidates.push({ row: `fusegrad CPU float32 (${compiled})`, make: () => fusegradSession(problem, new CpuBackend('f32'), makeOptimizer(problem.lr), 'compiled') });
       if (kind === 'cpu64') candidates.push({ row: `fusegrad CPU float64 (${compiled})`, make: () => fusegradSession(problem, new CpuBackend('f64'), makeOptimizer(problem.lr), 'compiled') });

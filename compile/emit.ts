@@ -53,6 +53,12 @@ export interface Sources {
 
 const COMPONENTS = ['x', 'y', 'z', 'w'];
 
+/** Lines indented `depth` levels of two spaces, for the generated sources. */
+export const indent = (lines: string[], depth: number) => lines.map((l) => `${'  '.repeat(depth)}${l}`);
+
+/** Values per row of a data input: its columns, or 1 for a vector. */
+export const widthOf = (n: Node) => (n.shape.length === 2 ? n.shape[1]! : 1);
+
 /** One node's text for a comment: `%14 = scale %13 (×2), backward of %7 squaredError`. */
 export function nodeComment(nodes: readonly Node[], n: Node): string {
   const origin = n.origin === undefined ? '' : `, backward of %${n.origin} ${nodes[n.origin]!.op}`;

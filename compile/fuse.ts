@@ -20,15 +20,14 @@
  *   passes' workgroups (a grid of groups x B) and one finishing workgroup each
  *   (`layout.bigReplicas: 'tiny'` keeps one workgroup each).
  */
-import type { Node } from '../engine/graph.js';
 import { OPS } from '../engine/ops.js';
 import { controlLayout } from '../wgsl/control.js';
 import { CONTROL_WGSL, EPOCH_WGSL, RULES, TREE_WGSL } from '../wgsl/kernels.js';
 import { feistelHalf } from '../wgsl/shuffle.js';
 import type { Layout } from './layout.js';
 import { type Binding, type BufferDecl, type Plan, PlanError, type Segment, type Step, trainingBuffers } from './plan.js';
-import { type Program, batchesPerEpoch } from './program.js';
-import { type RowLayout, type Theta, thetaOf } from './emit.js';
+import { type Program, batchesPerEpoch, shortBatch } from './program.js';
+import { type RowLayout, type Theta, thetaOf, widthOf } from './emit.js';
 import { type Schedule, Unfusable, schedule } from './schedule.js';
 import { dataBindings, finishHole, rowPassHoles, trainStep, validStep } from './steps.js';
 
@@ -38,9 +37,6 @@ function fitWorkgroup(P: number, layout: Layout, max: number, extra = 0): number
   while (wg > 1 && wg * P * 4 + extra > layout.maxWorkgroupBytes) wg /= 2;
   return wg;
 }
-
-/** Values per row of a data input: its columns, or 1 for a vector. */
-const widthOf = (n: Node) => (n.shape.length === 2 ? n.shape[1]! : 1);
 
 /** The widest pass's sums, at least 1 (WGSL arrays are never empty). */
 const widest = (s: Schedule) => Math.max(1, ...s.passes.map((p) => p.size));
@@ -58,7 +54,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const n = loader.rows;
   const nv = loader.validationRows;
   const batches = batchesPerEpoch(loader);
-  const short = !loader.dropLast && n % loader.batchSize !== 0 ? n % loader.batchSize : null;
+  const short = shortBatch(loader);
   const theta: Theta = thetaOf(program.params, nodes);
   const count = theta.count;
   const inputIds = program.inputs.map((i) => i.id);

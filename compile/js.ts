@@ -16,16 +16,10 @@
  * returns the batch's loss. A pass writes `out` rather than `T`, so that threads can each sum
  * their own rows and the caller add them up.
  */
-import type { Node } from '../engine/graph.js';
-import { Emitter, type Theta, finishLines, nodeComment, thetaOf } from './emit.js';
+import { Emitter, type Theta, finishLines, indent, nodeComment, thetaOf, widthOf } from './emit.js';
 import { fusionNotes } from './fuse.js';
-import { type Program, batchesPerEpoch } from './program.js';
+import { type Program, batchesPerEpoch, shortBatch } from './program.js';
 import { type Schedule, Unfusable, schedule } from './schedule.js';
-
-const indent = (lines: string[], depth: number) => lines.map((l) => `${'  '.repeat(depth)}${l}`);
-
-/** Values per row of a data input: its columns, or 1 for a vector. */
-const widthOf = (n: Node) => (n.shape.length === 2 ? n.shape[1]! : 1);
 
 export interface JsOptions {
   /** The data inputs, in the order of the factory's `data`. */
@@ -121,7 +115,7 @@ export function planJs(program: Program): JsPlan {
   if (loss === null || !optimizer) throw new Unfusable('the program has no loss and optimizer: there is nothing to compile into a training step');
   const n = loader.rows;
   const nv = loader.validationRows;
-  const short = !loader.dropLast && n % loader.batchSize !== 0 ? n % loader.batchSize : null;
+  const short = shortBatch(loader);
   const theta = thetaOf(program.params, graph.nodes);
   const inputs = program.inputs.map((i) => i.id);
   const training = { loss, params: program.params };

@@ -23,6 +23,9 @@ export interface Loader {
 /** Batches per epoch. */
 export const batchesPerEpoch = (l: Loader): number => (l.dropLast ? Math.floor(l.rows / l.batchSize) : Math.ceil(l.rows / l.batchSize));
 
+/** The rows of an epoch's last batch when it is shorter than the rest and kept; null when there is none. */
+export const shortBatch = (l: Loader): number | null => (!l.dropLast && l.rows % l.batchSize !== 0 ? l.rows % l.batchSize : null);
+
 /** A bootstrap's resampling plan: none, rows with replacement, or residuals added to fixed rows. */
 export type Bootstrap = 'none' | 'pairs' | 'residuals';
 

@@ -4,10 +4,8 @@
  * wgsl/serial.wgsl) and the holes of the row-pass and finishing kernels (wgsl/row_pass.wgsl,
  * wgsl/finish.wgsl, wgsl/valid_finish.wgsl).
  */
-import { Emitter, type RowLayout, type Sources, type Theta, finishLines } from './emit.js';
+import { Emitter, type RowLayout, type Sources, type Theta, finishLines, indent } from './emit.js';
 import type { Schedule } from './schedule.js';
-
-const indent = (lines: string[], depth: number) => lines.map((l) => `${'  '.repeat(depth)}${l}`);
 
 /** What a finishing step does with gradient k: the optimizer's update, or the gradient stored for the update kernel. */
 const UPDATE = (k: number) => `optimizer_step(base + ${k}u, g${k}, t);`;

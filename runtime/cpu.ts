@@ -20,7 +20,7 @@ import { debug } from './debug.js';
 import { type FloatArray, OPS, type OpDef, type OpKind } from '../engine/ops.js';
 import { sizeOf } from '../engine/shape.js';
 import { type Backend, type Executable, type PlanOptions, type Program, type RawRun, type Stats, batchesPerEpoch, zeroStats } from './program.js';
-import { THREAD_MIN_ROWS, Team, cpuCount, sharedArray, threadsAvailable } from './threads.js';
+import { THREAD_MIN_ROWS, Team, cpuCount, defaultThreads, sharedArray, threadsAvailable } from './threads.js';
 import { diverging, referenceAfter } from '../wgsl/control.js';
 import { epochKey, feistelHalf, permute, resampleRow } from '../wgsl/shuffle.js';
 
@@ -58,7 +58,7 @@ export class CpuBackend implements Backend {
       const { rows, batchSize, validationRows } = program.loader;
       const biggest = Math.max(Math.min(rows, batchSize), validationRows);
       const cores = (await cpuCount()) ?? 1;
-      let count = threads ?? (biggest >= THREAD_MIN_ROWS ? cores : 1);
+      let count = threads ?? defaultThreads(biggest, cores);
       if (count > 1 && !threadsAvailable()) {
         notes.push(`one thread: no worker threads here (Node and Deno have them, a browser page when it is cross-origin isolated; asked for ${count})`);
         count = 1;
@@ -141,8 +141,7 @@ interface Compiled {
   valid: JsStep | null;
   /** Every pass's sums, finished (one step's). */
   totals: Float64Array;
-  /** The gradients in theta order, and each parameter's run of them. */
-  grads: Float64Array;
+  /** Each parameter's run of the gradients (one array in theta order, which the generated code writes). */
   gradOf: Float64Array[];
 }
 
@@ -241,7 +240,7 @@ class CpuExecutable implements Executable {
     const train = instantiate(plan.trainSource, data, params, this.residuals, totals, grads, this.program.loader.rows);
     const validData = this.program.inputs.map((i) => this.validation.get(i.id)!);
     const valid = plan.validSource === null ? null : instantiate(plan.validSource, validData, params, null, totals, grads, this.program.loader.validationRows);
-    return { plan, train, valid, team: null, teamRows: this.forced ? this.threads : THREAD_MIN_ROWS, totals, grads, gradOf };
+    return { plan, train, valid, team: null, teamRows: this.forced ? this.threads : THREAD_MIN_ROWS, totals, gradOf };
   }
 
   write(id: number, data: FloatArray): void {
@@ -410,7 +409,8 @@ class CpuExecutable implements Executable {
     if (c) {
       const m = last - first;
       const short = m !== this.program.loader.batchSize;
-      c.plan.train.passes.forEach((pass, p) => this.pass(c, c.train, true, p, pass, drawn, first, last, m, short));
+      const { passes } = c.plan.train;
+      for (let p = 0; p < passes.length; p++) this.pass(c, c.train, true, p, passes[p]!, drawn, first, last, m, short);
       const loss = c.train.finish(m, short);
       this.update(c.gradOf);
       return loss;
@@ -437,7 +437,8 @@ class CpuExecutable implements Executable {
     const nv = this.program.loader.validationRows;
     const c = this.compiled;
     if (c) {
-      c.plan.valid!.passes.forEach((pass, p) => this.pass(c, c.valid!, false, p, pass, null, 0, nv, nv, false));
+      const { passes } = c.plan.valid!;
+      for (let p = 0; p < passes.length; p++) this.pass(c, c.valid!, false, p, passes[p]!, null, 0, nv, nv, false);
       return c.valid!.finish(nv, false);
     }
     const replay = this.replay(nv, false);

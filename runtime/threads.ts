@@ -28,6 +28,9 @@ type Arrays = Float32Array | Float64Array;
  */
 export const THREAD_MIN_ROWS = 4096;
 
+/** Threads a compiled plan takes unless told: every core once a batch (or the validation set) has `rows` >= THREAD_MIN_ROWS, else one. */
+export const defaultThreads = (rows: number, cores: number): number => (rows >= THREAD_MIN_ROWS ? cores : 1);
+
 /** The most threads a plan takes (the compile option's bound). */
 export const MAX_THREADS = 256;
 
