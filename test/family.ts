@@ -1,7 +1,7 @@
 /**
  * @file The graphs of the per-row-loss family the compiler fuses, shared by the WebGPU compiler's
  * tests (compile.test.ts) and the CPU compiled plan's (cpu-compiled.test.ts), and how a test
- * builds one: data X [n, D], Y [n, 1] (and a weight per row), seeded parameters, a validation set.
+ * builds one: data X [n, D], Y [n, targets] (and a weight per row), seeded parameters (or zeros), a validation set.
  */
 import { Graph, type Tensor } from '../engine/graph.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -13,12 +13,16 @@ import { randoms } from './helpers.js';
 export const D = 3;
 export const H = 4;
 
-/** A graph of the family: data X [n, D], Y [n, 1] (and a weight per row), parameters, a loss. */
+/** A graph of the family: data X [n, D], Y [n, targets] (and a weight per row), parameters, a loss. */
 export interface Family {
   name: string;
   build(g: Graph, X: Tensor, Y: Tensor, w: Tensor): Tensor;
   /** Uses the per-row weight input. */
   weighted?: boolean;
+  /** Columns of Y (default 1). */
+  targets?: number;
+  /** Parameters that start at exactly 0 (the rest start at seeded random values). */
+  zeros?: string[];
   /** Row passes per step (the dispatches of a full-batch epoch are this + 1). */
   passes?: number;
   lr?: number;
@@ -56,6 +60,24 @@ export const FAMILY: Family[] = [
     },
   },
   {
+    // Two values a row along axis 1: a compiler that maps every such value to the first one (row
+    // r's two predictions both read target 0) trains a different model.
+    name: 'predictions as W Xᵀ for 2 targets (two values a row along the second axis)',
+    targets: 2,
+    build: (g, X, Y) => {
+      const W = g.param('W', [2, D]);
+      const pred = g.add(g.matmul(W, X, { transB: true }), g.param('b', [2, 1]));
+      return g.sum(g.mean(g.squaredError(pred, g.transpose(Y)), 1));
+    },
+  },
+  {
+    // Started at W1 = 0, b1 = 0 every hidden pre-activation is exactly 0, where relu's derivative
+    // (step) is 0: the hidden layer never moves. A step written as x >= 0 would move it.
+    name: 'a relu hidden layer started at exactly 0 (relu\'s derivative at 0)',
+    zeros: ['W1', 'b1'],
+    build: (g, X, Y) => g.mean(g.squaredError(linear(g, g.relu(linear(g, X, H, true, '1')), 1, true, '2'), Y)),
+  },
+  {
     name: 'a rank-1 prediction (reshape) and a mean over rows then over targets',
     build: (g, X, Y) => g.mean(g.mean(g.squaredError(g.reshape(linear(g, X), [X.shape[0]!]), g.reshape(Y, [X.shape[0]!])), 0)),
   },
@@ -81,17 +103,21 @@ const weights = (n: number, seed: number) => Float64Array.from(randoms(n, seed),
 export async function build(f: Family, backend: Backend, n: number, optimizer: Optimizer, options: Omit<CompileOptions, 'loss' | 'optimizer' | 'backend'> = {}) {
   const g = new Graph();
   const X = g.input('X', [n, D]);
-  const Y = g.input('Y', [n, 1]);
+  const k = f.targets ?? 1;
+  const Y = g.input('Y', [n, k]);
   const w = f.weighted ? g.input('w', [n, 1]) : X;
   const loss = f.build(g, X, Y, w);
   const model = await compile(g, { loss, optimizer, backend, ...options });
-  const data = synthetic(n, D, 1, 7);
+  const data = synthetic(n, D, k, 7);
   model.write({ X: data.X, Y: data.Y, ...(f.weighted ? { w: weights(n, 3) } : {}) });
   // Seeded starting values: a hidden layer from zeros would stay symmetric (and relu dead).
-  for (const p of model.program.params) model.write({ [p.name]: randoms(model.graph.nodes[p.id]!.shape.reduce((a, b) => a * b, 1), 11 + p.id).map((v) => 0.5 * v) });
+  for (const p of model.program.params) {
+    const size = model.graph.nodes[p.id]!.shape.reduce((a, b) => a * b, 1);
+    model.write({ [p.name]: f.zeros?.includes(p.name) ? new Float64Array(size) : randoms(size, 11 + p.id).map((v) => 0.5 * v) });
+  }
   const nv = options.validationRows ?? 0;
   if (nv) {
-    const v = synthetic(nv, D, 1, 8);
+    const v = synthetic(nv, D, k, 8);
     model.write({ X: v.X, Y: v.Y, ...(f.weighted ? { w: weights(nv, 4) } : {}) }, 'validation');
   }
   return model;
