@@ -10,11 +10,12 @@
  *   loaded or computed in registers, then each sum over rows accumulated (`a<k> += ...`);
  * - a row pass's prologue, once per pass: the values without rows its row code reads
  *   (`u<node>_<element>`: parameters, and what is computed from them or from earlier passes' sums);
- * - a finishing step: the loss and every gradient from the finished sums and the parameters, then
- *   one call of the optimizer's rule per parameter value (or its gradient stored, when the update
- *   runs as a kernel of its own).
+ * - a finishing step: the loss and every gradient from the finished sums and the parameters, kept
+ *   in an array that one loop of the optimizer's rule then reads (or stored, when the update runs
+ *   as a kernel of its own).
  */
 import { type Node, formatOp } from '../engine/graph.js';
+import { type Index, add, div, isLiteral, loopVar, mod, mul, render } from '../engine/indices.js';
 import { type Coord, type Lowering, OPS, type OpKind, ROW, broadcastSource } from '../engine/ops.js';
 import { asMatrix, sizeOf } from '../engine/shape.js';
 import { wgslFloat } from '../wgsl/kernels.js';
@@ -40,18 +41,45 @@ export type Dialect = 'wgsl' | 'js';
 /** Where generated code finds what it reads; each is an expression in the emitter's dialect. */
 export interface Sources {
   /** Element `flat` of parameter %id (of the model being trained). */
-  param(id: number, flat: number): string;
+  param(id: number, flat: Index): string;
   /** Accumulator `k` of all passes, finished. */
-  total(k: number): string;
+  total(k: Index): string;
   /** The rows the sums ran over (an f32). */
   rows: string;
   /** True in a batch shorter than the rest (the last one): its means divide by its own rows. */
   short: string;
   /** Value c of data input %id in this row, where the caller lays rows out itself (the JavaScript plan); else the RowLayout's records. */
-  load?(id: number, c: number): string;
+  load?(id: number, c: Index): string;
+}
+
+/** Element f of a value of this shape, row-major: (row, column), a literal 0 along an axis of length 1. */
+export function positionIn(shape: readonly number[], f: Index): Coord {
+  const [rows, cols] = asMatrix(shape);
+  return [rows === 1 ? 0 : div(f, cols), cols === 1 ? 0 : mod(f, cols)];
+}
+
+/** A position that must be a literal: a value held as separate variables, read outside a loop. */
+function literal(x: Index, id: number): number {
+  if (!isLiteral(x)) throw new Error(`emit: %${id} is held as separate values but read at ${render(x, 'js')}`);
+  return x;
 }
 
 const COMPONENTS = ['x', 'y', 'z', 'w'];
+
+/**
+ * The lines that run `body` at every position of an R x C domain, row-major: an axis longer than
+ * `unroll` is a loop over `names[axis]`, a shorter one written out position by position. An index
+ * is symbolic only along an axis longer than the limit, so whatever it reads along that axis is
+ * wider than the limit too, and held as an array.
+ */
+export function nest(dialect: Dialect, unroll: number, [R, C]: readonly [number, number], names: readonly [string, string], body: (at: Coord) => string[], note: string): string[] {
+  const loop = (v: string, count: number, inner: string[]) => {
+    const head = dialect === 'wgsl' ? `for (var ${v} = 0u; ${v} < ${count}u; ${v}++) {` : `for (let ${v} = 0; ${v} < ${count}; ${v}++) {`;
+    return [`${head} // ${note}`, ...indent(inner, 1), '}'];
+  };
+  const cols = (r: Index) => (C > unroll ? loop(names[1], C, body([r, loopVar(names[1])])) : Array.from({ length: C }, (_, c) => body([r, c])).flat());
+  return R > unroll ? loop(names[0], R, cols(loopVar(names[0]))) : Array.from({ length: R }, (_, r) => cols(r)).flat();
+}
 
 /** Lines indented `depth` levels of two spaces, for the generated sources. */
 export const indent = (lines: string[], depth: number) => lines.map((l) => `${'  '.repeat(depth)}${l}`);
@@ -68,31 +96,69 @@ export function nodeComment(nodes: readonly Node[], n: Node): string {
 /** Text for a `//` comment: a name with a line break in it would end the comment and run as code. */
 export const oneLine = (text: string) => text.replace(/[\r\n\u2028\u2029]+/g, ' ');
 
+/** What the emitter writes as loops: extents past `unroll` (0: every one), and how it names the accumulators. */
+export interface EmitOptions {
+  /**
+   * The widest extent written out element by element: a node with more values (a row's values, or
+   * its size) is an array filled in a loop, and a sum of more terms is a loop. Infinity: none.
+   */
+  unroll: number;
+  /** Accumulator k of all passes as the code names it (`a<k>`, or an element of an array). */
+  acc?: (k: Index) => string;
+}
+
+/** `a<k>` for a literal k: the accumulators as separate variables. */
+const scalarAcc = (k: Index) => {
+  if (!isLiteral(k)) throw new Error(`emit: accumulator ${render(k, 'js')} indexed, but the accumulators are scalars`);
+  return `a${k}`;
+};
+
+/** Whether a schedule's accumulators are an array: some sum over rows is wider than `unroll`. */
+export const indexedAccumulators = (s: Schedule, unroll: number) => s.passes.some((p) => p.sums.some((x) => x.size > unroll));
+
+/** A WGSL u32 index: a literal with its suffix, as the straight-line code always wrote it, or an expression. */
+export const wgslIndex = (k: Index) => (isLiteral(k) ? `${k}u` : render(k, 'wgsl'));
+
+/** The terms a reduction or a matrix product adds up: an R x C domain, and each one's expression by its position in it. */
+interface Terms {
+  extents: readonly [number, number];
+  term(at: Coord): string;
+}
+
+const countOf = (t: Terms) => t.extents[0] * t.extents[1];
+
 /**
  * Writes the code of one kernel section. Values are emitted on first use, every element of a node
  * together, after the values they read, so the lines read in graph order; uniform values go to
- * `prologue`, row values and accumulations to `body`.
+ * `prologue`, row values and accumulations to `body`. A node wider than `unroll` is an array
+ * (`v<node>[i]`, `u<node>[i]`) filled by one loop, declared once in the prologue.
  */
 export class Emitter {
   private prologue: string[] = [];
   private body: string[] = [];
   private readonly done = new Set<number>();
+  private readonly declared = new Set<string>();
   private loaded = new Set<string>();
   private readonly nodes: readonly Node[];
+  private readonly unroll: number;
+  private readonly acc: (k: Index) => string;
 
   constructor(
     private readonly s: Schedule,
     private readonly src: Sources,
     private readonly layout: RowLayout | null = null,
     private readonly dialect: Dialect = 'wgsl',
+    options: EmitOptions = { unroll: Infinity },
   ) {
     this.nodes = s.graph.nodes;
+    this.unroll = options.unroll;
+    this.acc = options.acc ?? scalarAcc;
   }
 
   /**
-   * Row code of pass `p`: every row value its sums read, then one accumulation per element of each
-   * sum (accumulator k of all passes is `a<k>`). Returns the lines for inside the row loop, and the
-   * lines for before it (values without rows the row code reads, not emitted before).
+   * Row code of pass `p`: every row value its sums read, then the accumulation of each sum's
+   * elements (one line each, or a loop over them). Returns the lines for inside the row loop, and
+   * the lines for before it (values without rows the row code reads, arrays, not emitted before).
    */
   rowPass(p: number): { prologue: string[]; body: string[] } {
     // A pass's row loop is a scope of its own: row values are emitted again in each.
@@ -101,10 +167,15 @@ export class Emitter {
     for (const sum of this.s.passes[p]!.sums) {
       const node = this.nodes[sum.id]!;
       const note = nodeComment(this.nodes, node);
-      for (let f = 0; f < sum.size; f++) {
-        const terms = this.perRow(node, this.coordOf(node, f));
-        this.body.push(`a${sum.at + f} += ${terms.join(' + ')}; // ${note}`);
-      }
+      const [R, C] = asMatrix(node.shape);
+      const accumulate = ([r, c]: Coord) => {
+        const terms = this.terms(node, [r, c]);
+        const into = this.acc(add(sum.at, add(mul(r, C), c)));
+        // Inside a loop, the loop's line names the node.
+        if (!this.loops(terms)) return [`${into} += ${this.unrolled(terms).join(' + ')};${isLiteral(r) && isLiteral(c) ? ` // ${note}` : ''}`];
+        return nest(this.dialect, this.unroll, terms.extents, ['k', 'l'], (at) => [`${into} += ${terms.term(at)};`], note);
+      };
+      this.body.push(...nest(this.dialect, this.unroll, [R, C], ['i', 'j'], accumulate, note));
     }
     const out = { prologue: this.prologue, body: this.body };
     this.prologue = [];
@@ -119,7 +190,7 @@ export class Emitter {
     return out;
   }
 
-  /** A WGSL expression for the value of `id` at `at`, emitting the lines it needs. */
+  /** An expression for the value of `id` at `at`, emitting the lines it needs. */
   value(id: number, at: Coord = [0, 0]): string {
     const node = this.nodes[id]!;
     const info = this.s.info.get(id)!;
@@ -129,60 +200,98 @@ export class Emitter {
       const here: Coord = [at[0] === ROW ? 0 : at[0], at[1] === ROW ? 0 : at[1]];
       if (lower.kind === 'view') return this.value(node.inputs[0]!, lower.source(node.attrs, this.nodes[node.inputs[0]!]!.shape, node.shape, here));
       if (lower.kind === 'leaf' && lower.fill) return wgslFloat(lower.fill(node.attrs));
+      const flat = add(mul(here[0], asMatrix(node.shape)[1]), here[1]);
+      // A wide parameter is read where it is used, from its buffer.
+      if (lower.kind === 'leaf' && this.indexed(id)) return this.src.param(id, flat);
       this.ensure(node);
-      return `u${id}_${here[0] * asMatrix(node.shape)[1] + here[1]}`;
+      return this.indexed(id) ? `u${id}[${render(flat, this.dialect)}]` : `u${id}_${literal(flat, id)}`;
     }
     if (at[info.rowAxis] !== ROW) throw new Error(`emit: %${id} read at a fixed row (${at})`);
     const c = at[1 - info.rowAxis]!;
     if (lower.kind === 'view') return this.value(node.inputs[0]!, lower.source(node.attrs, this.nodes[node.inputs[0]!]!.shape, node.shape, at));
     if (lower.kind === 'leaf' && lower.fill) return wgslFloat(lower.fill(node.attrs));
     this.ensure(node);
-    return `v${id}_${c}`;
+    return this.indexed(id) ? `v${id}[${render(c, this.dialect)}]` : `v${id}_${literal(c, id)}`;
   }
 
-  /** Emits the lets of every element of a node computed here (once). */
+  /** A node held as an array, filled in a loop: wider than the unroll limit. */
+  private indexed(id: number): boolean {
+    return this.s.info.get(id)!.width > this.unroll;
+  }
+
+  /** A sum whose terms are written as a loop: one of its axes is longer than the unroll limit. */
+  private loops(terms: Terms): boolean {
+    return terms.extents.some((e) => e > this.unroll);
+  }
+
+  /** Declares an array of `size` values once per emitter (one function of generated code). */
+  private declare(name: string, size: number): void {
+    if (this.declared.has(name)) return;
+    this.declared.add(name);
+    this.prologue.push(this.dialect === 'wgsl' ? `var ${name}: array<f32, ${size}>;` : `const ${name} = new Float64Array(${size});`);
+  }
+
+  /** Emits every element of a node computed here (once): one let each, or an array filled in a loop. */
   private ensure(node: Node): void {
     if (this.done.has(node.id)) return;
     this.done.add(node.id);
     const info = this.s.info.get(node.id)!;
     const note = nodeComment(this.nodes, node);
-    const count = info.width;
     const out = info.rowAxis === null ? this.prologue : this.body;
-    const name = (f: number) => (info.rowAxis === null ? `u${node.id}_${f}` : `v${node.id}_${f}`);
     const lower = OPS[node.op].lower as Lowering<OpKind>;
-    for (let f = 0; f < count; f++) {
-      const at = this.coordOf(node, f);
-      let expr: string;
-      if (lower.kind === 'leaf') expr = info.rowAxis === null ? this.src.param(node.id, f) : this.load(node.id, f);
-      else if (info.acrossRows) expr = this.finished(node, at, f);
-      else expr = this.compute(node, at);
-      out.push(`let ${name(f)} = ${expr}; // ${note}`);
+    const element = (f: Index, at: Coord, pre: string[], scratch: string) => {
+      if (lower.kind === 'leaf') return info.rowAxis === null ? this.src.param(node.id, f) : this.load(node.id, f);
+      if (info.acrossRows) return this.finished(node, at, f);
+      return this.compute(node, at, pre, scratch);
+    };
+    // A sum written as a loop adds into a scratch variable of its own: s<node>_<k>.
+    let scratch = 0;
+    if (!this.indexed(node.id)) {
+      const name = info.rowAxis === null ? 'u' : 'v';
+      for (let f = 0; f < info.width; f++) {
+        const pre: string[] = [];
+        const expr = element(f, this.coordOf(node, f), pre, `s${node.id}_${scratch++}`);
+        out.push(...pre, `let ${name}${node.id}_${f} = ${expr}; // ${note}`);
+      }
+      return;
     }
+    // An array, filled position by position of its values: (row, column) without rows, (0, value) for a row's.
+    const name = `${info.rowAxis === null ? 'u' : 'v'}${node.id}`;
+    const [R, C] = info.rowAxis === null ? asMatrix(node.shape) : [1, info.width];
+    const lines = nest(this.dialect, this.unroll, [R, C], ['i', 'j'], ([r, c]) => {
+      const f = add(mul(r, C), c);
+      const at: Coord = info.rowAxis === 0 ? [ROW, c] : info.rowAxis === 1 ? [c, ROW] : [r, c];
+      const pre: string[] = [];
+      const expr = element(f, at, pre, `s${node.id}_${scratch++}`);
+      return [...pre, `${name}[${render(f, this.dialect)}] = ${expr};${isLiteral(f) ? ` // ${note}` : ''}`];
+    }, note);
+    this.declare(name, info.width);
+    out.push(...lines);
   }
 
   /** The position of value f of a node: its f-th element, or for a row node its f-th value of this row. */
-  private coordOf(node: Node, f: number): Coord {
+  private coordOf(node: Node, f: Index): Coord {
     const info = this.s.info.get(node.id)!;
     if (info.rowAxis === 0) return [ROW, f];
     if (info.rowAxis === 1) return [f, ROW];
-    const cols = asMatrix(node.shape)[1];
-    return [Math.floor(f / cols), f % cols];
+    return positionIn(node.shape, f);
   }
 
   /**
    * Value c of data input %id in this row: from the row's vec4 record (`at4`, one load per vec4,
-   * shared by the values in it) or its float record (`at1`), plus the drawn residual (`res_at`) for
-   * the target of a residual bootstrap.
+   * shared by the values in it; a component chosen by index in a loop) or its float record
+   * (`at1`), plus the drawn residual (`res_at`) for the target of a residual bootstrap.
    */
-  private load(id: number, c: number): string {
+  private load(id: number, c: Index): string {
     if (this.src.load) return this.src.load(id, c);
     const layout = this.layout;
     if (!layout) throw new Error(`emit: data input %${id} read outside row code`);
     const { part, column } = layout.columns.get(id)!;
+    const k = add(column, c);
     let x: string;
-    if (part === 'scalar') x = `data1[at1 + ${column + c}u]`;
+    if (part === 'scalar') x = `data1[at1 + ${wgslIndex(k)}]`;
+    else if (!isLiteral(k)) x = `data4[at4 + ${render(div(k, 4), 'wgsl')}][${render(mod(k, 4), 'wgsl')}]`;
     else {
-      const k = column + c;
       const name = `r${Math.floor(k / 4)}`;
       if (!this.loaded.has(name)) {
         this.loaded.add(name);
@@ -190,22 +299,25 @@ export class Emitter {
       }
       x = `${name}.${COMPONENTS[k % 4]}`;
     }
-    return layout.residualTarget === id ? `(${x} + data1[res_at + ${c}u])` : x;
+    return layout.residualTarget === id ? `(${x} + data1[res_at + ${wgslIndex(c)}])` : x;
   }
 
   /** A finished sum over rows: its total (over the rows of the batch, divided by the count for a mean). */
-  private finished(node: Node, at: Coord, f: number): string {
+  private finished(node: Node, at: Coord, f: Index): string {
     const sum = this.s.sums.get(node.id)!;
-    const total = this.src.total(sum.at + f);
+    const total = this.src.total(add(sum.at, f));
     const lower = OPS[node.op].lower as Lowering<OpKind>;
     if (lower.kind !== 'reduce' || !lower.mean) return total;
     // Values summed per row, times the rows.
-    const perRow = this.perRow(node, at, false).length;
+    const perRow = countOf(this.terms(node, at));
     return `${total} / (${this.src.rows}${perRow === 1 ? '' : ` * ${wgslFloat(perRow)}`})`;
   }
 
-  /** The element of a node computed from its operands' elements, by its op's lowering. */
-  private compute(node: Node, at: Coord): string {
+  /**
+   * The element of a node computed from its operands' elements, by its op's lowering. A sum of
+   * more terms than the unroll limit is a loop into `scratch`, its lines pushed to `pre`.
+   */
+  private compute(node: Node, at: Coord, pre: string[], scratch: string): string {
     const lower = OPS[node.op].lower as Lowering<OpKind>;
     const [a, b] = node.inputs.map((i) => this.nodes[i]!);
     switch (lower.kind) {
@@ -215,43 +327,62 @@ export class Emitter {
         return lower[this.dialect](this.value(a!.id, broadcastSource(a!.shape, node.shape, at)), this.value(b!.id, broadcastSource(b!.shape, node.shape, at)));
       case 'reduce':
       case 'contract': {
-        const terms = this.perRow(node, at);
-        const sum = terms.length === 1 ? terms[0]! : `(${terms.join(' + ')})`;
-        return lower.kind === 'reduce' && lower.mean ? `${sum} / ${wgslFloat(terms.length)}` : sum;
+        const terms = this.terms(node, at);
+        let sum: string;
+        if (!this.loops(terms)) {
+          const list = this.unrolled(terms);
+          sum = list.length === 1 ? list[0]! : `(${list.join(' + ')})`;
+        } else {
+          const note = nodeComment(this.nodes, node);
+          const body = nest(this.dialect, this.unroll, terms.extents, ['k', 'l'], (q) => [`${scratch} += ${terms.term(q)};`], note);
+          pre.push(this.dialect === 'wgsl' ? `var ${scratch} = 0.0;` : `let ${scratch} = 0;`, ...body);
+          sum = scratch;
+        }
+        return lower.kind === 'reduce' && lower.mean ? `${sum} / ${wgslFloat(countOf(terms))}` : sum;
       }
       default:
         throw new Error(`emit: %${node.id} ${node.op} (${lower.kind}) computes no element`);
     }
   }
 
+  /** Every term written out, row-major. */
+  private unrolled(terms: Terms): string[] {
+    const [R, C] = terms.extents;
+    return Array.from({ length: R * C }, (_, q) => terms.term([Math.floor(q / C), q % C]));
+  }
+
   /**
    * The terms a reduction or a matrix product adds up for output element `at`. Along a row axis
    * there is one term, the row's (a sum over rows adds them across rows); along any other axis,
-   * one term per position. With `emit` false, only counts them.
+   * one term per position. A term is emitted only when asked for.
    */
-  private perRow(node: Node, at: Coord, emit = true): string[] {
+  private terms(node: Node, at: Coord): Terms {
     const lower = OPS[node.op].lower as Lowering<OpKind>;
-    const range = (id: number, axis: 0 | 1, length: number) => (this.s.info.get(id)!.rowAxis === axis ? [ROW] : [...Array(length).keys()]);
-    const read = (id: number, c: Coord) => (emit ? this.value(id, c) : '');
+    /** Positions along an axis of an operand: the row alone (a fixed position), or all `length` of them. */
+    const along = (id: number, axis: 0 | 1, length: number): { fixed: Index } | number => (this.s.info.get(id)!.rowAxis === axis ? { fixed: ROW } : length);
+    const extent = (x: { fixed: Index } | number) => (typeof x === 'number' ? x : 1);
+    const pick = (x: { fixed: Index } | number, q: Index) => (typeof x === 'number' ? q : x.fixed);
     if (lower.kind === 'reduce') {
       const a = this.nodes[node.inputs[0]!]!;
       const [R, C] = asMatrix(a.shape);
       const axis = lower.axis(node.attrs);
-      const rows = axis === null || (axis === 0 && a.shape.length === 2) ? range(a.id, 0, R) : [a.shape.length === 2 ? at[1] : 0];
-      const cols = axis === null || axis === 1 || a.shape.length === 1 ? range(a.id, 1, C) : [at[1]];
-      return rows.flatMap((i) => cols.map((j) => read(a.id, [i, j])));
+      const rows = axis === null || (axis === 0 && a.shape.length === 2) ? along(a.id, 0, R) : { fixed: a.shape.length === 2 ? at[1] : 0 };
+      const cols = axis === null || axis === 1 || a.shape.length === 1 ? along(a.id, 1, C) : { fixed: at[1] };
+      return { extents: [extent(rows), extent(cols)], term: ([r, c]) => this.value(a.id, [pick(rows, r), pick(cols, c)]) };
     }
     if (lower.kind === 'contract') {
       const [ta, tb] = lower.trans(node.attrs);
       const [a, b] = node.inputs.map((i) => this.nodes[i]!) as [Node, Node];
       const K = ta ? a.shape[0]! : a.shape[1]!;
       // op(A)(i, p) and op(B)(p, j), with p along A's rows when transposed.
-      const ps = range(a.id, ta ? 0 : 1, K);
-      return ps.map((p) => {
-        const left = read(a.id, ta ? [p, at[0]] : [at[0], p]);
-        const right = read(b.id, tb ? [at[1], p] : [p, at[1]]);
-        return emit ? `${left} * ${right}` : '';
-      });
+      const ps = along(a.id, ta ? 0 : 1, K);
+      return {
+        extents: [1, extent(ps)],
+        term: ([, q]) => {
+          const p = pick(ps, q);
+          return `${this.value(a.id, ta ? [p, at[0]] : [at[0], p])} * ${this.value(b.id, tb ? [at[1], p] : [p, at[1]])}`;
+        },
+      };
     }
     throw new Error(`emit: %${node.id} ${node.op} is not a sum`);
   }
@@ -277,25 +408,38 @@ export interface Theta {
 }
 
 /**
- * The finishing step's lines: the batch's loss as `batch_loss`, then each parameter value's
- * gradient (`g<k>` for value k of theta) and what `use` makes of it: the optimizer's call on it,
- * or the gradient stored for an update that runs apart. Every gradient is computed before any
- * parameter changes.
+ * Where a finishing step puts each gradient: `store(k, value)` is the statement that keeps value k
+ * of theta's gradient, after the `head` lines; `tail` follows every gradient (the optimizer's loop).
  */
-export function finishLines(e: Emitter, s: Schedule, loss: number, theta: Theta | null, use: (k: number) => string): string[] {
+export interface GradientSink {
+  head: string[];
+  store(k: Index, value: string): string;
+  tail: string[];
+}
+
+/**
+ * The finishing step's lines: the batch's loss as `batch_loss`, then each parameter value's
+ * gradient kept by the sink (in an array the optimizer's loop reads, or stored for an update that
+ * runs apart). Every gradient is computed before any parameter changes.
+ */
+export function finishLines(e: Emitter, s: Schedule, loss: number, theta: Theta | null, sink: GradientSink, unroll = Infinity, dialect: Dialect = 'wgsl'): string[] {
   const nodes = s.graph.nodes;
   const lines = [`let batch_loss = ${e.value(loss)};`];
-  const calls: string[] = [];
-  for (const p of theta?.params ?? []) {
+  if (!theta) return [...e.takePrologue(), ...lines];
+  lines.push(...sink.head);
+  for (const p of theta.params) {
     const grad = nodes[p.grad]!;
-    const cols = asMatrix(grad.shape)[1];
-    for (let f = 0; f < p.size; f++) {
-      const k = p.offset + f;
-      lines.push(`let g${k} = ${e.value(p.grad, [Math.floor(f / cols), f % cols])}; // ${oneLine(`${p.name}[${f}]: %${p.grad} ${grad.label ?? ''}`)}`.trimEnd());
-      calls.push(use(k));
-    }
+    const [, C] = asMatrix(grad.shape);
+    const note = oneLine(`${p.name}: %${p.grad} ${grad.label ?? ''}`).trimEnd();
+    lines.push(
+      ...nest(dialect, unroll, asMatrix(grad.shape), ['i', 'j'], ([r, c]) => {
+        const f = add(mul(r, C), c);
+        const store = sink.store(add(p.offset, f), e.value(p.grad, [r, c]));
+        return [isLiteral(f) ? `${store} // ${oneLine(`${p.name}[${f}]: %${p.grad} ${grad.label ?? ''}`)}`.trimEnd() : store];
+      }, note),
+    );
   }
-  return [...e.takePrologue(), ...lines, ...calls];
+  return [...e.takePrologue(), ...lines, ...sink.tail];
 }
 
 /** Parameters in theta order (the program's), each with its gradient. */

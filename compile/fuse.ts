@@ -58,8 +58,8 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const theta: Theta = thetaOf(program.params, nodes);
   const count = theta.count;
   const inputIds = program.inputs.map((i) => i.id);
-  const train = schedule(graph, n, inputIds, [loss, ...theta.params.map((p) => p.grad)], { loss, params: program.params }, loader.batchSize, short);
-  const valid = nv ? schedule(graph, n, inputIds, [loss], null, nv, null) : null;
+  const train = schedule(graph, n, inputIds, [loss, ...theta.params.map((p) => p.grad)], { loss, params: program.params }, loader.batchSize, short, layout.unroll);
+  const valid = nv ? schedule(graph, n, inputIds, [loss], null, nv, null, layout.unroll) : null;
 
   // A row's records: the wide data inputs' values (4 or more a row) read as vec4, the narrow ones'
   // as floats, each input whole in one record, in the program's order of inputs. A vec4 view and
@@ -200,7 +200,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
     notes.push(`the whole run in ${form}: ${budget}; up to ${epochsPerDispatch} epochs per dispatch`);
     const replicated = B > 1 ? { ...replicas, ...draws, HYPER_STRIDE: hypers } : {};
     if (B > 1) notes.push(`${B} replicates, one ${serial ? 'invocation' : 'workgroup'} each${drawn}${own}`);
-    const options = { form: serial ? ('serial' as const) : ('lanes' as const), layout: rows, theta, loss };
+    const options = { form: serial ? ('serial' as const) : ('lanes' as const), layout: rows, theta, loss, unroll: layout.unroll };
     const steps = `${trainStep(train, options)}\n\n${validStep(valid, options)}`;
     const holes: Record<string, string> = { ...recordHoles, OPTIMIZER: rule, STEPS: steps, DATA: dataViews.text };
     if (!serial) Object.assign(holes, { TREE: TREE_WGSL, P: String(Math.max(P, widest(valid ?? train))), TOTALS: String(totals) });
@@ -249,7 +249,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
     const passRows = { ...rows, residualTarget: extra.RESIDUALS ? rows.residualTarget : null };
     s.passes.forEach((pass, p) => {
       const dataText = dataBindings(passRows, 3).text;
-      const holes = { ...recordHoles, ...rowPassHoles(s, p, passRows, theta), TREE: TREE_WGSL, P: String(Math.max(1, pass.size)), PASS_AT: String(pass.at), TOTALS: String(TOTALS), DATA: dataText };
+      const holes = { ...recordHoles, ...rowPassHoles(s, p, passRows, theta, layout.unroll), TREE: TREE_WGSL, P: String(Math.max(1, pass.size)), PASS_AT: String(pass.at), TOTALS: String(TOTALS), DATA: dataText };
       const passNodes = passClosure(s, p);
       let base = 0;
       for (const c of set.chunks) {
@@ -303,11 +303,11 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const holes = { ...finishHoles, BINDINGS: finishBindings.join('\n') };
   if (!split) {
     const label = B > 1 ? `${B} models, each: finish its sums, loss and gradients, update; at the epoch end record its loss, flag its divergence` : 'finish the sums, loss and gradients, update; at the epoch end record the loss, flag divergence, snapshot';
-    kernel2.push(step(label, 'finish', { ...holes, OPTIMIZER: rule, FINISH: finishHole(train, loss, theta, 'update') }, finishConstants, [ro(partials), rw(thetaBuffer), rw(state), rw(records), rw(control)], [B, 1], reduceBytes, finishNodes));
+    kernel2.push(step(label, 'finish', { ...holes, OPTIMIZER: rule, FINISH: finishHole(train, loss, theta, 'update', layout.unroll) }, finishConstants, [ro(partials), rw(thetaBuffer), rw(state), rw(records), rw(control)], [B, 1], reduceBytes, finishNodes));
   } else {
     notes.push(`the finishing kernel would bind 5 storage buffers and the device allows ${layout.maxStorageBuffers}: it stores the gradients and an update kernel applies them (no parameter snapshots)`);
     snapshot.length = 0;
-    kernel2.push(step('finish the sums, loss and gradients (stored); at the epoch end record the loss, flag divergence', 'finish', { ...holes, OPTIMIZER: '', FINISH: finishHole(train, loss, theta, 'store') }, { ...finishConstants, GRADS_AT: partialWords }, [rw(partials), ro(thetaBuffer), rw(records), rw(control)], [1, 1], { read: 4 * totalGroups * TOTALS, written: 4 * (count + 1) }, finishNodes));
+    kernel2.push(step('finish the sums, loss and gradients (stored); at the epoch end record the loss, flag divergence', 'finish', { ...holes, OPTIMIZER: '', FINISH: finishHole(train, loss, theta, 'store', layout.unroll) }, { ...finishConstants, GRADS_AT: partialWords }, [rw(partials), ro(thetaBuffer), rw(records), rw(control)], [1, 1], { read: 4 * totalGroups * TOTALS, written: 4 * (count + 1) }, finishNodes));
     kernel2.push(
       step(`${optimizer.name} update of theta`, 'update', { OPTIMIZER: rule }, { WG, COUNT: count, GRADS_AT: partialWords }, [rw(thetaBuffer), ro(partials), rw(state), ro(control)], [Math.max(1, Math.ceil(count / WG)), 1], {
         read: 4 * count * (2 + optimizer.slots),
@@ -326,7 +326,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
     const vPartials = decl(`validation partials (${B > 1 ? `${B} replicates x ` : ''}${vGroups} workgroups x ${VTOTALS} sums)`, B * vGroups * VTOTALS);
     steps.push(...rowPasses(valid, vData, vPartials, { N: nv, BATCH: nv, WHOLE: true, ...perReplica(vGroups) }, 'validation set: its rows\' values, sums over its rows', nv, vGroups));
     const label = B > 1 ? `${B} models, each: finish its validation sums, record its validation loss` : 'finish the validation sums, record the validation loss';
-    const holes = { COUNT: String(count), TOTALS: String(VTOTALS), TREE: TREE_WGSL, FINISH: finishHole(valid, loss, theta, 'update', false) };
+    const holes = { COUNT: String(count), TOTALS: String(VTOTALS), TREE: TREE_WGSL, FINISH: finishHole(valid, loss, theta, 'update', layout.unroll, false) };
     steps.push(step(label, 'valid_finish', holes, { WG: finishWG, GROUPS: vGroups, N: nv, ...replicas, ...perReplica(vGroups) }, [ro(vPartials), ro(thetaBuffer), rw(records), ro(control)], [B, 1], { read: B * 4 * vGroups * VTOTALS, written: B * 4 }, finishClosure(valid)));
   }
   return { name: 'fused', buffers, places, validation, residuals, snapshot, evaluate: [], train: { kind: 'per-epoch', steps }, records, control, notes };

@@ -16,7 +16,8 @@
  * returns the batch's loss. A pass writes `out` rather than `T`, so that threads can each sum
  * their own rows and the caller add them up.
  */
-import { Emitter, type Theta, finishLines, indent, nodeComment, thetaOf, widthOf } from './emit.js';
+import { type Index, add, loopVar, render } from '../engine/indices.js';
+import { Emitter, type Theta, finishLines, indent, indexedAccumulators, nodeComment, thetaOf, widthOf } from './emit.js';
 import { fusionNotes } from './fuse.js';
 import { type Program, batchesPerEpoch, shortBatch } from './program.js';
 import { type Schedule, Unfusable, schedule } from './schedule.js';
@@ -32,30 +33,35 @@ export interface JsOptions {
   training: boolean;
   /** What the plan is, for its first comment line. */
   title: string;
+  /** Extents written element by element at most; wider values are arrays filled in loops (emit.ts). */
+  unroll: number;
 }
 
 /**
  * The factory's source: a function expression, readable as printed by `explain`. Locals are named
- * as in the WGSL (`v<node>_<column>` per row, `u<node>_<element>` without rows, `a<k>` sums,
- * `g<k>` gradients); data input %id is `d<id>`, its row's first value at `o<id>`.
+ * as in the WGSL (`v<node>_<column>` per row, `u<node>_<element>` without rows, `a<k>` sums);
+ * data input %id is `d<id>`, its row's first value at `o<id>`.
  */
-export function emitJs(s: Schedule, { inputs, theta, loss, residualTarget, training, title }: JsOptions): string {
+export function emitJs(s: Schedule, { inputs, theta, loss, residualTarget, training, title, unroll }: JsOptions): string {
   const nodes = s.graph.nodes;
   const width = new Map(inputs.map((id) => [id, widthOf(nodes[id]!)]));
   const paramOf = new Map(theta.params.map((p, i) => [p.id, i]));
+  const js = (k: Index) => render(k, 'js');
   const sources = {
-    param: (id: number, f: number) => `p${id}[${f}]`,
-    total: (k: number) => `T[${k}]`,
+    param: (id: number, f: Index) => `p${id}[${js(f)}]`,
+    total: (k: Index) => `T[${js(k)}]`,
     rows: 'm',
     short: 'short',
-    load: (id: number, c: number) => {
-      const x = `d${id}[o${id} + ${c}]`;
-      return id === residualTarget ? `(${x} + residuals[r + ${c}])` : x;
+    load: (id: number, c: Index) => {
+      const x = `d${id}[o${id} + ${js(c)}]`;
+      return id === residualTarget ? `(${x} + residuals[r + ${js(c)}])` : x;
     },
   };
+  // Accumulators: a local each, or (a sum wider than the unroll limit) one array a pass.
+  const arrays = indexedAccumulators(s, unroll);
   // One emitter a function: each pass and the finishing step is a scope of its own, and reads
   // what it needs (a parameter, an earlier total) itself, as each WGSL kernel does.
-  const emitter = () => new Emitter(s, sources, null, 'js');
+  const emitter = (first = 0) => new Emitter(s, sources, null, 'js', { unroll, ...(arrays ? { acc: (k: Index) => `acc[${js(add(k, -first))}]` } : {}) });
   const head = [
     `// ${title}, generated from the graph's schedule.`,
     '(function (data, params, residuals, T, G) {',
@@ -63,9 +69,11 @@ export function emitJs(s: Schedule, { inputs, theta, loss, residualTarget, train
     ...indent([...paramOf].map(([id, i]) => `const p${id} = params[${i}]; // ${nodeComment(nodes, nodes[id]!)}`), 1),
   ];
   const passes = s.passes.map((pass, p) => {
-    const { prologue, body } = emitter().rowPass(p);
+    const { prologue, body } = emitter(pass.at).rowPass(p);
     const sums = pass.sums.map((x) => `%${x.id} ${nodes[x.id]!.op}`).join(', ');
     const accs = Array.from({ length: pass.size }, (_, k) => pass.at + k);
+    const declare = arrays ? [`const acc = new Float64Array(${pass.size});`] : accs.map((k) => `let a${k} = 0;`);
+    const store = arrays ? [`for (let c = 0; c < ${pass.size}; c++) out[${js(add(pass.at, loopVar('c')))}] = acc[c];`] : accs.map((k) => `out[${k}] = a${k};`);
     const row = [
       'const row = order === null ? q : order[q];',
       ...inputs.map((id) => `const o${id} = row * ${width.get(id)};`),
@@ -75,15 +83,15 @@ export function emitJs(s: Schedule, { inputs, theta, loss, residualTarget, train
       `// Pass ${p}: the rows, summed into ${sums}.`,
       '(order, draws, first, last, m, short, out) => {',
       ...indent(prologue, 1),
-      ...indent(accs.map((k) => `let a${k} = 0;`), 1),
+      ...indent(declare, 1),
       '  for (let q = first; q < last; q++) {',
       ...indent([...row, ...body], 2),
       '  }',
-      ...indent(accs.map((k) => `out[${k}] = a${k};`), 1),
+      ...indent(store, 1),
       '},',
     ];
   });
-  const finish = finishLines(emitter(), s, loss, training ? theta : null, (k) => `G[${k}] = g${k};`);
+  const finish = finishLines(emitter(), s, loss, training ? theta : null, { head: [], store: (k, value) => `G[${js(k)}] = ${value};`, tail: [] }, unroll, 'js');
   return [
     ...head,
     '  const passes = [',
@@ -109,8 +117,14 @@ export interface JsPlan {
   notes: string[];
 }
 
+/**
+ * The widest value the CPU's generated code writes out element by element: past it, arrays and
+ * loops (V8 optimizes a loop far better than a function of 10000 lines, and compiles it at once).
+ */
+export const JS_UNROLL = 16;
+
 /** Plans a training program for the CPU; throws Unfusable for a graph the compiler does not fuse. */
-export function planJs(program: Program): JsPlan {
+export function planJs(program: Program, unroll = JS_UNROLL): JsPlan {
   const { graph, loss, optimizer, loader } = program;
   if (loss === null || !optimizer) throw new Unfusable('the program has no loss and optimizer: there is nothing to compile into a training step');
   const n = loader.rows;
@@ -119,8 +133,8 @@ export function planJs(program: Program): JsPlan {
   const theta = thetaOf(program.params, graph.nodes);
   const inputs = program.inputs.map((i) => i.id);
   const training = { loss, params: program.params };
-  const train = schedule(graph, n, inputs, [loss, ...theta.params.map((p) => p.grad)], training, loader.batchSize, short);
-  const valid = nv ? schedule(graph, n, inputs, [loss], null, nv, null) : null;
+  const train = schedule(graph, n, inputs, [loss, ...theta.params.map((p) => p.grad)], training, loader.batchSize, short, unroll);
+  const valid = nv ? schedule(graph, n, inputs, [loss], null, nv, null, unroll) : null;
   const residualTarget = program.replicas.bootstrap === 'residuals' ? program.replicas.target : null;
   const batches = batchesPerEpoch(loader);
   const trainTitle = `One optimizer step on positions [first, last) of the epoch's order${batches > 1 ? ` (${batches} batches of ${loader.batchSize} rows an epoch)` : ''}`;
@@ -128,8 +142,8 @@ export function planJs(program: Program): JsPlan {
     theta,
     train,
     valid,
-    trainSource: emitJs(train, { inputs, theta, loss, residualTarget, training: true, title: trainTitle }),
-    validSource: valid && emitJs(valid, { inputs, theta, loss, residualTarget: null, training: false, title: `The loss over the ${nv} validation rows` }),
+    trainSource: emitJs(train, { inputs, theta, loss, residualTarget, training: true, title: trainTitle, unroll }),
+    validSource: valid && emitJs(valid, { inputs, theta, loss, residualTarget: null, training: false, title: `The loss over the ${nv} validation rows`, unroll }),
     notes: fusionNotes(train),
   };
 }

@@ -43,6 +43,11 @@ export interface Layout {
   rowLoads: 'vec4' | 'scalar';
   /** Batches of at most this many rows train in the serial form of the single-dispatch plan (one invocation, no barriers); 0: never. */
   serialMaxRows: number;
+  /**
+   * The widest value the generated kernels write out element by element (a line per value); a
+   * wider one is an array filled in a loop, a longer sum a loop (compile/emit.ts).
+   */
+  unroll: number;
 }
 
 export const DEFAULT_LAYOUT: Layout = {
@@ -61,6 +66,7 @@ export const DEFAULT_LAYOUT: Layout = {
   bigReplicas: 'fused',
   rowLoads: 'vec4',
   serialMaxRows: 0,
+  unroll: 16,
 };
 
 /** CPU-based adapters (lavapipe, llvmpipe, SwiftShader, WARP): a workgroup runs on one thread, in SIMD vectors. */

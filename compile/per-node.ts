@@ -88,7 +88,8 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
           // A view copies through strides read off its index mapping (it maps positions linearly).
           const inCols = asMatrix(ins[0]!.shape)[1];
           const flat = (at: Coord) => {
-            const [i, j] = lower.source(n.attrs, ins[0]!.shape, n.shape, at);
+            // Literal positions map to literal positions.
+            const [i, j] = lower.source(n.attrs, ins[0]!.shape, n.shape, at) as [number, number];
             return i * inCols + j;
           };
           strides = [flat([1, 0]) - flat([0, 0]), flat([0, 1]) - flat([0, 0])];

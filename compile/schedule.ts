@@ -21,6 +21,9 @@
  * - What cannot fuse is refused with the reason (`Unfusable`), and the backend runs one kernel per
  *   node instead: a node with the row count along both axes ([n, n]), a parameter or constant that
  *   only fits the graph at its own row count, or more straight-line code than MAX_ELEMENTS.
+ * - Loops are part of what is emitted, not of the schedule: a node wider than the target's unroll
+ *   limit is an array filled by one loop, a sum of more terms a loop (compile/emit.ts), so the
+ *   generated code grows with the nodes, not with their values.
  *
  * How the schedule becomes kernels (one workgroup for a small problem, row pass and finishing
  * kernels otherwise) is compile/plan.ts; the WGSL each node becomes is compile/emit.ts.
@@ -36,9 +39,9 @@ export class Unfusable extends Error {
 }
 
 /**
- * The most values the generated code holds: row values, values without rows and accumulators.
- * Every value is a line of straight-line code (a register); past this a model is wide enough that
- * one kernel per node is the better plan, and the compile would be slow.
+ * The most values the generated code writes out one line each: row values, values without rows
+ * and accumulators no wider than the unroll limit (wider ones are arrays filled in loops, which
+ * cost a line a node). Past this, straight-line code would take the driver minutes to compile.
  */
 export const MAX_ELEMENTS = 4096;
 
@@ -117,7 +120,7 @@ function tryReplay(graph: Graph, n: number, rows: number, training: Training | n
  * Schedules `targets` (the loss, and with `training` the gradients) of a graph whose data
  * `inputs` have `n` rows, trained in batches of `batch` rows (and a last one of `short`, if any).
  */
-export function schedule(graph: Graph, n: number, inputs: readonly number[], targets: number[], training: Training | null, batch: number, short: number | null): Schedule {
+export function schedule(graph: Graph, n: number, inputs: readonly number[], targets: number[], training: Training | null, batch: number, short: number | null, unroll = Infinity): Schedule {
   const needed = ancestors(graph, targets);
   const nodes = [...needed].sort((a, b) => a - b).map((id) => graph.nodes[id]!);
   for (const id of inputs) {
@@ -145,7 +148,7 @@ export function schedule(graph: Graph, n: number, inputs: readonly number[], tar
     const stage = Math.max(0, ...inputs.map((i) => i.stage)) + (acrossRows ? 1 : 0);
     const width = rowAxis === null ? sizeOf(node.shape) : rowAxis === 0 ? c0 : r0;
     info.set(node.id, { rowAxis, width, stage, acrossRows });
-    elements += width;
+    if (width <= unroll) elements += width;
   }
   for (const t of targets) {
     if (info.get(t)!.rowAxis !== null) throw new Unfusable(`the target %${t} has a value per row`);
@@ -172,7 +175,7 @@ export function schedule(graph: Graph, n: number, inputs: readonly number[], tar
     }
     pass.size = at - pass.at;
   });
-  elements += at;
+  if (![...sums.values()].some((x) => x.size > unroll)) elements += at;
   if (elements > MAX_ELEMENTS) throw new Unfusable(`${elements} values of straight-line code, over the ${MAX_ELEMENTS} the fused kernels hold`);
 
   // Attributes at the batch's row count (and the last batch's): a replay where they differ.

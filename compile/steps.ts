@@ -4,15 +4,35 @@
  * wgsl/serial.wgsl) and the holes of the row-pass and finishing kernels (wgsl/row_pass.wgsl,
  * wgsl/finish.wgsl, wgsl/valid_finish.wgsl).
  */
-import { Emitter, type RowLayout, type Sources, type Theta, finishLines, indent } from './emit.js';
+import { type Index, add, loopVar, render } from '../engine/indices.js';
+import { type EmitOptions, Emitter, type GradientSink, type RowLayout, type Sources, type Theta, finishLines, indent, indexedAccumulators, wgslIndex } from './emit.js';
 import type { Schedule } from './schedule.js';
 
-/** What a finishing step does with gradient k: the optimizer's update, or the gradient stored for the update kernel. */
-const UPDATE = (k: number) => `optimizer_step(base + ${k}u, g${k}, t);`;
-const STORE = (k: number) => `partials[GRADS_AT + base + ${k}u] = g${k};`;
+/**
+ * What a finishing step does with the gradients: keeps them in an array and applies the
+ * optimizer's rule to every parameter value in one loop, or stores them for the update kernel.
+ * The loop, not one inlined copy of the rule per value: the driver's compile time grew much faster
+ * than the text (lavapipe: a 64-feature regression's finishing kernel took ~17 s with a copy per
+ * value, ~1 s with the loop; shared/notes/width.md).
+ */
+const UPDATE: GradientSink = {
+  head: ['var grads: array<f32, COUNT>;'],
+  store: (k, value) => `grads[${render(k, 'wgsl')}] = ${value};`,
+  tail: ['for (var i = 0u; i < COUNT; i++) {', '  optimizer_step(base + i, grads[i], t);', '}'],
+};
+const STORE: GradientSink = { head: [], store: (k, value) => `partials[GRADS_AT + base + ${wgslIndex(k)}] = ${value};`, tail: [] };
 
 /** Element f of parameter %id of this model: its place in theta, after the model's `base`. */
-const paramIn = (theta: Theta) => (id: number, f: number) => `params[base + ${theta.params.find((p) => p.id === id)!.offset + f}u]`;
+const paramIn = (theta: Theta) => (id: number, f: Index) => `params[base + ${wgslIndex(add(f, theta.params.find((p) => p.id === id)!.offset))}]`;
+
+/**
+ * How the code names the accumulators of the passes from `first` on: separate variables `a<k>`,
+ * or, when a sum is wider than the unroll limit, one array `acc` (element k - first).
+ */
+function emitOptions(s: Schedule, unroll: number, first = 0): EmitOptions {
+  if (!indexedAccumulators(s, unroll)) return { unroll };
+  return { unroll, acc: (k) => `acc[${render(add(k, -first), 'wgsl')}]` };
+}
 
 /** The sums a pass accumulates, for a comment: `%8 mean, %15 sum, %16 matmul`. */
 function sumsOf(s: Schedule, p: number): string {
@@ -35,17 +55,22 @@ export function dataBindings(layout: RowLayout, first: number): { text: string; 
   return { text: lines.join('\n') || '// (no data inputs)', views: lines.length };
 }
 
-/** `var a3 = 0.0;` for each accumulator of the given passes. */
-function accumulators(s: Schedule, passes: number[]): string[] {
+/**
+ * `var a3 = 0.0;` for each accumulator of the given passes, or one array for them (`size` floats:
+ * the passes' own, or every pass's when one function holds them all).
+ */
+function accumulators(s: Schedule, passes: number[], unroll: number, size: number): string[] {
+  if (indexedAccumulators(s, unroll)) return [`var acc: array<f32, ${size}>;`];
   return passes.flatMap((p) => {
     const pass = s.passes[p]!;
     return Array.from({ length: pass.size }, (_, k) => `var a${pass.at + k} = 0.0;`);
   });
 }
 
-/** Stores each accumulator of pass p in the tree, at its place in the pass. */
-function store(s: Schedule, p: number): string[] {
+/** Stores each accumulator of pass p in the tree, at its place in the pass (from the array at `first`, when they are one). */
+function store(s: Schedule, p: number, unroll: number, first: number): string[] {
   const pass = s.passes[p]!;
+  if (indexedAccumulators(s, unroll)) return [`for (var c = 0u; c < ${pass.size}u; c++) {`, `  tree[lid * P + c] = acc[${render(add(add(pass.at, -first), loopVar('c')), 'wgsl')}];`, '}'];
   return Array.from({ length: pass.size }, (_, k) => `tree[lid * P + ${k}u] = a${pass.at + k};`);
 }
 
@@ -55,6 +80,8 @@ export interface StepOptions {
   layout: RowLayout;
   theta: Theta;
   loss: number;
+  /** Extents written element by element at most (emit.ts's EmitOptions); wider ones are loops. */
+  unroll: number;
 }
 
 /**
@@ -62,16 +89,21 @@ export interface StepOptions {
  * of the batch, or of the validation set); `tail` ends each row of the first pass. Sums finish in
  * registers for one invocation, in the tree after a single pass, or kept in `totals` across passes.
  */
-function stepBody(s: Schedule, serial: boolean, src: Omit<Sources, 'total'>, layout: RowLayout, rows: (p: number) => string[], tail: string[], finish: (e: Emitter) => string[]): string[] {
-  const total = (k: number) => (serial ? `a${k}` : s.passes.length === 1 ? `tree[${k}u]` : `totals[${k}u]`);
-  const e = new Emitter(s, { ...src, total }, layout);
-  const lines: string[] = serial ? accumulators(s, s.passes.map((_, p) => p)) : [];
+function stepBody(s: Schedule, serial: boolean, src: Omit<Sources, 'total'>, layout: RowLayout, unroll: number, rows: (p: number) => string[], tail: string[], finish: (e: Emitter) => string[]): string[] {
+  const options = emitOptions(s, unroll);
+  const acc = options.acc ?? ((k: Index) => `a${k}`);
+  const total = (k: Index) => (serial ? acc(k) : s.passes.length === 1 ? `tree[${wgslIndex(k)}]` : `totals[${wgslIndex(k)}]`);
+  const e = new Emitter(s, { ...src, total }, layout, 'wgsl', options);
+  // One function holds every pass: an array of accumulators is declared once, for all of them.
+  const all = s.passes.map((_, p) => p);
+  const once = indexedAccumulators(s, unroll);
+  const lines: string[] = serial || once ? accumulators(s, all, unroll, s.accumulators) : [];
   s.passes.forEach((pass, p) => {
     const { prologue, body } = e.rowPass(p);
-    lines.push(`// Pass ${p}: the rows, summed into ${sumsOf(s, p)}.`, ...prologue, ...(serial ? [] : accumulators(s, [p])));
+    lines.push(`// Pass ${p}: the rows, summed into ${sumsOf(s, p)}.`, ...prologue, ...(serial || once ? [] : accumulators(s, [p], unroll, pass.size)));
     lines.push(...rows(p), ...indent(body, 1), ...(p === 0 ? indent(tail, 1) : []), '}');
     if (serial) return;
-    lines.push(...store(s, p), `tree_reduce(lid, ${pass.size}u);`);
+    lines.push(...store(s, p, unroll, 0), `tree_reduce(lid, ${pass.size}u);`);
     if (s.passes.length > 1) lines.push(`for (var c = lid; c < ${pass.size}u; c += WG) {`, `  totals[${pass.at}u + c] = tree[c];`, '}', 'workgroupBarrier();');
   });
   const done = finish(e);
@@ -84,7 +116,7 @@ function stepBody(s: Schedule, serial: boolean, src: Omit<Sources, 'total'>, lay
  * `fn train_step(lid, first, last, key, seed, t) -> f32`: one optimizer step on positions
  * [first, last) of the epoch's order; returns the batch's loss (in invocation 0).
  */
-export function trainStep(s: Schedule, { form, layout, theta, loss }: StepOptions): string {
+export function trainStep(s: Schedule, { form, layout, theta, loss, unroll }: StepOptions): string {
   const serial = form === 'serial';
   const rows = () => [
     `for (var p = first${serial ? '' : ' + lid'}; p < last; p += ${serial ? '1u' : 'WG'}) {`,
@@ -94,8 +126,8 @@ export function trainStep(s: Schedule, { form, layout, theta, loss }: StepOption
   ];
   // The serial form counts the rows it trains (a driver that stops loops early is caught by it).
   const tail = serial ? ['trained_rows += 1u;'] : [];
-  const finish = (e: Emitter) => ['// The finishing step: the loss and the gradients from the sums, then the optimizer.', ...finishLines(e, s, loss, theta, UPDATE)];
-  const body = stepBody(s, serial, { param: paramIn(theta), rows: 'rows_f', short: 'short_batch' }, layout, rows, tail, finish);
+  const finish = (e: Emitter) => ['// The finishing step: the loss and the gradients from the sums, then the optimizer.', ...finishLines(e, s, loss, theta, UPDATE, unroll)];
+  const body = stepBody(s, serial, { param: paramIn(theta), rows: 'rows_f', short: 'short_batch' }, layout, unroll, rows, tail, finish);
   return [
     `// One optimizer step on positions [first, last) of the epoch's order (generated from the graph).`,
     `fn train_step(lid: u32, first: u32, last: u32, key: u32, seed: u32, t: f32) -> f32 {`,
@@ -108,13 +140,13 @@ export function trainStep(s: Schedule, { form, layout, theta, loss }: StepOption
 }
 
 /** `fn valid_step(lid) -> f32`: the loss over the VALID validation rows stored after the training rows. */
-export function validStep(s: Schedule | null, { form, layout, loss, theta }: StepOptions): string {
+export function validStep(s: Schedule | null, { form, layout, loss, theta, unroll }: StepOptions): string {
   if (!s) return '// No validation set.\nfn valid_step(lid: u32) -> f32 {\n  return 0.0;\n}';
   const serial = form === 'serial';
   const plain = { ...layout, residualTarget: null };
   const rows = () => [`for (var p = N${serial ? '' : ' + lid'}; p < N + VALID; p += ${serial ? '1u' : 'WG'}) {`, ...indent(recordAt(plain, 'p'), 1)];
-  const finish = (e: Emitter) => ['// The validation loss from the sums.', ...finishLines(e, s, loss, null, UPDATE)];
-  const body = stepBody(s, serial, { param: paramIn(theta), rows: 'rows_f', short: 'false' }, plain, rows, [], finish);
+  const finish = (e: Emitter) => ['// The validation loss from the sums.', ...finishLines(e, s, loss, null, UPDATE, unroll)];
+  const body = stepBody(s, serial, { param: paramIn(theta), rows: 'rows_f', short: 'false' }, plain, unroll, rows, [], finish);
   return [
     `// The loss over the validation rows, with the parameters as they are (generated from the graph).`,
     `fn valid_step(lid: u32) -> f32 {`,
@@ -126,8 +158,9 @@ export function validStep(s: Schedule | null, { form, layout, loss, theta }: Ste
 }
 
 /** The holes of one row-pass kernel (wgsl/row_pass.wgsl) for pass p. */
-export function rowPassHoles(s: Schedule, p: number, layout: RowLayout, theta: Theta): Record<string, string> {
-  const e = new Emitter(s, { param: paramIn(theta), total: (k) => `totals[${k}u]`, rows: 'rows_f', short: 'short_batch' }, layout);
+export function rowPassHoles(s: Schedule, p: number, layout: RowLayout, theta: Theta, unroll: number): Record<string, string> {
+  const first = s.passes[p]!.at;
+  const e = new Emitter(s, { param: paramIn(theta), total: (k) => `totals[${wgslIndex(k)}]`, rows: 'rows_f', short: 'short_batch' }, layout, 'wgsl', emitOptions(s, unroll, first));
   const { prologue, body } = e.rowPass(p);
   const earlier = s.passes[p]!.at;
   return {
@@ -151,14 +184,14 @@ export function rowPassHoles(s: Schedule, p: number, layout: RowLayout, theta: T
       : '',
     RECORD: indent(recordAt(layout, 'row'), 2).join('\n'),
     PROLOGUE: indent(prologue, 1).join('\n'),
-    ACCUMULATORS: indent(accumulators(s, [p]), 1).join('\n'),
+    ACCUMULATORS: indent(accumulators(s, [p], unroll, s.passes[p]!.size), 1).join('\n'),
     ROW: indent(body, 2).join('\n'),
-    STORE: indent(store(s, p), 1).join('\n'),
+    STORE: indent(store(s, p, unroll, first), 1).join('\n'),
   };
 }
 
 /** The FINISH hole of a finishing kernel: the loss (and gradients and updates, or stored gradients) from the sums in `tree`. */
-export function finishHole(s: Schedule, loss: number, theta: Theta, mode: 'update' | 'store', update = true): string {
-  const e = new Emitter(s, { param: paramIn(theta), total: (k) => `tree[${k}u]`, rows: 'rows_f', short: 'short_batch' });
-  return indent(finishLines(e, s, loss, update ? theta : null, mode === 'update' ? UPDATE : STORE), 2).join('\n');
+export function finishHole(s: Schedule, loss: number, theta: Theta, mode: 'update' | 'store', unroll: number, update = true): string {
+  const e = new Emitter(s, { param: paramIn(theta), total: (k) => `tree[${wgslIndex(k)}]`, rows: 'rows_f', short: 'short_batch' }, null, 'wgsl', { unroll });
+  return indent(finishLines(e, s, loss, update ? theta : null, mode === 'update' ? UPDATE : STORE, unroll), 2).join('\n');
 }

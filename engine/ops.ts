@@ -6,6 +6,7 @@
  * (Gradient rules live in autograd/rules.ts, in a table of the same shape.)
  */
 import { type Shape, ShapeError, broadcastShapes, broadcastStrides, fmtShape, sameShape, sizeOf, asMatrix } from './shape.js';
+import { type Index, add, div, mod, mul } from './indices.js';
 
 /** The attributes each op carries besides its inputs. */
 export interface OpAttrs {
@@ -34,8 +35,10 @@ export type OpKind = keyof OpAttrs;
 /**
  * A position in a node's matrix view (shape.ts's asMatrix: a vector is one row, a scalar [1, 1]).
  * In code that runs once per data row, the coordinate along a node's row axis is ROW: "this row".
+ * Generated code may ask at a symbolic position (engine/indices.ts: a loop variable, an
+ * expression of one); a literal position maps to a literal.
  */
-export type Coord = readonly [number, number];
+export type Coord = readonly [Index, Index];
 export const ROW = -1;
 
 /** An op's attributes as generated code sees them: every number already written as an expression (a literal, or a choice by the batch). */
@@ -224,9 +227,9 @@ export const OPS: { [K in OpKind]: OpDef<K> } = {
       source: (_, input, output, [i, j]) => {
         // Per row, a reshape that keeps the rows leading keeps each row's values as they are.
         if (i === ROW || j === ROW) return input.length === 1 ? [0, ROW] : [ROW, i === ROW ? j : i];
-        const flat = i * asMatrix(output)[1] + j;
+        const flat = add(mul(i, asMatrix(output)[1]), j);
         const cols = asMatrix(input)[1];
-        return [Math.floor(flat / cols), flat % cols];
+        return [div(flat, cols), mod(flat, cols)];
       },
     },
   },

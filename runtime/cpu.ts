@@ -48,13 +48,13 @@ export class CpuBackend implements Backend {
    * interpreter for a graph the compiler does not fuse (the plan's first note says why). The
    * WebGPU plans' names are ignored, so one set of options serves both backends.
    */
-  async compile(program: Program, { plan, threads }: PlanOptions = {}): Promise<Executable> {
+  async compile(program: Program, { plan, threads, layout }: PlanOptions = {}): Promise<Executable> {
     const named = plan === 'compiled' || plan === 'reference';
     const wanted = named ? plan : this.plan;
     const notes = plan && plan !== 'auto' && !named ? [`plan "${plan}" is a WebGPU plan; the CPU backend runs its own`] : [];
     if (wanted === 'reference' || program.loss === null || !program.optimizer) return new CpuExecutable(program, this.precision, null, notes, 1);
     try {
-      const js = planJs(program);
+      const js = planJs(program, layout?.unroll);
       const { rows, batchSize, validationRows } = program.loader;
       const biggest = Math.max(Math.min(rows, batchSize), validationRows);
       const cores = (await cpuCount()) ?? 1;

@@ -120,11 +120,12 @@ test("a normal run shows none of Dawn's native lines; FUSEGRAD_DEBUG shows them"
 test('explain past the device: a PlanError with the limit and the number, before any WGSL; auto takes one kernel per node', () => {
   const fused = fusegrad('explain', '--targets', '70000', '--plan', 'fused', '--device', 'webgpu');
   assert.is(fused.code, 2, fused.err);
-  assert.match(fused.err, /^fusegrad explain: plan "fused": 1820007 values of straight-line code, over the 4096 the fused kernels hold/);
+  // Loops keep the code small at any width; what binds is the shared memory of the sums' tree.
+  assert.match(fused.err, /^fusegrad explain: plan "fused": 280001 sums over rows need 1120004 bytes of shared memory even for a workgroup of one, and the device allows \d+/);
   assert.not.match(fused.err, /\|\s+(\/\/|fn |var)|\n\s+at /, 'no WGSL listing, no stack trace');
   const auto = fusegrad('explain', '--targets', '70000', '--device', 'webgpu');
   assert.is(auto.code, 0, auto.err);
-  assert.match(auto.out, /plan: per-node .*\n(.*\n)*\s+note: not fused: 1820007 values of straight-line code/);
+  assert.match(auto.out, /plan: per-node .*\n(.*\n)*\s+note: not fused: 280001 sums over rows need 1120004 bytes of shared memory/);
 });
 
 test.run();
