@@ -5,7 +5,7 @@
  * Mesa's shader cache off (MESA_SHADER_CACHE_DISABLE=true): with the cache on, a kernel compiled
  * before is a cache hit and looks fast. Writes bench/results/<date>-<adapter>-width.json and .md.
  *
- * Run: npm run build && MESA_SHADER_CACHE_DISABLE=true node dist/bench/width.js [--only linear:64,16h8] [--rows 100000] [--results <dir>]
+ * Run: npm run build && MESA_SHADER_CACHE_DISABLE=true node dist/bench/width.js [--only 64,16h8] [--rows 100000] [--unroll 16] [--results <dir>]
  */
 import { writeFileSync } from 'node:fs';
 import { Graph, type Tensor } from '../engine/graph.js';
@@ -22,6 +22,8 @@ const arg = (name: string) => {
 /** `64` a linear model of 64 features; `16h8` 16 features and a hidden layer of 8 tanh units. */
 const configs = (arg('only') ?? '16,32,64,128,256,16h4,16h8,16h16').split(',');
 const rowCounts = (arg('rows') ?? '200,100000').split(',').map(Number);
+/** The row code's unroll limit (layout.unroll), the adapter's default unless given. */
+const unroll = arg('unroll') === undefined ? undefined : Number(arg('unroll'));
 
 const backend = await requestBackend({ device: 'webgpu' });
 console.log(`adapter: ${backend.description}; MESA_SHADER_CACHE_DISABLE=${process.env.MESA_SHADER_CACHE_DISABLE ?? '(unset: cache hits look fast)'}\n`);
@@ -45,7 +47,7 @@ for (const n of rowCounts) {
     const Y = g.input('Y', [n, 1]);
     const loss = g.mean(g.squaredError(network(g, X, hidden), Y));
     const start = performance.now();
-    const model = await compile(g, { loss, optimizer: adam({ lr: 1e-3 }), backend });
+    const model = await compile(g, { loss, optimizer: adam({ lr: 1e-3 }), backend, ...(unroll === undefined ? {} : { layout: { unroll } }) });
     const compileMs = performance.now() - start;
     const listing = model.explain();
     // Lines of each distinct kernel source: explain numbers them (`  12 | ...`) and shows a repeat once.
@@ -58,7 +60,7 @@ for (const n of rowCounts) {
     const t = performance.now();
     await model.train({ epochs });
     const msPerEpoch = (performance.now() - t) / epochs;
-    const row = { n, config, d, hidden, plan: model.planName, compileMs, msPerEpoch, kernels: kernels.join(', ') };
+    const row = { n, config, d, hidden, unroll: unroll ?? 'default', plan: model.planName, compileMs, msPerEpoch, kernels: kernels.join(', ') };
     rows.push(row);
     console.error(`  ${n} x ${config}: ${model.planName}, compile ${fmt(compileMs)} ms, ${fmt(msPerEpoch)} ms an epoch (${row.kernels})`);
     model.dispose();

@@ -103,9 +103,20 @@ export interface EmitOptions {
    * its size) is an array filled in a loop, and a sum of more terms is a loop. Infinity: none.
    */
   unroll: number;
+  /**
+   * The limit for values without rows (default: `unroll`). A finishing step, which runs once a
+   * step and reads no row, loops sooner (UNIFORM_UNROLL): straight-line code costs the driver's
+   * compile time there and buys nothing. Row code's values without rows (the parameters it reads)
+   * keep the row code's limit: held in a private array, lavapipe read them 10x slower there.
+   */
+  uniform?: number;
   /** Accumulator k of all passes as the code names it (`a<k>`, or an element of an array). */
   acc?: (k: Index) => string;
 }
+
+/** The finishing step's limit: never above the row code's, so what row code reads symbolically is an array. */
+export const UNIFORM_UNROLL = 16;
+export const uniformLimit = (unroll: number) => Math.min(unroll, UNIFORM_UNROLL);
 
 /** `a<k>` for a literal k: the accumulators as separate variables. */
 const scalarAcc = (k: Index) => {
@@ -141,6 +152,7 @@ export class Emitter {
   private loaded = new Set<string>();
   private readonly nodes: readonly Node[];
   private readonly unroll: number;
+  private readonly uniform: number;
   private readonly acc: (k: Index) => string;
 
   constructor(
@@ -152,6 +164,7 @@ export class Emitter {
   ) {
     this.nodes = s.graph.nodes;
     this.unroll = options.unroll;
+    this.uniform = Math.min(options.uniform ?? options.unroll, options.unroll);
     this.acc = options.acc ?? scalarAcc;
   }
 
@@ -172,7 +185,7 @@ export class Emitter {
         const terms = this.terms(node, [r, c]);
         const into = this.acc(add(sum.at, add(mul(r, C), c)));
         // Inside a loop, the loop's line names the node.
-        if (!this.loops(terms)) return [`${into} += ${this.unrolled(terms).join(' + ')};${isLiteral(r) && isLiteral(c) ? ` // ${note}` : ''}`];
+        if (!this.loops(terms, this.unroll)) return [`${into} += ${this.unrolled(terms).join(' + ')};${isLiteral(r) && isLiteral(c) ? ` // ${note}` : ''}`];
         return nest(this.dialect, this.unroll, terms.extents, ['k', 'l'], (at) => [`${into} += ${terms.term(at)};`], note);
       };
       this.body.push(...nest(this.dialect, this.unroll, [R, C], ['i', 'j'], accumulate, note));
@@ -201,8 +214,8 @@ export class Emitter {
       if (lower.kind === 'view') return this.value(node.inputs[0]!, lower.source(node.attrs, this.nodes[node.inputs[0]!]!.shape, node.shape, here));
       if (lower.kind === 'leaf' && lower.fill) return wgslFloat(lower.fill(node.attrs));
       const flat = add(mul(here[0], asMatrix(node.shape)[1]), here[1]);
-      // A wide parameter is read where it is used, from its buffer.
-      if (lower.kind === 'leaf' && this.indexed(id)) return this.src.param(id, flat);
+      // Parameters too are loaded once, before the rows (into registers, or a private array): a
+      // read of the parameters' buffer in every row cost lavapipe 4x the epoch at 32 features.
       this.ensure(node);
       return this.indexed(id) ? `u${id}[${render(flat, this.dialect)}]` : `u${id}_${literal(flat, id)}`;
     }
@@ -214,14 +227,24 @@ export class Emitter {
     return this.indexed(id) ? `v${id}[${render(c, this.dialect)}]` : `v${id}_${literal(c, id)}`;
   }
 
-  /** A node held as an array, filled in a loop: wider than the unroll limit. */
-  private indexed(id: number): boolean {
-    return this.s.info.get(id)!.width > this.unroll;
+  /** The limit for values without rows (the finishing step's loops follow it). */
+  get uniformLimit(): number {
+    return this.uniform;
   }
 
-  /** A sum whose terms are written as a loop: one of its axes is longer than the unroll limit. */
-  private loops(terms: Terms): boolean {
-    return terms.extents.some((e) => e > this.unroll);
+  /** The unroll limit of a node's code: the row code's, or the one of code without rows. */
+  private limit(id: number): number {
+    return this.s.info.get(id)!.rowAxis === null ? this.uniform : this.unroll;
+  }
+
+  /** A node held as an array, filled in a loop: wider than its unroll limit. */
+  private indexed(id: number): boolean {
+    return this.s.info.get(id)!.width > this.limit(id);
+  }
+
+  /** A sum whose terms are written as a loop: one of its axes is longer than the limit. */
+  private loops(terms: Terms, limit: number): boolean {
+    return terms.extents.some((e) => e > limit);
   }
 
   /** Declares an array of `size` values once per emitter (one function of generated code). */
@@ -258,7 +281,7 @@ export class Emitter {
     // An array, filled position by position of its values: (row, column) without rows, (0, value) for a row's.
     const name = `${info.rowAxis === null ? 'u' : 'v'}${node.id}`;
     const [R, C] = info.rowAxis === null ? asMatrix(node.shape) : [1, info.width];
-    const lines = nest(this.dialect, this.unroll, [R, C], ['i', 'j'], ([r, c]) => {
+    const lines = nest(this.dialect, this.limit(node.id), [R, C], ['i', 'j'], ([r, c]) => {
       const f = add(mul(r, C), c);
       const at: Coord = info.rowAxis === 0 ? [ROW, c] : info.rowAxis === 1 ? [c, ROW] : [r, c];
       const pre: string[] = [];
@@ -329,12 +352,13 @@ export class Emitter {
       case 'contract': {
         const terms = this.terms(node, at);
         let sum: string;
-        if (!this.loops(terms)) {
+        const limit = this.limit(node.id);
+        if (!this.loops(terms, limit)) {
           const list = this.unrolled(terms);
           sum = list.length === 1 ? list[0]! : `(${list.join(' + ')})`;
         } else {
           const note = nodeComment(this.nodes, node);
-          const body = nest(this.dialect, this.unroll, terms.extents, ['k', 'l'], (q) => [`${scratch} += ${terms.term(q)};`], note);
+          const body = nest(this.dialect, limit, terms.extents, ['k', 'l'], (q) => [`${scratch} += ${terms.term(q)};`], note);
           pre.push(this.dialect === 'wgsl' ? `var ${scratch} = 0.0;` : `let ${scratch} = 0;`, ...body);
           sum = scratch;
         }
@@ -422,7 +446,7 @@ export interface GradientSink {
  * gradient kept by the sink (in an array the optimizer's loop reads, or stored for an update that
  * runs apart). Every gradient is computed before any parameter changes.
  */
-export function finishLines(e: Emitter, s: Schedule, loss: number, theta: Theta | null, sink: GradientSink, unroll = Infinity, dialect: Dialect = 'wgsl'): string[] {
+export function finishLines(e: Emitter, s: Schedule, loss: number, theta: Theta | null, sink: GradientSink, dialect: Dialect = 'wgsl'): string[] {
   const nodes = s.graph.nodes;
   const lines = [`let batch_loss = ${e.value(loss)};`];
   if (!theta) return [...e.takePrologue(), ...lines];
@@ -432,7 +456,7 @@ export function finishLines(e: Emitter, s: Schedule, loss: number, theta: Theta 
     const [, C] = asMatrix(grad.shape);
     const note = oneLine(`${p.name}: %${p.grad} ${grad.label ?? ''}`).trimEnd();
     lines.push(
-      ...nest(dialect, unroll, asMatrix(grad.shape), ['i', 'j'], ([r, c]) => {
+      ...nest(dialect, e.uniformLimit, asMatrix(grad.shape), ['i', 'j'], ([r, c]) => {
         const f = add(mul(r, C), c);
         const store = sink.store(add(p.offset, f), e.value(p.grad, [r, c]));
         return [isLiteral(f) ? `${store} // ${oneLine(`${p.name}[${f}]: %${p.grad} ${grad.label ?? ''}`)}`.trimEnd() : store];

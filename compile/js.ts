@@ -17,7 +17,7 @@
  * their own rows and the caller add them up.
  */
 import { type Index, add, loopVar, render } from '../engine/indices.js';
-import { Emitter, type Theta, finishLines, indent, indexedAccumulators, nodeComment, thetaOf, widthOf } from './emit.js';
+import { Emitter, type Theta, finishLines, indent, indexedAccumulators, nodeComment, thetaOf, uniformLimit, widthOf } from './emit.js';
 import { fusionNotes } from './fuse.js';
 import { type Program, batchesPerEpoch, shortBatch } from './program.js';
 import { type Schedule, Unfusable, schedule } from './schedule.js';
@@ -61,7 +61,7 @@ export function emitJs(s: Schedule, { inputs, theta, loss, residualTarget, train
   const arrays = indexedAccumulators(s, unroll);
   // One emitter a function: each pass and the finishing step is a scope of its own, and reads
   // what it needs (a parameter, an earlier total) itself, as each WGSL kernel does.
-  const emitter = (first = 0) => new Emitter(s, sources, null, 'js', { unroll, ...(arrays ? { acc: (k: Index) => `acc[${js(add(k, -first))}]` } : {}) });
+  const emitter = (first = 0, uniform = unroll) => new Emitter(s, sources, null, 'js', { unroll, uniform, ...(arrays ? { acc: (k: Index) => `acc[${js(add(k, -first))}]` } : {}) });
   const head = [
     `// ${title}, generated from the graph's schedule.`,
     '(function (data, params, residuals, T, G) {',
@@ -91,7 +91,7 @@ export function emitJs(s: Schedule, { inputs, theta, loss, residualTarget, train
       '},',
     ];
   });
-  const finish = finishLines(emitter(), s, loss, training ? theta : null, { head: [], store: (k, value) => `G[${js(k)}] = ${value};`, tail: [] }, unroll, 'js');
+  const finish = finishLines(emitter(0, uniformLimit(unroll)), s, loss, training ? theta : null, { head: [], store: (k, value) => `G[${js(k)}] = ${value};`, tail: [] }, 'js');
   return [
     ...head,
     '  const passes = [',
@@ -121,7 +121,7 @@ export interface JsPlan {
  * The widest value the CPU's generated code writes out element by element: past it, arrays and
  * loops (V8 optimizes a loop far better than a function of 10000 lines, and compiles it at once).
  */
-export const JS_UNROLL = 16;
+export const JS_UNROLL = 32;
 
 /** Plans a training program for the CPU; throws Unfusable for a graph the compiler does not fuse. */
 export function planJs(program: Program, unroll = JS_UNROLL): JsPlan {

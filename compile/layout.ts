@@ -66,7 +66,7 @@ export const DEFAULT_LAYOUT: Layout = {
   bigReplicas: 'fused',
   rowLoads: 'vec4',
   serialMaxRows: 0,
-  unroll: 16,
+  unroll: 32,
 };
 
 /** CPU-based adapters (lavapipe, llvmpipe, SwiftShader, WARP): a workgroup runs on one thread, in SIMD vectors. */
@@ -84,6 +84,10 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|warp/i;
  * - serialMaxRows: on a CPU adapter, batches of up to 64 rows run faster in one invocation with no
  *   barrier at all than in a workgroup of lanes (the layouts table: 5 and 32 rows faster serial,
  *   128 faster in lanes); a GPU is not measured yet, and keeps its lanes;
+ * - unroll: row code written out a line a value up to 32 values, loops past that (lavapipe, shader
+ *   cache off, 1e5 rows, bench/width.ts: straight-line row code trains 2-5x faster than loops over
+ *   private arrays, but a hidden layer of 64 written out took 210 s to compile and 128 features
+ *   32 s; 32 is a first choice between the two, not yet a tuned one); a GPU is not measured yet;
  * - rowLoads: vec4 for the wide inputs on every adapter (lavapipe gathers each lane's scalar load,
  *   so a vec4 is one gather for four values; on a GPU, vector loads of consecutive rows are what
  *   coalescing wants too).

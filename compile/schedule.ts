@@ -45,6 +45,7 @@ export class Unfusable extends Error {
  */
 export const MAX_ELEMENTS = 4096;
 
+
 export interface NodeInfo {
   /** The matrix-view axis (0 or 1) along which the node's values run over the rows; null: none. */
   rowAxis: 0 | 1 | null;
@@ -148,6 +149,7 @@ export function schedule(graph: Graph, n: number, inputs: readonly number[], tar
     const stage = Math.max(0, ...inputs.map((i) => i.stage)) + (acrossRows ? 1 : 0);
     const width = rowAxis === null ? sizeOf(node.shape) : rowAxis === 0 ? c0 : r0;
     info.set(node.id, { rowAxis, width, stage, acrossRows });
+    // Written out a line a value: within the unroll limit (a finishing step may loop sooner).
     if (width <= unroll) elements += width;
   }
   for (const t of targets) {

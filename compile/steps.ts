@@ -5,7 +5,7 @@
  * wgsl/finish.wgsl, wgsl/valid_finish.wgsl).
  */
 import { type Index, add, loopVar, render } from '../engine/indices.js';
-import { type EmitOptions, Emitter, type GradientSink, type RowLayout, type Sources, type Theta, finishLines, indent, indexedAccumulators, wgslIndex } from './emit.js';
+import { type EmitOptions, Emitter, type GradientSink, type RowLayout, type Sources, type Theta, finishLines, indent, indexedAccumulators, uniformLimit, wgslIndex } from './emit.js';
 import type { Schedule } from './schedule.js';
 
 /**
@@ -126,7 +126,7 @@ export function trainStep(s: Schedule, { form, layout, theta, loss, unroll }: St
   ];
   // The serial form counts the rows it trains (a driver that stops loops early is caught by it).
   const tail = serial ? ['trained_rows += 1u;'] : [];
-  const finish = (e: Emitter) => ['// The finishing step: the loss and the gradients from the sums, then the optimizer.', ...finishLines(e, s, loss, theta, UPDATE, unroll)];
+  const finish = (e: Emitter) => ['// The finishing step: the loss and the gradients from the sums, then the optimizer.', ...finishLines(e, s, loss, theta, UPDATE)];
   const body = stepBody(s, serial, { param: paramIn(theta), rows: 'rows_f', short: 'short_batch' }, layout, unroll, rows, tail, finish);
   return [
     `// One optimizer step on positions [first, last) of the epoch's order (generated from the graph).`,
@@ -145,7 +145,7 @@ export function validStep(s: Schedule | null, { form, layout, loss, theta, unrol
   const serial = form === 'serial';
   const plain = { ...layout, residualTarget: null };
   const rows = () => [`for (var p = N${serial ? '' : ' + lid'}; p < N + VALID; p += ${serial ? '1u' : 'WG'}) {`, ...indent(recordAt(plain, 'p'), 1)];
-  const finish = (e: Emitter) => ['// The validation loss from the sums.', ...finishLines(e, s, loss, null, UPDATE, unroll)];
+  const finish = (e: Emitter) => ['// The validation loss from the sums.', ...finishLines(e, s, loss, null, UPDATE)];
   const body = stepBody(s, serial, { param: paramIn(theta), rows: 'rows_f', short: 'false' }, plain, unroll, rows, [], finish);
   return [
     `// The loss over the validation rows, with the parameters as they are (generated from the graph).`,
@@ -192,6 +192,7 @@ export function rowPassHoles(s: Schedule, p: number, layout: RowLayout, theta: T
 
 /** The FINISH hole of a finishing kernel: the loss (and gradients and updates, or stored gradients) from the sums in `tree`. */
 export function finishHole(s: Schedule, loss: number, theta: Theta, mode: 'update' | 'store', unroll: number, update = true): string {
-  const e = new Emitter(s, { param: paramIn(theta), total: (k) => `tree[${wgslIndex(k)}]`, rows: 'rows_f', short: 'short_batch' }, null, 'wgsl', { unroll });
-  return indent(finishLines(e, s, loss, update ? theta : null, mode === 'update' ? UPDATE : STORE, unroll), 2).join('\n');
+  // A finishing kernel reads no row: its values loop from the finishing step's lower limit.
+  const e = new Emitter(s, { param: paramIn(theta), total: (k) => `tree[${wgslIndex(k)}]`, rows: 'rows_f', short: 'short_batch' }, null, 'wgsl', { unroll, uniform: uniformLimit(unroll) });
+  return indent(finishLines(e, s, loss, update ? theta : null, mode === 'update' ? UPDATE : STORE), 2).join('\n');
 }
