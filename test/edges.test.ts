@@ -1,6 +1,7 @@
 /** @file ols at float64's edges (1e±300, subnormals), perfect fits and constant y, --standardize of a 1e300 column, and the columns ols leaves out. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
 import { ols } from '../regression/ols.js';
 import { InputError } from '../regression/data.js';
 import { fusegrad, scratch } from './cli-helpers.js';
@@ -41,11 +42,129 @@ for (const [file, want] of Object.entries(EXACT)) {
   });
 }
 
+// R: test/data/edges/r-lm.json, R's summary(lm(y ~ a + b, data = read.csv(file))) for each file, the
+// same model as `ols --y y` (every other column, with a constant term), written by
+// test/data/edges/r-lm.R (R 4.2.2, its call and its BLAS recorded in the file). A value that is
+// not a finite number is the string "Inf", "-Inf", "NaN" or "NA".
+type RNumber = number | 'Inf' | '-Inf' | 'NaN' | 'NA';
+type RFit = { call: string; terms: string[]; rank: number; coef: RNumber[]; se: RNumber[]; sigma: RNumber; r2: RNumber; adjR2: RNumber; warnings: string[]; read: Record<'y' | 'a' | 'b', number[]> };
+const R: { R: string; files: Record<string, RFit> } = JSON.parse(readFileSync('test/data/edges/r-lm.json', 'utf8'));
+
+// Tolerance: relative 1e-13. lm solves by Householder QR (LINPACK dqrdc2) in float64 on the data as
+// read, with no scaling; where its numbers are finite they are within 8.9e-15 of the exact answer
+// (14.05 digits at worst, the coefficient of b in bigy; most are 15 or more), and ols's are within
+// 1e-14 (the test above), so the two may differ by about 2e-14 from rounding alone: 1e-13 is
+// R's own accuracy less a digit, and no looser. The measured agreement of ols with R: coefficients
+// 14.05 digits to identical, standard errors 14.5 to 15.7, sigma 14.7 to 15.4, R² and adjusted R²
+// identical where R has them.
+//
+// Where R has no number, R is the one that fails, and the fixture records what it gives; each is
+// listed here with the cause, and ols is held to the exact answer instead (the test above):
+const R_FAILS: Record<string, Record<string, { R: RNumber; why: string }>> = {
+  bigx: {
+    'se a': { R: 0, why: 'underflow: chol2inv gives (R^-1)^2, about 1e-600 for a column of 1e300, as 0' },
+  },
+  bigy: {
+    'se const': { R: 'Inf', why: 'overflow: the residual sum of squares, (1e299)^2 summed, is Inf' },
+    'se a': { R: 'Inf', why: 'overflow: the residual sum of squares is Inf' },
+    'se b': { R: 'Inf', why: 'overflow: the residual sum of squares is Inf' },
+    sigma: { R: 'Inf', why: 'overflow: the residual sum of squares is Inf' },
+    r2: { R: 'NaN', why: 'overflow: Inf / Inf' },
+    adjR2: { R: 'NaN', why: 'overflow: Inf / Inf' },
+  },
+  mix: {
+    'se a': { R: 'Inf', why: 'overflow: (R^-1)^2 for the column near 1e-300 is about 1e600' },
+    'se b': { R: 0, why: 'underflow: (R^-1)^2 for the column near 1e300 is about 1e-600' },
+  },
+  tinyy: {
+    'se const': { R: 0, why: 'underflow: the squared residuals (about 1e-602) are 0, so the residual sum of squares is 0' },
+    'se a': { R: 0, why: 'underflow: the residual sum of squares is 0' },
+    'se b': { R: 0, why: 'underflow: the residual sum of squares is 0' },
+    sigma: { R: 0, why: 'underflow: the residual sum of squares is 0 (with no "essentially perfect fit" warning: its threshold underflows too)' },
+    r2: { R: 'NaN', why: 'underflow: 0 / 0' },
+    adjR2: { R: 'NaN', why: 'underflow: 0 / 0' },
+  },
+};
+
+const csvColumns = (file: string) => {
+  const [head, ...rows] = readFileSync(`test/data/edges/${file}.csv`, 'utf8').trim().split('\n').map((l) => l.split(','));
+  return Object.fromEntries(head!.map((name, j) => [name, rows.map((r) => Number(r[j]))]));
+};
+
+test('R read each file to the same doubles as ols (so the comparisons below are of one problem)', () => {
+  assert.match(R.R, /^R version 4\.2\.2 /);
+  for (const [file, fit] of Object.entries(R.files)) {
+    const cols = csvColumns(file);
+    for (const name of ['y', 'a', 'b'] as const) assert.equal(fit.read[name], cols[name], `${file}.csv column ${name}`);
+    assert.is(fit.call, `summary(lm(y ~ a + b, data = read.csv("test/data/edges/${file}.csv")))`);
+    assert.equal(fit.terms, ['(Intercept)', 'a', 'b']);
+  }
+});
+
+for (const file of ['bigx', 'bigy', 'mix', 'tinyy']) {
+  test(`ols on ${file}.csv agrees with R's lm to 13 digits wherever R's number is finite; where R overflows or underflows, that is recorded`, () => {
+    const o = json(file);
+    const r = R.files[file]!;
+    assert.is(r.rank, 3);
+    assert.equal(r.warnings, []);
+    const fails = R_FAILS[file] ?? {};
+    const check = (what: string, got: number, want: RNumber) => {
+      const fail = fails[what];
+      if (fail) {
+        assert.is(want, fail.R, `${file} ${what}: R gives ${want}, recorded as ${fail.R} (${fail.why})`);
+        assert.ok(Number.isFinite(got) && got > 0, `${file} ${what}: ols ${got} where R ${fail.why}`);
+        return;
+      }
+      assert.type(want, 'number', `${file} ${what}: R gives ${want}, not listed in R_FAILS`);
+      const rel = Math.abs(got - (want as number)) / Math.abs(want as number);
+      assert.ok(rel <= 1e-13, `${file} ${what}: ols ${got} vs R ${want} (relative ${rel.toExponential(2)})`);
+    };
+    o.terms.forEach((t: string, j: number) => {
+      check(`coef ${t}`, o.coef[j], r.coef[j]!);
+      check(`se ${t}`, o.se[j], r.se[j]!);
+    });
+    check('sigma', o.sigma, r.sigma);
+    check('r2', o.r2, r.r2);
+    check('adjR2', o.adjR2, r.adjR2);
+  });
+}
+
+test('ols on perfect.csv and consty.csv against R: R warns "essentially perfect fit", its standard errors are rounding noise where ols has the exact 0', () => {
+  for (const file of ['perfect', 'consty']) {
+    const o = json(file);
+    const r = R.files[file]!;
+    assert.equal(r.warnings, ['essentially perfect fit: summary may be unreliable']);
+    // R's residuals are rounding, not 0: its standard errors and sigma are below 1e-14 of y's
+    // scale (at most 3.7e-15, perfect.csv's sigma, against y up to 16), where ols, which finds the residuals exactly 0,
+    // reports 0 (and t, p and F not defined). The coefficients agree to 1e-14 of y's scale: R's
+    // are off the exact ones by rounding (3.0000000000000062 for 3; 1.5e-16 for consty's 0).
+    const scale = Math.max(...csvColumns(file).y!.map(Math.abs));
+    o.coef.forEach((c: number, j: number) => assert.ok(Math.abs(c - (r.coef[j] as number)) <= 1e-14 * scale, `${file} coef ${j}: ols ${c} vs R ${r.coef[j]}`));
+    o.se.forEach((s: number, j: number) => {
+      assert.is(s, 0);
+      assert.ok((r.se[j] as number) <= 1e-14 * scale, `${file} se ${j}: R ${r.se[j]}`);
+    });
+    assert.is(o.sigma, 0);
+    assert.ok((r.sigma as number) <= 1e-14 * scale, `${file} sigma: R ${r.sigma}`);
+  }
+  // A perfect fit: R² is 1 in both.
+  assert.is(json('perfect').r2, 1);
+  assert.is(R.files.perfect!.r2, 1);
+  // Constant y: R's R² (0.466) is a ratio of rounding noise to rounding noise; ols says n/a.
+  assert.is(json('consty').r2, null);
+  assert.ok((R.files.consty!.r2 as number) > 0 && (R.files.consty!.r2 as number) < 1);
+});
+
 test('ols on a subnormal column (near 1e-314) whose coefficient would be 1e314: refused, naming the column and its range', () => {
   const r = fusegrad('ols', 'test/data/edges/denorm.csv', '--y', 'y');
   assert.is(r.code, 2);
   assert.match(r.err, /the coefficient of "a" is beyond float64's range \(±1\.80e\+308\): about 1e314, in units of y \(from 5\.30 to 26\.7\) per a \(from 1\.00e-314 to 1\.20e-313\); rescale "a" or y/);
   assert.not.match(r.out + r.err, /NaN/);
+  // R's lm on the same file (test/data/edges/r-lm.json) gives NaN for the constant and "a", NA for
+  // "b" (rank 2), no warning and no error: its Householder step divides by the subnormal column's
+  // norm, which overflows.
+  const rf = R.files.denorm!;
+  assert.equal([rf.coef, rf.se, rf.sigma, rf.rank, rf.warnings], [['NaN', 'NaN', 'NA'], ['NaN', 'NaN', 'NA'], 'NaN', 2, []]);
 });
 
 test('ols(): subnormal data whose answer is in range is solved, with a note of the digits the cells hold', () => {
