@@ -2,6 +2,8 @@
  * @file Double-double arithmetic (a value as an unevaluated sum hi + lo of two doubles, about 32
  * significant digits): just enough to accumulate the residuals of iterative refinement without
  * rounding them away. Error-free transformations after Knuth (two-sum) and Dekker (two-product).
+ * Also the exact scaling by powers of two that keeps data near float64's edges (1e±300,
+ * subnormals) inside the range where these transformations hold.
  */
 
 /** 2^27 + 1: splits a double into two halves whose products are exact. */
@@ -62,4 +64,21 @@ export class Accumulator {
     this.lo = e - (hi - s);
     this.hi = hi;
   }
+}
+
+/** v · 2^e, exact while the result is a normal double; in steps, as 2^e itself may be beyond a double. */
+export function ldexp(v: number, e: number): number {
+  for (; e > 1023; e -= 1023) v *= 2 ** 1023;
+  for (; e < -1022; e += 1022) v *= 2 ** -1022;
+  return v * 2 ** e;
+}
+
+/** The exponent k with 2^k <= x < 2^(k+1), for x > 0 finite (subnormals too); 0 for 0. */
+export function binaryExponent(x: number): number {
+  if (!(x > 0) || !Number.isFinite(x)) return 0;
+  let k = Math.floor(Math.log2(x));
+  // log2 rounds: near a power of two it may land one off.
+  if (ldexp(x, -k) >= 2) k++;
+  if (ldexp(x, -k) < 1) k--;
+  return k;
 }

@@ -1,6 +1,6 @@
 /** @file Feature transforms: polynomial terms of one x, and z-scores with the population standard deviation. */
 import { InputError } from './data.js';
-import { Accumulator } from './extended.js';
+import { Accumulator, binaryExponent, ldexp } from './extended.js';
 
 /**
  * x, x^2, ..., x^degree of a single column, named "x", "x^2", ..., each power the double nearest
@@ -36,16 +36,36 @@ export interface Scaling {
   sd: number[];
 }
 
-/** Means and population standard deviations of each column; a constant column is an error naming it. */
+/**
+ * Means and population standard deviations of each column. Each column is summed scaled by a
+ * power of two that brings its largest magnitude to [1, 2) (exact, so ordinary data gets the very
+ * same doubles): a column near 1e300 would otherwise square to Infinity, its z-scores all 0 and
+ * its weight trained at 0. A constant column (spread under 1e-12 of its largest magnitude, so
+ * data near 1e-300 is not constant), and one whose values differ by more than float64 holds
+ * (a z-score's v - mean would overflow), are errors naming the column.
+ */
 export function scaling(rows: number[][], names: string[], what: string): Scaling {
   const n = rows.length;
-  const cols = names.length;
-  const mean = Array.from({ length: cols }, (_, j) => rows.reduce((s, r) => s + r[j]!, 0) / n);
-  const sd = mean.map((m, j) => Math.sqrt(rows.reduce((s, r) => s + (r[j]! - m) ** 2, 0) / n));
-  sd.forEach((s, j) => {
-    if (!(s > 1e-12 * Math.max(1, Math.abs(mean[j]!)))) {
-      throw new InputError(`--standardize: ${what} column "${names[j]}" is constant (every value is ${mean[j]}), so it has no z-score; leave it out`);
+  const mean: number[] = [];
+  const sd: number[] = [];
+  names.forEach((name, j) => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const r of rows) {
+      lo = Math.min(lo, r[j]!);
+      hi = Math.max(hi, r[j]!);
     }
+    if (!Number.isFinite(hi - lo)) {
+      throw new InputError(`--standardize: ${what} column "${name}" runs from ${lo.toPrecision(3)} to ${hi.toPrecision(3)}, a spread beyond float64's range (${Number.MAX_VALUE.toPrecision(3)}), so its z-scores overflow; rescale it (divide by a power of ten) or leave it out`);
+    }
+    const k = binaryExponent(Math.max(Math.abs(lo), Math.abs(hi)));
+    const m = rows.reduce((s, r) => s + ldexp(r[j]!, -k), 0) / n;
+    const s = Math.sqrt(rows.reduce((s, r) => s + (ldexp(r[j]!, -k) - m) ** 2, 0) / n);
+    if (!(s > 1e-12)) {
+      throw new InputError(`--standardize: ${what} column "${name}" is constant (every value is ${ldexp(m, k)}), so it has no z-score; leave it out`);
+    }
+    mean.push(ldexp(m, k));
+    sd.push(ldexp(s, k));
   });
   return { mean, sd };
 }

@@ -26,6 +26,15 @@ import { epochKey, feistelHalf, permute, resampleRow } from '../wgsl/shuffle.js'
 
 export type Precision = 'f32' | 'f64';
 
+/**
+ * The most bytes one train() call may record on the CPU backend: its losses, validation losses
+ * and parameter snapshots, for every replicate. As WebGPU's binding limit does on a device, it
+ * refuses a run too long to hold before anything is allocated (a typed array of 2^32 losses is a
+ * RangeError; 1e9 epochs grew to 7.6 GB before it was stopped); 1 GiB is 134 million float64
+ * epochs of one model, minutes of training at the CPU's fastest.
+ */
+export const CPU_RECORD_BYTES = 2 ** 30;
+
 /** How the CPU backend runs a program: generated JavaScript, or the node-by-node interpreter. */
 export type CpuPlan = 'compiled' | 'reference';
 
@@ -287,6 +296,14 @@ class CpuExecutable implements Executable {
     const { loss, optimizer } = this.program;
     if (loss === null || !optimizer) throw new Error('train: the program was compiled without a loss and an optimizer');
     const B = this.program.replicas.count;
+    const validating = this.program.loader.validationRows > 0;
+    const slots = paramsEvery ? Math.floor(epochs / paramsEvery) : 0;
+    const snapshotWords = this.program.params.filter((p) => p.grad !== null).reduce((s, p) => s + this.main.values[p.id]!.length, 0);
+    const bytes = this.Arr.BYTES_PER_ELEMENT * (B * epochs * (validating ? 2 : 1) + slots * snapshotWords);
+    if (bytes > CPU_RECORD_BYTES) {
+      const what = `${B > 1 ? `${B} replicates x ` : ''}${epochs} epochs of losses${validating ? ' and validation losses' : ''}${slots ? ` and ${slots} parameter snapshots` : ''}`;
+      throw new PlanError(`train: ${what} need ${bytes} bytes in memory, over the CPU backend's limit of ${CPU_RECORD_BYTES} for one run; train in shorter runs (each train() goes on where the last one stopped)`);
+    }
     const start = performance.now();
     const logged = (run: RawRun) => {
       debug(1, () => {

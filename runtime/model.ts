@@ -12,11 +12,11 @@ import { debug } from './debug.js';
 import { MAX_THREADS } from './threads.js';
 import { requestBackend } from './device.js';
 import { DEFAULT_LAYOUT } from '../compile/layout.js';
-import { DataError, FLOAT32_MAX, type TensorData, describe, flatLength, flatten, repeat } from './values.js';
+import { DataError, FLOAT32_MAX, type TensorData, describe, flatLength, flatList, flatten, nearest, repeat } from './values.js';
 import { type Backend, type Bootstrap, DisposedError, type Executable, type Loader, PLANS, type PlanOptions, type Program, type Replicas, type Stats } from './program.js';
 
 export { DisposedError } from './program.js';
-export { DataError, FLOAT32_MAX, type TensorData } from './values.js';
+export { DataError, FLOAT32_MAX, type NumberArray, type TensorData } from './values.js';
 
 
 export interface CompileOptions extends PlanOptions {
@@ -108,14 +108,33 @@ export interface TrainResult {
 /** Every option compile() reads: anything else is a misspelling, refused rather than ignored. */
 const COMPILE_OPTIONS = ['loss', 'optimizer', 'backend', 'plan', 'layout', 'threads', 'batchSize', 'shuffle', 'dropLast', 'seed', 'validationRows', 'replicates', 'bootstrap', 'sweep'] as const;
 
+/** Every option train() reads. */
+const TRAIN_OPTIONS = ['epochs', 'paramsEvery'] as const;
+
+/**
+ * Refuses an option `call` does not read: one that belongs to the other call says so (batchSize
+ * given to train() would otherwise be ignored, the run full-batch), a misspelling names the
+ * nearest known option.
+ */
+function checkKeys(call: 'compile' | 'train', options: object): void {
+  const own: readonly string[] = call === 'compile' ? COMPILE_OPTIONS : TRAIN_OPTIONS;
+  const other: readonly string[] = call === 'compile' ? TRAIN_OPTIONS : COMPILE_OPTIONS;
+  for (const key of Object.keys(options)) {
+    if (own.includes(key)) continue;
+    if (other.includes(key)) {
+      const where = call === 'compile' ? `model.train({ ${key} })` : `compile(graph, { ${key} }), which fixes the batches and buffers the model is built with`;
+      throw new DataError(`${call}: "${key}" is an option of ${call === 'compile' ? 'train()' : 'compile()'}, not of ${call}(); give it to ${where}`);
+    }
+    const near = nearest(key, own) ?? nearest(key, other);
+    const hint = near === null ? '' : own.includes(near) ? ` (did you mean "${near}"?)` : ` (did you mean "${near}"? that is an option of ${call === 'compile' ? 'train()' : 'compile()'})`;
+    throw new DataError(`${call}: unknown option "${key}"${hint}; the options are ${own.join(', ')}`);
+  }
+}
+
 /** Refuses options compile() does not know, naming the closest known one. */
 function checkOptions(options: CompileOptions): void {
   if (options === null || typeof options !== 'object') throw new DataError(`compile: options must be an object, got ${JSON.stringify(options)}`);
-  for (const key of Object.keys(options)) {
-    if ((COMPILE_OPTIONS as readonly string[]).includes(key)) continue;
-    const near = COMPILE_OPTIONS.find((k) => k.toLowerCase() === key.toLowerCase().replace(/[-_]/g, ''));
-    throw new DataError(`compile: unknown option "${key}"${near ? ` (did you mean "${near}"?)` : ''}; the options are ${COMPILE_OPTIONS.join(', ')}`);
-  }
+  checkKeys('compile', options);
   if (options.plan !== undefined && !(PLANS as readonly string[]).includes(options.plan)) {
     throw new DataError(`compile: plan must be one of ${PLANS.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(options.plan)}`);
   }
@@ -310,7 +329,7 @@ export class Model {
       const label = set === 'training' ? name : `${name} (${set})`;
       // With replicates, a parameter takes one value for all of them, or every replicate's in turn.
       if (isParam && B > 1 && !(typeof data === 'number') && flatLength(data) === B * sizeOf(shape)) {
-        const flat = flatten(label, data instanceof Float32Array || data instanceof Float64Array ? data : (data as number[]).flat(), [B * sizeOf(shape)], float32);
+        const flat = flatten(label, flatList(data), [B * sizeOf(shape)], float32);
         return { id: leaf.id, name: label, flat };
       }
       const flat = flatten(label, data, validation ? [nv, ...shape.slice(1)] : shape, float32);
@@ -355,8 +374,11 @@ export class Model {
    * parameter snapshots included. Stops at an epoch whose loss diverges (not finite, or grown past
    * a million times its first value) and says so.
    */
-  train({ epochs, paramsEvery = 0 }: TrainOptions): Promise<TrainResult> {
+  train(options: TrainOptions): Promise<TrainResult> {
+    const { epochs, paramsEvery = 0 } = options ?? {};
     return this.serial('train', () => {
+      if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new DataError(`train: expected options ({ epochs: ... }), got ${describe(options)}`);
+      checkKeys('train', options);
       this.requireOptimizer('train');
       if (!Number.isInteger(epochs) || epochs < 1) throw new DataError(`train: epochs must be a positive integer, got ${epochs}`);
       if (!Number.isInteger(paramsEvery) || paramsEvery < 0) throw new DataError(`train: paramsEvery must be an integer >= 0, got ${paramsEvery}`);
