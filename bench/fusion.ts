@@ -13,7 +13,7 @@ import { compile } from '../runtime/model.js';
 import type { PlanOptions } from '../runtime/program.js';
 import type { WebGpuBackend } from '../runtime/webgpu.js';
 import { synthetic } from '../regression/synthetic.js';
-import { writeFileSync } from 'node:fs';
+import { writeAtomic } from '../cli/atomic.js';
 import { fmt, readBandwidth, table, timePerUnit, writeResults } from './lib.js';
 
 const quick = process.argv.includes('--quick');
@@ -74,7 +74,7 @@ if (!quick) {
     '',
     table(header, body),
   ].join('\n');
-  writeFileSync(file.replace(/\.json$/, '.md'), `${md}\n`);
+  writeAtomic(file.replace(/\.json$/, '.md'), `${md}\n`);
   console.log(`results: ${file} and .md`);
 }
 backend.dispose();

@@ -9,7 +9,7 @@
  *
  * Run: npm run build && node dist/bench/layouts.js [--quick] [--results <dir>]
  */
-import { writeFileSync } from 'node:fs';
+import { writeAtomic } from '../cli/atomic.js';
 import { Graph } from '../engine/graph.js';
 import { sgd } from '../optim/sgd.js';
 import { requestBackend } from '../runtime/device.js';
@@ -121,7 +121,7 @@ console.log(table(header, body));
 if (!quick) {
   const file = writeResults('layouts', backend.description, { date: new Date().toISOString(), adapter: backend.description, rounds, rows });
   const md = [`${backend.description}; SGD; ${rounds} rounds, choices in turn; ${new Date().toISOString().slice(0, 10)}`, '', table(header, body)].join('\n');
-  writeFileSync(file.replace(/\.json$/, '.md'), `${md}\n`);
+  writeAtomic(file.replace(/\.json$/, '.md'), `${md}\n`);
   console.log(`results: ${file} and .md`);
 }
 backend.dispose();

@@ -1,5 +1,6 @@
 /** @file Benchmark helpers: timing with warm-up, medians, the adapter's read bandwidth, tables and result files. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeAtomic } from '../cli/atomic.js';
 import type { WebGpuBackend } from '../runtime/webgpu.js';
 
 export interface Timing {
@@ -84,7 +85,7 @@ export function writeResults(name: string, adapter: string, payload: unknown, di
   mkdirSync(dir, { recursive: true });
   const date = new Date().toISOString().slice(0, 10);
   const file = `${dir}/${date}-${slug(adapter)}-${name}.json`;
-  writeFileSync(file, `${JSON.stringify(payload, null, 2)}\n`);
+  writeAtomic(file, `${JSON.stringify(payload, null, 2)}\n`);
   return file;
 }
 

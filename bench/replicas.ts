@@ -8,7 +8,8 @@
  *
  * Run: npm run build && node dist/bench/replicas.js [--quick] [--results <dir>]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeAtomic } from '../cli/atomic.js';
 import { Graph } from '../engine/graph.js';
 import { sgd } from '../optim/sgd.js';
 import { CpuBackend } from '../runtime/cpu.js';
@@ -99,7 +100,7 @@ const md = [
 console.log(md);
 if (!quick) {
   const out = writeResults('replicas', gpu.description, { date: new Date().toISOString(), adapter: gpu.description, rows, sweep: { rows: bigRows, features: 4, epochs: bigEpochs, lr: sweep.lr, runs: few } });
-  writeFileSync(out.replace(/\.json$/, '.md'), `${md}\n`);
+  writeAtomic(out.replace(/\.json$/, '.md'), `${md}\n`);
   console.log(`results: ${out} and .md`);
 }
 gpu.dispose();

@@ -1,6 +1,8 @@
 /** @file Small helpers that read command-line options and turn bad ones into usage errors (exit 2). */
-import { accessSync, constants, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { sameFile } from './atomic.js';
+import { writeFile } from './child.js';
 
 /** Bad usage or bad data: the command prints the message and exits with code 2. */
 export class UsageError extends Error {
@@ -58,11 +60,38 @@ export function writableFolder(flag: string, dir: string): string {
   return dir;
 }
 
-/** Writes an output file; a failure (a full disk, a folder removed meanwhile) names the option and the file. */
-export function writeOutput(flag: string, file: string, data: string | Uint8Array): void {
+/**
+ * Refuses, before any work, an output that names a file the command reads (`--save data.csv`
+ * would replace the data with a model): nothing fusegrad reads is overwritten by the same command.
+ */
+export function notAnInput(flag: string, file: string, inputs: [what: string, path: string][]): void {
+  const hit = inputs.find(([, path]) => sameFile(file, path));
+  if (hit) throw new UsageError(`--${flag} ${file}: that is the ${hit[0]} this command reads; write to another file`);
+}
+
+/**
+ * Work done, but an output file could not be written (a full disk, a folder removed meanwhile):
+ * the command prints its report (or JSON) all the same, then each failure, and exits 4. The files
+ * named keep what they held before (cli/atomic.ts).
+ */
+export class Unwritten extends Error {
+  override name = 'Unwritten';
+  constructor(
+    readonly failures: string[],
+    readonly report: string,
+  ) {
+    super(failures.join('\n'));
+  }
+}
+
+/**
+ * Writes an output file atomically (by the parent process when there is one, cli/child.ts); a
+ * failure names the option and the file, and rejects with that message.
+ */
+export async function writeOutput(flag: string, file: string, data: string | Uint8Array): Promise<void> {
   try {
-    writeFileSync(file, data);
+    await writeFile(file, data);
   } catch (err) {
-    throw new UsageError(`--${flag} ${file}: the write failed (${(err as Error).message})`);
+    throw new Error(`--${flag} ${file}: the write failed (${(err as Error).message}); the file keeps what it held before`);
   }
 }

@@ -2,7 +2,7 @@
 import { type BenchResult, DEFAULT_SIZES, ROWS, type RowKind, type Size, markdown, runBench } from '../bench/bench.js';
 import { slug } from '../bench/lib.js';
 import { stack, svgChart, type Series } from '../regression/plot.js';
-import { UsageError, intOption, oneOf, writableFolder, writeOutput } from './args.js';
+import { UsageError, Unwritten, intOption, oneOf, writableFolder, writeOutput } from './args.js';
 
 export const BENCH_HELP = `fusegrad bench [options]
 
@@ -62,12 +62,15 @@ export async function bench(values: Record<string, string | boolean | undefined>
     log: (line) => process.stderr.write(`${line}\n`),
   });
   const base = `${dir}/${result.date.slice(0, 10)}-${slug(result.adapter)}-bench`;
-  writeOutput('results', `${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
   const md = markdown(result);
-  writeOutput('results', `${base}.md`, `${md}\n`);
-  writeOutput('results', `${base}.svg`, plot(result));
-  if (values.json === true) return JSON.stringify(result);
-  return `${md}\n\nresults: ${base}.json, ${base}.md, ${base}.svg`;
+  // A file that cannot be written loses nothing else: the others are written, the table printed.
+  const unwritten: string[] = [];
+  for (const [ext, text] of [['json', `${JSON.stringify(result, null, 2)}\n`], ['md', `${md}\n`], ['svg', plot(result)]] as const) {
+    await writeOutput('results', `${base}.${ext}`, text).catch((err: Error) => unwritten.push(err.message));
+  }
+  const text = values.json === true ? JSON.stringify(result) : `${md}\n\nresults: ${base}.json, ${base}.md, ${base}.svg`;
+  if (unwritten.length) throw new Unwritten(unwritten, text);
+  return text;
 }
 
 /** ms per epoch against n, log-log, one line per row; one chart per feature count. */

@@ -1,14 +1,16 @@
 /** @file `fusegrad fit`: a CSV or JSON file in, a model fitted by gradient descent out, next to the closed form. */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import asciichart from 'asciichart';
 import cliProgress from 'cli-progress';
 import { InputError, type Selection, parseTable, selectColumns } from '../regression/data.js';
-import { type BootstrapMethod, type FitOptions, type FitResult, type OptimizerName, type SweptName, fitRegression, savedModel } from '../regression/fit.js';
+import { type BootstrapMethod, type FitOptions, type FitResult, type OptimizerName, type SavedModel, type SweptName, fitRegression, savedModel } from '../regression/fit.js';
 import { LARGE_CONDITION } from '../regression/ols.js';
-import { PALETTE, type Series, histogram, normalCurve, stack, svgChart, svgToPng } from '../regression/plot.js';
+import { PALETTE, type Series, extent, histogram, normalCurve, stack, svgChart, svgToPng } from '../regression/plot.js';
 import type { DeviceKind } from '../runtime/device.js';
 import { requestBackend } from '../runtime/device.js';
-import { UsageError, intOption, numberOption, oneOf, writableFile, writeOutput } from './args.js';
+import { UsageError, Unwritten, intOption, notAnInput, numberOption, oneOf, writableFile, writeOutput } from './args.js';
+import { stage } from './child.js';
 import { STDERR_TTY } from './quiet.js';
 
 export const FIT_HELP = `fusegrad fit <file.csv|file.json> --y <column> [options]
@@ -36,6 +38,8 @@ Training:
   --shuffle               reshuffle the rows every epoch (on the device)
   --seed <n>              seed for the shuffle, the split and --init normal (default 0)
   --init <how>            zeros (default) | normal | <file.json> {"weight": [[...]], "bias": [...]}
+                          in the units trained on, or a model saved by --save (its coefficients, in
+                          the data's units, start this fit in its own units)
   --bootstrap <B>         also fit B bootstrap resamples (drawn on the device, trained together):
                           each coefficient's bootstrap mean, standard error and percentile 95% interval
   --bootstrap-method <m>  pairs (default): rows drawn with replacement, robust to a spread that
@@ -51,7 +55,8 @@ Output:
   --json                  one JSON object on stdout, nothing else
 
 Exit codes: 0 done; 2 bad usage or data; 3 the training diverged (the loss curve and the reason
-are printed, nothing is saved); 1 a failure inside.
+are printed, nothing is saved); 4 --save or --plot could not be written (the report is printed,
+the file keeps its old bytes); 1 a failure inside; 130 SIGINT, 143 SIGTERM (nothing half-written).
 `;
 
 export const FIT_OPTIONS = {
@@ -95,21 +100,14 @@ const list = (v: string | boolean | undefined) => (typeof v === 'string' ? v.spl
 
 export async function fit(values: Values, positionals: string[]): Promise<string> {
   if (positionals.length > 1) throw new InputError(`fit takes one data file, got ${positionals.length}: ${positionals.join(' ')}`);
+  stage('reading the data');
   const table = readData(positionals[0]);
   const sel = selectColumns(table, list(values.y) ?? [], list(values.x));
   const json = values.json === true;
   const epochs = intOption(values, 'epochs', 1000, 1);
-  let init: FitOptions['init'] = 'zeros';
-  if (typeof values.init === 'string' && values.init !== 'zeros') {
-    if (values.init === 'normal') init = 'normal';
-    else {
-      try {
-        init = JSON.parse(readFileSync(values.init, 'utf8'));
-      } catch (err) {
-        throw new InputError(`--init ${values.init}: expected zeros, normal or a readable JSON file (${(err as Error).message})`);
-      }
-    }
-  }
+  const poly = values.poly !== undefined ? intOption(values, 'poly', 1, 1) : undefined;
+  const initFile = typeof values.init === 'string' && values.init !== 'zeros' && values.init !== 'normal' ? values.init : undefined;
+  const init: FitOptions['init'] = initFile ? initFrom(initFile, sel, poly) : values.init === 'normal' ? 'normal' : 'zeros';
   const options: FitOptions = {
     optimizer: oneOf(values, 'optimizer', ['sgd', 'adam', 'adamw'], 'sgd') as OptimizerName,
     epochs,
@@ -127,39 +125,102 @@ export async function fit(values: Values, positionals: string[]): Promise<string
   if (values['bootstrap-method'] !== undefined) options.bootstrapMethod = oneOf(values, 'bootstrap-method', ['pairs', 'residuals'], 'pairs') as BootstrapMethod;
   if (values['batch-size'] !== undefined) options.batchSize = intOption(values, 'batch-size', 1, 1);
   if (values['valid-frac'] !== undefined) options.validFrac = numberOption(values, 'valid-frac', 0);
-  if (values.poly !== undefined) options.poly = intOption(values, 'poly', 1, 1);
+  if (poly !== undefined) options.poly = poly;
   const device = oneOf(values, 'device', ['auto', 'webgpu', 'cpu'], 'auto') as DeviceKind;
   const logEvery = intOption(values, 'log-every', Math.max(1, Math.round(epochs / 10)), 1);
   const plot = typeof values.plot === 'string' ? values.plot : undefined;
   if (plot && !/\.(svg|png)$/i.test(plot)) throw new InputError(`--plot: the file must end in .svg or .png, got ${plot}`);
-  if (plot) writableFile('plot', plot);
   const save = typeof values.save === 'string' ? writableFile('save', values.save) : undefined;
+  // Nothing the command reads is overwritten by it (the data, the --init model), nor one output by the other.
+  const inputs: [string, string][] = [['data file', table.file], ...(initFile ? [['--init model', initFile] as [string, string]] : [])];
+  if (plot) {
+    writableFile('plot', plot);
+    notAnInput('plot', plot, inputs);
+  }
+  if (save) notAnInput('save', save, inputs);
+  if (save && plot && resolve(save) === resolve(plot)) throw new UsageError(`--save and --plot name one file (${save}): give each its own`);
 
   const backend = await requestBackend({ device, log: (line) => process.stderr.write(`${line}\n`) });
   let bar: cliProgress.SingleBar | undefined;
   try {
     // A progress bar only where someone watches: a terminal, no --json, and a run long enough (it costs one read per 5%).
-    const terminal = terminalStderr();
-    if (!json && terminal && epochs * sel.X.length >= 5e6) {
-      bar = new cliProgress.SingleBar({ format: 'training [{bar}] {value}/{total} epochs', stream: terminal }, cliProgress.Presets.shades_classic);
+    const terminal = json ? null : terminalStderr();
+    const barred = terminal !== null && epochs * sel.X.length >= 5e6;
+    if (barred) options.chunks = 20;
+    let compiling = false;
+    options.onStage = (now) => {
+      if (now === 'bootstrap') stage(`training the ${options.bootstrap} bootstrap replicates, before the fit itself`);
+      if (now === 'compile') {
+        stage('compiling the model');
+        // A wide model can compile for minutes: a terminal shows what is going on, and the line goes when it is done.
+        if (terminal) terminal.write(`fusegrad fit: compiling the model (${sel.features.length} features, ${sel.targets.length} target${sel.targets.length > 1 ? 's' : ''}, ${backend.kind}) ...`);
+        compiling = terminal !== null;
+      }
+      if (now !== 'train') return;
+      if (compiling) terminal!.write('\r\x1b[2K');
+      stage(`training: 0 of ${epochs} epochs done${barred ? '' : ' (a run without a progress bar reports only at its end)'}`);
+      if (!barred) return;
+      bar = new cliProgress.SingleBar({ format: 'training [{bar}] {value}/{total} epochs', stream: terminal! }, cliProgress.Presets.shades_classic);
       bar.start(epochs, 0);
-      options.chunks = 20;
-      options.onProgress = (done) => bar!.update(done);
-    }
+    };
+    options.onProgress = (done) => {
+      bar?.update(done);
+      stage(`training: ${done} of ${epochs} epochs done`);
+    };
     options.rowName = (i) => table.where(sel.kept[i]!);
-    const r = await fitRegression(sel.X, sel.Y, sel.features, sel.targets, backend, options);
+    const r = await fitRegression(sel.X, sel.Y, sel.features, sel.targets, backend, options).catch(cliWorded(epochs));
     bar?.stop();
+    stage(`writing the outputs, after training ${r.epochs} epochs`);
     // A diverged model is no result: nothing is saved, the report says why, and the exit code is 3.
     const failure = failed(r, save !== undefined);
-    if (save && !failure) writeOutput('save', save, `${JSON.stringify(savedModel(r), null, 2)}\n`);
-    if (plot) await writePlot(plot, r, sel.X, sel.Y);
+    // A failed output loses nothing else: the other file is still written, the report still printed.
+    const unwritten: string[] = [];
+    if (save && !failure) await writeOutput('save', save, `${JSON.stringify(savedModel(r), null, 2)}\n`).catch((err: Error) => unwritten.push(err.message));
+    if (plot) await writePlot(plot, r, sel.X, sel.Y).catch((err: Error) => unwritten.push(err.message.startsWith('--plot') ? err.message : `--plot ${plot}: the plot failed (${err.message})`));
     const text = json ? JSON.stringify({ ...r, dropped: sel.dropped }, honest) : report(r, sel, logEvery, table.file);
-    if (failure) throw new Diverged(`${failure}${save ? ` Nothing was saved to ${save}.` : ''}`, text);
+    if (failure) throw new Diverged(`${failure}${save ? ` Nothing was saved to ${save}.` : ''}${unwritten.map((u) => ` And ${u}.`).join('')}`, text);
+    if (unwritten.length) throw new Unwritten(unwritten, text);
     return text;
   } finally {
     bar?.stop();
     backend.dispose();
   }
+}
+
+/**
+ * --init <file.json>: weights in the units trained on, or a model saved by --save, whose
+ * coefficients are in the data's own units (this fit turns them into its own, z-scores with
+ * --standardize); a saved model must read the same columns, targets and polynomial as this fit.
+ */
+function initFrom(file: string, sel: Selection, poly: number | undefined): FitOptions['init'] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new InputError(`--init ${file}: expected zeros, normal or a readable JSON file (${(err as Error).message})`);
+  }
+  const saved = parsed as Partial<SavedModel>;
+  if (saved?.format !== 'fusegrad-linear-1') return parsed as FitOptions['init'];
+  const same = (a: unknown, b: string[]) => Array.isArray(a) && a.length === b.length && a.every((v, i) => v === b[i]);
+  if (!same(saved.targets, sel.targets)) throw new InputError(`--init ${file}: the saved model predicts ${String(saved.targets)}, this fit ${sel.targets.join(',')}`);
+  if (!same(saved.inputs, sel.features)) throw new InputError(`--init ${file}: the saved model reads ${String(saved.inputs)}, this fit ${sel.features.join(',')} (give --x ${String(saved.inputs)})`);
+  if (saved.poly?.degree !== poly) throw new InputError(`--init ${file}: the saved model has ${saved.poly ? `--poly ${saved.poly.degree}` : 'no --poly'}, this fit ${poly ? `--poly ${poly}` : 'none'}`);
+  return { weight: saved.weight as number[][], bias: saved.bias as number[], units: 'data' };
+}
+
+/**
+ * The device's refusal of a run's length, worded for this command: the limit's numbers, and
+ * how to go on (the library's advice names train(), which a command's user never calls).
+ */
+function cliWorded(epochs: number): (err: unknown) => never {
+  return (err) => {
+    const e = err as Error;
+    if (e?.name === 'PlanError' && e.message.startsWith('train: ')) {
+      const limit = e.message.slice('train: '.length).replace(/; train in shorter runs.*$/s, '');
+      throw new UsageError(`--epochs ${epochs}: ${limit}; give fewer epochs, and to go on, save the model (--save a.json) and start the next run from it (--init a.json --save b.json)`);
+    }
+    throw err;
+  };
 }
 
 /**
@@ -346,7 +407,7 @@ async function writePlot(file: string, r: FitResult, X: number[][], Y: number[][
   const charts = [svgChart(curves, { title: `Loss by epoch (${r.optimizer.name}${r.sweep ? ', a sweep' : `, lr ${r.optimizer.hyper.lr}`})`, xLabel: 'epoch', yLabel: 'mean squared error', logY: true })];
   if (X[0]!.length === 1) {
     const xs = X.map((row) => row[0]!);
-    const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
+    const [lo, hi] = extent(xs);
     const grid = Array.from({ length: 200 }, (_, i) => lo + ((hi - lo) * i) / 199);
     const line = (coef: (x: number) => number) => grid.map((x) => [x, coef(x)] as [number, number]);
     const name = r.poly ? r.poly.column : r.features[0]!;
@@ -360,5 +421,5 @@ async function writePlot(file: string, r: FitResult, X: number[][], Y: number[][
   }
   if (r.bootstrap && r.bootstrap.diverged < r.bootstrap.replicates) charts.push(...bootstrapCharts(r, r.bootstrap));
   const svg = stack(charts);
-  writeOutput('plot', file, /\.png$/i.test(file) ? await svgToPng(svg) : svg);
+  await writeOutput('plot', file, /\.png$/i.test(file) ? await svgToPng(svg) : svg);
 }

@@ -1,15 +1,17 @@
 /**
  * @file The `fusegrad` command. Exit codes: 0 done, 2 bad usage or bad data, 3 the training
- * diverged (the report is printed, nothing is saved), 1 a failure inside.
+ * diverged (the report is printed, nothing is saved), 4 an output file could not be written (the
+ * report is printed), 1 a failure inside, 128 + n ended by signal n (cli/child.ts).
  */
 import { parseArgs } from 'node:util';
-import { UsageError } from './args.js';
+import { UsageError, Unwritten } from './args.js';
+import { leaveParent, runChild, watchParent } from './child.js';
 import { BENCH_HELP, BENCH_OPTIONS, bench } from './bench.js';
 import { EXPLAIN_HELP, explain } from './explain.js';
 import { Diverged, FIT_HELP, FIT_OPTIONS, fit } from './fit.js';
 import { OLS_HELP, OLS_OPTIONS, olsCommand } from './ols.js';
 import { PREDICT_HELP, PREDICT_OPTIONS, predict } from './predict.js';
-import { runFiltered, shouldFilter } from './quiet.js';
+import { childMode } from './quiet.js';
 import { InputError } from '../regression/data.js';
 import { ShapeError } from '../engine/shape.js';
 import { DataError } from '../runtime/model.js';
@@ -27,7 +29,9 @@ Usage:
   fusegrad bench [options]                    GPU against CPU epochs, against the peers
   fusegrad <command> --help                   a command's options
 
-Exit codes: 0 done, 2 bad usage or bad data, 3 the training diverged (nothing saved), 1 a failure inside.
+Exit codes: 0 done, 2 bad usage or bad data, 3 the training diverged (nothing saved), 4 an output
+file could not be written (the report is printed, the file keeps its old bytes), 1 a failure
+inside, 130 SIGINT, 143 SIGTERM (what was interrupted is printed; no file is left half-written).
 
 Environment:
   FUSEGRAD_DEBUG=1..4          diagnostics on stderr: 1 summary, 2 WGSL, 3 graphs, 4 per-kernel GPU timing
@@ -66,7 +70,14 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const { values, positionals } = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: command.positionals });
+    const { values, positionals, tokens } = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: command.positionals, tokens: true });
+    // parseArgs keeps the last of a repeated option; `--x a --x b` meant something else.
+    const given = (tokens as { kind: string; name?: string; value?: string }[]).filter((t) => t.kind === 'option' && t.value !== undefined);
+    const twice = given.find((t, i) => given.findIndex((u) => u.name === t.name) < i);
+    if (twice) {
+      const all = given.filter((t) => t.name === twice.name).map((t) => t.value);
+      throw new UsageError(`--${twice.name} is given ${all.length} times (${all.join(', ')}); give it once (where an option takes a list, it goes comma-separated: --${twice.name} ${all.join(',')})`);
+    }
     if (values.help) {
       process.stdout.write(command.help);
       return 0;
@@ -74,6 +85,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${await command.run(values as Values, positionals)}\n`);
     return 0;
   } catch (err) {
+    if (err instanceof Unwritten) {
+      process.stdout.write(`${err.report}\n`);
+      for (const failure of err.failures) process.stderr.write(`fusegrad ${name}: ${failure}\n`);
+      return 4;
+    }
     if (err instanceof Diverged) {
       process.stdout.write(`${err.report}\n`);
       process.stderr.write(`fusegrad ${name}: ${err.message}\n`);
@@ -87,6 +103,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Commands that load Dawn run as a child whose stderr is filtered of Dawn's native lines (cli/quiet.ts).
+// Commands that load Dawn run as a child whose stderr is filtered of Dawn's native lines (cli/quiet.ts);
+// its parent owns the files and the signals (cli/child.ts).
 const argv = process.argv.slice(2);
-process.exitCode = shouldFilter(argv, process.env) ? await runFiltered(argv) : await main(argv);
+const mode = childMode(argv, process.env);
+if (mode) process.exitCode = await runChild(argv, mode === 'filtered');
+else {
+  watchParent();
+  process.exitCode = await main(argv);
+  leaveParent();
+}

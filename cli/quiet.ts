@@ -2,15 +2,12 @@
  * @file Keeping Dawn's native log lines off a normal run's stderr. Dawn (inside the `webgpu`
  * package) writes "Warning: ... artificially reduced ...", "Couldn't load Vulkan" and Vulkan
  * loader notes straight to file descriptor 2, from C++, where no JavaScript can intercept them.
- * So the command runs itself as a child whose stderr is a pipe, and passes on everything but those
- * lines. FUSEGRAD_DEBUG (any level) shows them: it runs in one process, as before.
+ * So the command runs itself as a child whose stderr is a pipe (cli/child.ts), and passes on
+ * everything but those lines. FUSEGRAD_DEBUG (any level) shows them.
  */
-import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
-import { fileURLToPath } from 'node:url';
 
-/** Set in the child: it is the filtered run, and its stderr goes to a terminal when this is set (the terminal's width). */
-const CHILD = 'FUSEGRAD_CLI_CHILD';
+/** Set in the child: it is the run under a parent (cli/child.ts), and its stderr goes to a terminal when STDERR_TTY is set (the terminal's width). */
+export const CHILD = 'FUSEGRAD_CLI_CHILD';
 export const STDERR_TTY = 'FUSEGRAD_STDERR_TTY';
 
 /** A line Dawn starts: its severity, a colon. The command's own lines start with "fusegrad". */
@@ -75,43 +72,19 @@ export function dawnFilter(write: (text: string) => void): { push(chunk: string)
 }
 
 /**
- * Whether this run should be the filtering parent: a command that loads Dawn (fit and explain
- * unless --device cpu, and bench), no FUSEGRAD_DEBUG, and not already the child.
+ * How this run goes: as the parent of a child whose stderr is filtered (a command that loads Dawn:
+ * fit, explain unless --device cpu, bench), as the parent of an unfiltered child (fit on the CPU,
+ * and fit under FUSEGRAD_DEBUG, which shows Dawn's lines: the parent still owns the files and the
+ * signals, cli/child.ts), or in this one process (the child itself, and the rest).
  */
-export function shouldFilter(argv: string[], env: NodeJS.ProcessEnv): boolean {
-  if (env[CHILD] === '1' || (env.FUSEGRAD_DEBUG !== undefined && env.FUSEGRAD_DEBUG !== '' && env.FUSEGRAD_DEBUG !== '0')) return false;
+export function childMode(argv: string[], env: NodeJS.ProcessEnv): 'filtered' | 'plain' | null {
+  if (env[CHILD] === '1') return null;
   const [command, ...rest] = argv;
-  if (command !== 'fit' && command !== 'explain' && command !== 'bench') return false;
-  if (rest.some((a) => a === '--help' || a === '-h')) return false;
+  if (command !== 'fit' && command !== 'explain' && command !== 'bench') return null;
+  if (rest.some((a) => a === '--help' || a === '-h')) return null;
+  const debug = env.FUSEGRAD_DEBUG !== undefined && env.FUSEGRAD_DEBUG !== '' && env.FUSEGRAD_DEBUG !== '0';
   const device = rest.findIndex((a) => a === '--device');
   const cpu = (device >= 0 && rest[device + 1] === 'cpu') || rest.includes('--device=cpu');
-  return !(cpu && command !== 'bench');
-}
-
-/** Runs the command again as a child with stderr filtered; resolves to its exit code. */
-export function runFiltered(argv: string[]): Promise<number> {
-  const columns = process.stderr.isTTY ? String(process.stderr.columns || 80) : '';
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...argv], {
-    stdio: ['inherit', 'inherit', 'pipe'],
-    env: { ...process.env, [CHILD]: '1', [STDERR_TTY]: columns },
-  });
-  const filter = dawnFilter((text) => process.stderr.write(text));
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => filter.push(chunk));
-  // Ctrl-C reaches the whole process group: the child handles it; the parent waits for its exit.
-  // A signal sent to the parent alone is passed on.
-  const pass = (signal: NodeJS.Signals) => () => child.kill(signal);
-  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, s === 'SIGINT' ? () => {} : pass(s)] as const);
-  for (const [s, h] of handlers) process.on(s, h);
-  return new Promise((resolve) => {
-    child.on('error', (err) => {
-      process.stderr.write(`fusegrad: could not run the command (${err.message})\n`);
-      resolve(1);
-    });
-    child.on('close', (code, signal) => {
-      filter.end();
-      for (const [s, h] of handlers) process.off(s, h);
-      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
-    });
-  });
+  if (!debug && !(cpu && command !== 'bench')) return 'filtered';
+  return command === 'fit' ? 'plain' : null;
 }

@@ -86,3 +86,15 @@ export function unstandardize(W: number[][], b: number[], x: Scaling | null, y: 
     b: b.map((bt, t) => ym(t) + ys(t) * (bt - W[t]!.reduce((s, w, j) => s + (w * xm(j)) / xs(j), 0))),
   };
 }
+
+/** The inverse of `unstandardize`: coefficients in the data's units, as the z-scores of `x` and `y` would have them. */
+export function restandardize(W: number[][], b: number[], x: Scaling | null, y: Scaling | null): { W: number[][]; b: number[] } {
+  const xm = (j: number) => x?.mean[j] ?? 0;
+  const xs = (j: number) => x?.sd[j] ?? 1;
+  const ym = (t: number) => y?.mean[t] ?? 0;
+  const ys = (t: number) => y?.sd[t] ?? 1;
+  return {
+    W: W.map((row, t) => row.map((w, j) => (w * xs(j)) / ys(t))),
+    b: b.map((bt, t) => (bt + W[t]!.reduce((s, w, j) => s + w * xm(j), 0) - ym(t)) / ys(t)),
+  };
+}

@@ -12,7 +12,7 @@ import { FLOAT32_MAX, compile } from '../runtime/model.js';
 import type { Backend } from '../runtime/program.js';
 import { epochKey, feistelHalf, normals, permute } from '../wgsl/shuffle.js';
 import { InputError } from './data.js';
-import { type Scaling, polynomial, scaling, standardize, unstandardize } from './features.js';
+import { type Scaling, polynomial, restandardize, scaling, standardize, unstandardize } from './features.js';
 import { type OlsResult, ols } from './ols.js';
 import { type BootstrapMethod, type BootstrapSummary, bootstrapFit, rowsOf } from './bootstrap.js';
 
@@ -34,13 +34,19 @@ export interface FitOptions {
   standardize?: boolean;
   /** Polynomial terms x, x², ..., x^degree of a single x. */
   poly?: number;
-  /** zeros (default), normal (seeded N(0, 1), as torch.randn), or given weights in the units trained on. */
-  init?: 'zeros' | 'normal' | { weight: number[][]; bias: number[] };
+  /**
+   * zeros (default), normal (seeded N(0, 1), as torch.randn), or given weights: in the units
+   * trained on, or with `units: 'data'` in the data's own units (a saved model's `weight` and
+   * `bias`), which this fit turns into its own units (z-scores with `standardize`).
+   */
+  init?: 'zeros' | 'normal' | { weight: number[][]; bias: number[]; units?: 'trained' | 'data' };
   /** Record every parameter after every k-th epoch. */
   paramsEvery?: number;
   /** Called after each chunk of epochs when training in chunks (for a progress bar or a live curve); chunks > 1 costs one read per chunk. */
   chunks?: number;
   onProgress?: (epochsDone: number, loss: readonly number[], validLoss: readonly number[]) => void;
+  /** Called as each stage begins: the bootstrap's replicates, compiling the model (which can be slow for wide data), training. */
+  onStage?: (stage: 'bootstrap' | 'compile' | 'train') => void;
   /** Keep the model's explain() text (graphs, plan, WGSL) in the result. */
   explain?: boolean;
   /** How messages name row i of X and Y (default "row i+1"): a file's line, say. */
@@ -127,14 +133,14 @@ function replicatesRefused(option: string): (err: unknown) => never {
 }
 
 /** The starting W and b that `init` asks for, in the units trained on; null for zeros. */
-function initialParams(init: FitOptions['init'], k: number, d: number, seed: number): { W: FloatArray | number[][]; b: FloatArray | number[] } | null {
+function initialParams(init: FitOptions['init'], k: number, d: number, seed: number, scale: { x: Scaling; y: Scaling } | undefined): { W: FloatArray | number[][]; b: FloatArray | number[] } | null {
   if (init === undefined || init === 'zeros') return null;
   if (init === 'normal') {
     const z = normals(k * d + k, seed);
     return { W: z.subarray(0, k * d), b: z.subarray(k * d) };
   }
-  const { weight, bias } = (init ?? {}) as { weight?: unknown; bias?: unknown };
-  const shape = `{"weight": [[...]] (${k} row${k > 1 ? 's' : ''} of ${d}), "bias": [...] (${k})}, in the units trained on`;
+  const { weight, bias, units } = (init ?? {}) as { weight?: unknown; bias?: unknown; units?: unknown };
+  const shape = `{"weight": [[...]] (${k} row${k > 1 ? 's' : ''} of ${d}), "bias": [...] (${k})}, in the ${units === 'data' ? "data's own units" : 'units trained on'}`;
   if (!Array.isArray(weight) || weight.length !== k || weight.some((r) => !Array.isArray(r) || r.length !== d) || !Array.isArray(bias) || bias.length !== k) {
     throw new InputError(`--init: expected ${shape}`);
   }
@@ -142,7 +148,9 @@ function initialParams(init: FitOptions['init'], k: number, d: number, seed: num
   const entries: [string, unknown][] = [...(weight as unknown[][]).flatMap((r, t) => r.map((v, j): [string, unknown] => [`weight[${t}][${j}]`, v])), ...bias.map((v, t): [string, unknown] => [`bias[${t}]`, v])];
   const bad = entries.find(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
   if (bad) throw new InputError(`--init: ${bad[0]} is ${JSON.stringify(bad[1]) ?? String(bad[1])}, not a finite number; expected ${shape}`);
-  return { W: weight as number[][], b: bias as number[] };
+  if (units !== 'data' || !scale) return { W: weight as number[][], b: bias as number[] };
+  const z = restandardize(weight as number[][], bias as number[], scale.x, scale.y);
+  return { W: z.W, b: z.b };
 }
 
 /**
@@ -251,7 +259,7 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
   if (o.bootstrapMethod !== undefined && o.bootstrapMethod !== 'pairs' && o.bootstrapMethod !== 'residuals') throw new InputError(`--bootstrap-method: expected pairs or residuals, got "${o.bootstrapMethod}"`);
   if (o.bootstrapMethod && !o.bootstrap) throw new InputError('--bootstrap-method needs --bootstrap <B>');
   if (o.bootstrap && sweep) throw new InputError('--bootstrap and a sweep (several --lr, --momentum or --weight-decay values): choose one');
-  const initial = initialParams(o.init, k, d, seed);
+  const initial = initialParams(o.init, k, d, seed, scale);
   if (backend.precision === 'f32') {
     const rowName = (i: number) => o.rowName?.(i) ?? `row ${i + 1}`;
     checkFloat32({ X: tx, Y: ty, rows: split.train }, { X: vx, Y: vy, rows: split.valid }, initial, features, targets, rowName);
@@ -261,8 +269,10 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
   if (o.bootstrap) {
     // Every replicate trains as the fit does: the same optimizer, batches, shuffle and start.
     const train = { optimizer: makeOptimizer(o), backend, epochs, seed, batchSize: o.batchSize, shuffle: o.shuffle ?? false, start: initial };
+    o.onStage?.('bootstrap');
     bootstrap = await bootstrapFit({ X: tx, Y: ty }, train, { B: o.bootstrap, method: o.bootstrapMethod ?? 'pairs' }, scale).catch(refused);
   }
+  o.onStage?.('compile');
   const compileStart = performance.now();
   const model = await compile(g, {
     loss: lossNode,
@@ -288,17 +298,19 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
     const snapshots: { W: FloatArray[]; b: FloatArray[] } = { W: [], b: [] };
     let diverged: FitResult['diverged'];
     let lastRun: Awaited<ReturnType<typeof model.train>> | undefined;
+    o.onStage?.('train');
     const start = performance.now();
     let done = 0;
     for (let c = 0; c < chunks && !diverged; c++) {
       const todo = Math.round(((c + 1) * epochs) / chunks) - done;
       const run = await model.train({ epochs: todo, paramsEvery: o.paramsEvery ?? 0 });
       lastRun = run;
-      loss.push(...run.loss);
-      if (run.validLoss) valid.push(...run.validLoss);
+      // One at a time: a spread passes every entry as an argument, past the stack's limit by ~130000.
+      append(loss, run.loss);
+      if (run.validLoss) append(valid, run.validLoss);
       if (run.params) {
-        snapshots.W.push(...run.params.W!);
-        snapshots.b.push(...run.params.b!);
+        append(snapshots.W, run.params.W!);
+        append(snapshots.b, run.params.b!);
       }
       // The message counts the model's epochs since compile, as the history does; so does `epoch` here, from 1.
       if (run.diverged) diverged = { ...run.diverged, epoch: done + run.diverged.epoch + 1 };
@@ -375,6 +387,10 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
   } finally {
     model.dispose();
   }
+}
+
+function append<T>(to: T[], from: ArrayLike<T>): void {
+  for (let i = 0; i < from.length; i++) to.push(from[i]!);
 }
 
 /** The model a `--save` file holds, enough for `fusegrad predict`. */

@@ -22,6 +22,16 @@ function ticks(lo: number, hi: number, count = 5): number[] {
   return out;
 }
 
+/** The least and the greatest of `values` ([Infinity, -Infinity] for none), in a loop: a spread into Math.min passes every value as an argument, past the stack's limit for a long run's curve. */
+export function extent(values: readonly number[]): [number, number] {
+  let [lo, hi] = [Infinity, -Infinity];
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const label = (v: number) => (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(1) : String(Number(v.toPrecision(6))));
 
@@ -32,8 +42,8 @@ export function svgChart(series: Series[], { title, xLabel, yLabel, logY = false
   const pts = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(tx(x)) && Number.isFinite(tf(y)));
   const xs = pts.map((p) => tx(p[0]));
   const ys = pts.map((p) => tf(p[1]));
-  let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  let [x0, x1] = extent(xs);
+  let [y0, y1] = extent(ys);
   if (!pts.length) [x0, x1, y0, y1] = [0, 1, 0, 1];
   if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
   if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
@@ -90,7 +100,7 @@ export function svgChart(series: Series[], { title, xLabel, yLabel, logY = false
  * (default: the square root of the count, 10 to 60) over the values' range.
  */
 export function histogram(values: readonly number[], bins = Math.min(60, Math.max(10, Math.ceil(Math.sqrt(values.length))))): [number, number][] {
-  let [lo, hi] = [Math.min(...values), Math.max(...values)];
+  let [lo, hi] = extent(values);
   if (lo === hi) [lo, hi] = [lo - 0.5, hi + 0.5];
   const width = (hi - lo) / bins;
   const counts = new Array<number>(bins).fill(0);
