@@ -2,15 +2,19 @@
 import { readFileSync } from 'node:fs';
 import Papa from 'papaparse';
 import { InputError, notNumeric, numeric } from '../regression/data.js';
+import { UsageError } from './args.js';
 import type { SavedModel } from '../regression/fit.js';
 import { openData } from '../regression/datafile.js';
 
 export const PREDICT_HELP = `fusegrad predict <model.json> <file.csv|file.json> [--json]
 
 Reads a model saved by fusegrad fit --save and prints, for every row of the file, its input
-columns and the prediction of each target (CSV on stdout, or a JSON array with --json). Rows with
-a missing input value get an empty prediction. The model file is checked first: its format, its
-fields, the shapes of weight and bias, and that every coefficient is a finite number.
+columns and the prediction of each target, predicted_<target> (CSV on stdout, or a JSON array with
+--json). Rows with a missing input value get an empty prediction. The model file is checked
+first: its format, its fields, the shapes of weight and bias, and that every coefficient is a
+finite number. Rows stream: a piece is read, predicted and written at a time, so a bad row
+found mid-file stops the command (exit 2) after the rows before it were written. A prediction
+whose name an input column has is called predicted_<target>_1.
 `;
 
 export const PREDICT_OPTIONS = { json: { type: 'boolean' } } as const;
@@ -122,7 +126,7 @@ function stdoutWriter(stream: NodeJS.WriteStream): (text: string) => Promise<boo
     // A failed write is reported after write() returns: give it a turn to arrive.
     await new Promise(setImmediate);
     const err = failed as NodeJS.ErrnoException | null;
-    if (err) throw new InputError(`stdout: writing the predictions failed (${err.code ?? err.message})`);
+    if (err) throw new UsageError(`stdout: writing the predictions failed (${err.code ?? err.message})`);
     return !closed;
   };
 }
@@ -139,7 +143,7 @@ export async function predict(values: Record<string, string | boolean | undefine
   const cols = m.inputs.map((name) => {
     const i = data.columns.indexOf(name);
     if (i < 0) {
-      data.pieces.return(undefined);
+      data.close();
       throw new InputError(`${dataFile}: the model reads column "${name}", which the file does not have (it has ${data.columns.join(', ')})`);
     }
     return i;
@@ -178,7 +182,7 @@ export async function predict(values: Record<string, string | boolean | undefine
       const text = json ? `${first ? '[' : ','}${lines.join(',')}` : `${first ? `${Papa.unparse([fields], { newline: '\n' })}\n` : ''}${lines.join('\n')}\n`;
       first = false;
       if (!(await write(text))) {
-        data.pieces.return(undefined);
+        data.close();
         return undefined;
       }
     }
@@ -186,7 +190,7 @@ export async function predict(values: Record<string, string | boolean | undefine
   } catch (err) {
     // Earlier pieces are out already: the message says so, for a reader of a partial output.
     if (err instanceof InputError && !first) err.message += '; the predictions of the rows before it were already written to stdout';
-    data.pieces.return(undefined);
+    data.close();
     throw err;
   }
   return undefined;

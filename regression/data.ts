@@ -35,7 +35,7 @@ export interface Piece {
   where(row: number): string;
 }
 
-/** A file read whole, or the rows so far: CSV rows keep their lines, so a message names the right one after blank lines. */
+/** A data file's text, read whole (the browser's page, the examples, tests); files on disk go through datafile.ts. */
 export function parseTable(file: string, text: string): Table {
   const body = text.replace(/^\uFEFF/, '');
   if (body.includes('\u0000')) throw new InputError(`${file}: the text has NUL characters: a UTF-16 file (save it as UTF-8) or not a text file at all`);

@@ -12,13 +12,15 @@ export const PIECE_BYTES = 256 << 10;
 export interface DataFile {
   file: string;
   columns: string[];
-  /** The rows a piece at a time, in order; stopping early (return()) closes the file. */
-  pieces: Generator<Piece>;
+  /** The rows a piece at a time, in order; the file is closed at the end. */
+  pieces: IterableIterator<Piece>;
+  /** Closes the file when the reading stops early. */
+  close(): void;
 }
 
 const cannotRead = (file: string, err: unknown) => new InputError(`${file}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
 
-const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 2 : 0)} MiB`;
+const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 /** A file that is not UTF-8 text is named for what it is, before any parse reads it as garbage. */
 function sniff(file: string, b: Uint8Array): void {
@@ -47,7 +49,6 @@ function sniffNul(file: string, b: Uint8Array): void {
  * (`pieceBytes` each); a JSON file comes as one piece.
  */
 export function openData(file: string, pieceBytes = PIECE_BYTES): DataFile {
-  const cannot = (err: unknown) => cannotRead(file, err);
   let fd: number;
   let first: Uint8Array;
   let size: number;
@@ -55,7 +56,7 @@ export function openData(file: string, pieceBytes = PIECE_BYTES): DataFile {
   try {
     fd = openSync(file, 'r');
   } catch (err) {
-    throw cannot(err);
+    throw cannotRead(file, err);
   }
   const buf = Buffer.allocUnsafe(pieceBytes);
   try {
@@ -69,12 +70,12 @@ export function openData(file: string, pieceBytes = PIECE_BYTES): DataFile {
     if (!json) sniffNul(file, first);
   } catch (err) {
     closeSync(fd);
-    throw err instanceof InputError ? err : cannot(err);
+    throw err instanceof InputError ? err : cannotRead(file, err);
   }
   if (!json) return csvFile(file, fd, buf, first, pieceBytes);
   closeSync(fd);
   const table = readJson(file);
-  return { file, columns: table.columns, pieces: (function* () { yield table; })() };
+  return { file, columns: table.columns, pieces: [table][Symbol.iterator](), close: () => {} };
 }
 
 function readJson(file: string): Table {
@@ -119,6 +120,7 @@ function csvFile(file: string, fd: number, buf: Buffer, first: Uint8Array, piece
       yield* ahead;
       yield* pieces;
     })(),
+    close: () => void pieces.return(undefined),
   };
 }
 
