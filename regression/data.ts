@@ -75,7 +75,8 @@ const enum Scan {
  */
 export class CsvReader {
   columns: string[] | null = null;
-  private held = '';
+  private held: string[] = [];
+  private heldLength = 0;
   /** The line the held text starts on, and the scan's state at its end. */
   private line = 1;
   private state = Scan.FieldStart;
@@ -87,35 +88,50 @@ export class CsvReader {
 
   /** Reads `text` after what came before; `last` marks the end of the file. */
   push(text: string, last = false): Piece {
-    if (this.held.length + text.length > MAX_STRING) {
+    if (this.heldLength + text.length > MAX_STRING) {
       throw new InputError(`${this.file}: line ${this.line} starts a row that runs past ${(MAX_STRING / 2 ** 20).toFixed(0)} MiB without a line break outside quotes (a quote that never closes?)`);
     }
-    const all = this.held + text;
-    // The delimiter is guessed from the first 64 KiB (or the whole file, if shorter), as papaparse would.
-    if (this.delimiter === undefined && !last && all.length < 1 << 16) {
-      this.held = all;
-      return { rows: [], where: () => '' };
+    if (this.delimiter === undefined) {
+      // The delimiter is guessed from the first 64 KiB (or the whole file, if shorter), as
+      // papaparse would; until then the text is held, not scanned.
+      if (!last && this.heldLength + text.length < 1 << 16) return this.hold(text);
+      text = this.take() + text;
+      this.guess(text);
     }
-    this.guess(all);
-    const cut = last ? all.length : this.cut(all, this.held.length) + 1;
-    this.held = all.slice(cut);
-    return this.parse(all.slice(0, cut), last);
+    if (last) return this.parse(this.take() + text, true);
+    const at = this.cut(text);
+    if (at < 0) return this.hold(text);
+    const piece = this.take() + text.slice(0, at + 1);
+    this.hold(text.slice(at + 1));
+    return this.parse(piece, false);
   }
 
-  /** The index of the last line break in `text` outside quotes, scanning on from `from` (-1 when none). */
-  private cut(text: string, from: number): number {
-    if (this.state !== Scan.InQuotes && this.state !== Scan.QuoteInQuotes && text.indexOf('"', from) < 0) {
+  /** Keeps text that does not end a row yet, as parts: a long row is joined once, not at every chunk. */
+  private hold(text: string): Piece {
+    if (text) this.held.push(text);
+    this.heldLength += text.length;
+    return { rows: [], where: () => '' };
+  }
+
+  private take(): string {
+    const text = this.held.join('');
+    this.held = [];
+    this.heldLength = 0;
+    return text;
+  }
+
+  /** The index of the last line break in `text` outside quotes, the scan going on from where the last chunk left it (-1 when none). */
+  private cut(text: string): number {
+    if (this.state !== Scan.InQuotes && this.state !== Scan.QuoteInQuotes && !text.includes('"')) {
       // No quote: the common case, no scan.
-      const nl = text.lastIndexOf('\n');
-      if (text.length > from) this.state = text.endsWith('\n') || text.endsWith(this.delimiter!) ? Scan.FieldStart : Scan.InField;
-      // The held text before `from` has no line break outside quotes (it is what followed the last one).
-      return nl >= from ? nl : -1;
+      if (text) this.state = text.endsWith('\n') || text.endsWith(this.delimiter!) ? Scan.FieldStart : Scan.InField;
+      return text.lastIndexOf('\n');
     }
     // A quote opens a field only at the field's start (papaparse reads 5'11" as text).
     const delim = this.delimiter!.charCodeAt(0);
     let state = this.state;
     let cut = -1;
-    for (let i = from; i < text.length; i++) {
+    for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (state === Scan.InQuotes) {
         if (c === 34) state = Scan.QuoteInQuotes;
