@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import asciichart from 'asciichart';
 import cliProgress from 'cli-progress';
-import { InputError, type Selection, parseTable, selectColumns } from '../regression/data.js';
+import { InputError, type Selection, selectColumns } from '../regression/data.js';
+import { readTable } from '../regression/datafile.js';
 import { type BootstrapMethod, type FitOptions, type FitResult, type OptimizerName, type SavedModel, type SweptName, fitRegression, savedModel } from '../regression/fit.js';
 import { LARGE_CONDITION } from '../regression/ols.js';
 import { PALETTE, type Series, extent, histogram, normalCurve, stack, svgChart, svgToPng } from '../regression/plot.js';
@@ -87,13 +88,7 @@ type Values = Record<string, string | boolean | undefined>;
 
 export function readData(file: string | undefined) {
   if (!file) throw new InputError('name a data file (CSV or JSON)');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`${file}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  return parseTable(file, text);
+  return readTable(file);
 }
 
 const list = (v: string | boolean | undefined) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);

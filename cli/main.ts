@@ -42,7 +42,8 @@ interface Command {
   help: string;
   options: Record<string, { type: 'string' | 'boolean' }>;
   positionals: boolean;
-  run: (values: Values, positionals: string[]) => Promise<string>;
+  /** The output, or undefined when the command wrote it itself (predict streams). */
+  run: (values: Values, positionals: string[]) => Promise<string | undefined>;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -82,7 +83,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(command.help);
       return 0;
     }
-    process.stdout.write(`${await command.run(values as Values, positionals)}\n`);
+    const out = await command.run(values as Values, positionals);
+    if (out !== undefined) process.stdout.write(`${out}\n`);
     return 0;
   } catch (err) {
     if (err instanceof Unwritten) {

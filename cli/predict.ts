@@ -2,24 +2,34 @@
 import { readFileSync } from 'node:fs';
 import Papa from 'papaparse';
 import { InputError, notNumeric, numeric } from '../regression/data.js';
+import { UsageError } from './args.js';
 import type { SavedModel } from '../regression/fit.js';
-import { readData } from './fit.js';
+import { openData } from '../regression/datafile.js';
 
 export const PREDICT_HELP = `fusegrad predict <model.json> <file.csv|file.json> [--json]
 
 Reads a model saved by fusegrad fit --save and prints, for every row of the file, its input
-columns and the prediction of each target (CSV on stdout, or a JSON array with --json). Rows with
-a missing input value get an empty prediction. The model file is checked first: its format, its
-fields, the shapes of weight and bias, and that every coefficient is a finite number.
+columns and the prediction of each target, predicted_<target> (CSV on stdout, or a JSON array with
+--json). Rows with a missing input value get an empty prediction. The model file is checked
+first: its format, its fields, the shapes of weight and bias, and that every coefficient is a
+finite number. Rows stream: a piece is read, predicted and written at a time, so a bad row
+found mid-file stops the command (exit 2) after the rows before it were written. A prediction
+whose name an input column has is called predicted_<target>_1.
 `;
 
 export const PREDICT_OPTIONS = { json: { type: 'boolean' } } as const;
+
+/** The file's number literals past float64's range with the sign of `v` (the literal itself when one; JSON.parse keeps no source text). */
+function outOfRange(text: string, v: number): string {
+  const found = [...new Set(text.match(/(?<![\w."])-?\d+(\.\d*)?([eE][+-]?\d+)?/g) ?? [])].filter((lit) => Number(lit) === v);
+  return found.length === 1 ? found[0]! : found.length ? `one of ${found.join(', ')}` : String(v);
+}
 
 /**
  * A model file as `fit --save` writes it, checked field by field: a file edited by hand, cut short
  * or from elsewhere is refused with what is wrong, instead of a TypeError or NaN predictions.
  */
-export function checkModel(file: string, m: unknown): SavedModel {
+export function checkModel(file: string, m: unknown, text = ''): SavedModel {
   const bad = (what: string) => new InputError(`${file}: ${what}`);
   if (m === null || typeof m !== 'object' || Array.isArray(m)) throw bad(`expected a JSON object saved by fusegrad fit --save, got ${Array.isArray(m) ? 'an array' : JSON.stringify(m)}`);
   const o = m as Record<string, unknown>;
@@ -33,6 +43,8 @@ export function checkModel(file: string, m: unknown): SavedModel {
   const features = names('features');
   const targets = names('targets');
   const number = (v: unknown, where: string): number => {
+    // JSON.parse reads a number past float64's range as Infinity; name it as the file writes it.
+    if (v === Infinity || v === -Infinity) throw bad(`${where} is ${outOfRange(text, v)}, which is beyond the range of a float64 (±${Number.MAX_VALUE.toPrecision(3)})`);
     if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`${where} is ${JSON.stringify(v) ?? String(v)}, not a finite number`);
     return v;
   };
@@ -61,38 +73,125 @@ export function checkModel(file: string, m: unknown): SavedModel {
   return { ...(o as unknown as SavedModel), inputs, features, targets, weight: weight as number[][], bias: bias as number[], ...(poly ? { poly } : {}) };
 }
 
-export async function predict(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<string> {
-  if (positionals.length !== 2) throw new InputError(`predict takes a model file and a data file, got ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
-  const [modelFile, dataFile] = positionals as [string, string];
+/** Reads a model file: UTF-8, with or without a byte-order mark (as data files are). */
+function readModel(file: string): SavedModel {
+  let text: string;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(modelFile, 'utf8'));
+    text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+    parsed = JSON.parse(text);
   } catch (err) {
-    throw new InputError(`${modelFile}: cannot read the model (${(err as Error).message})`);
+    throw new InputError(`${file}: cannot read the model (${(err as Error).message})`);
   }
-  const m = checkModel(modelFile, parsed);
-  const table = readData(dataFile);
+  return checkModel(file, parsed, text);
+}
+
+/**
+ * The output's name for each target's prediction: predicted_<target>, unless an input column
+ * already has that name (a file that went through predict before); then predicted_<target>_1,
+ * _2, ...: an input column is never overwritten.
+ */
+export function predictionNames(inputs: string[], targets: string[]): string[] {
+  const taken = new Set(inputs);
+  return targets.map((t) => {
+    let name = `predicted_${t}`;
+    for (let i = 1; taken.has(name); i++) name = `predicted_${t}_${i}`;
+    taken.add(name);
+    return name;
+  });
+}
+
+/**
+ * stdout as predict writes it, a piece at a time, waiting while a full pipe drains. A reader that
+ * went away (`| head -1`, EPIPE) ends the run quietly, as it ends cat; `write` then returns false.
+ * Any other failed write (a full disk) is an error that says so.
+ */
+function stdoutWriter(stream: NodeJS.WriteStream): (text: string) => Promise<boolean> {
+  let closed = false;
+  let failed: NodeJS.ErrnoException | null = null;
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') closed = true;
+    else failed = err;
+  });
+  const settled = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        stream.off('drain', done).off('error', done).off('close', done);
+        resolve();
+      };
+      stream.on('drain', done).on('error', done).on('close', done);
+    });
+  return async (text) => {
+    if (!closed && !failed && !stream.write(text)) await settled();
+    // A failed write is reported after write() returns: give it a turn to arrive.
+    await new Promise(setImmediate);
+    const err = failed as NodeJS.ErrnoException | null;
+    if (err) throw new UsageError(`stdout: writing the predictions failed (${err.code ?? err.message})`);
+    return !closed;
+  };
+}
+
+/**
+ * Streams: rows are read, predicted and written a piece at a time (regression/datafile.ts), so
+ * memory does not grow with the file. Writes to stdout itself and returns nothing.
+ */
+export async function predict(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<undefined> {
+  if (positionals.length !== 2) throw new InputError(`predict takes a model file and a data file, got ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
+  const [modelFile, dataFile] = positionals as [string, string];
+  const m = readModel(modelFile);
+  const data = openData(dataFile);
   const cols = m.inputs.map((name) => {
-    const i = table.columns.indexOf(name);
-    if (i < 0) throw new InputError(`${dataFile}: the model reads column "${name}", which the file does not have (it has ${table.columns.join(', ')})`);
+    const i = data.columns.indexOf(name);
+    if (i < 0) {
+      data.close();
+      throw new InputError(`${dataFile}: the model reads column "${name}", which the file does not have (it has ${data.columns.join(', ')})`);
+    }
     return i;
   });
-  const rows = table.rows.map((r, row) => {
-    const xs = cols.map((i) => {
-      const v = numeric(r[i]!);
-      if (v === undefined) throw new InputError(`${dataFile}: column "${table.columns[i]}" ${notNumeric(r[i]!)}: ${table.where(row)} has ${JSON.stringify(r[i])}`);
-      return v;
-    });
-    const record: Record<string, number | null> = Object.fromEntries(m.inputs.map((name, j) => [name, xs[j]!]));
-    const feats = xs.some((v) => v === null) ? null : m.poly ? Array.from({ length: m.poly.degree }, (_, p) => xs[0]! ** (p + 1)) : (xs as number[]);
-    m.targets.forEach((t, k) => {
-      const y = feats ? feats.reduce((s, v, j) => s + m.weight[k]![j]! * v, m.bias[k]!) : null;
-      // Finite inputs and coefficients can still overflow: say so rather than print Infinity or NaN.
-      if (y !== null && !Number.isFinite(y)) throw new InputError(`${dataFile}: the prediction of ${t} at ${table.where(row)} overflows float64 (${y}); its inputs are too large for this model`);
-      record[`predicted_${t}`] = y;
-    });
-    return record;
+  const names = predictionNames(m.inputs, m.targets);
+  names.forEach((name, k) => {
+    if (name !== `predicted_${m.targets[k]}`) process.stderr.write(`fusegrad predict: the model's input column "predicted_${m.targets[k]}" keeps its name; the prediction of ${m.targets[k]} is "${name}"\n`);
   });
-  if (values.json === true) return JSON.stringify(rows);
-  return Papa.unparse(rows, { newline: '\n' });
+  const fields = [...m.inputs, ...names];
+  const json = values.json === true;
+  // Every cell out is a number or empty, which needs no quoting: rows are joined here, and only
+  // the header goes through papaparse (a column name may need quotes).
+  const keys = fields.map((f) => `${JSON.stringify(f)}:`);
+  const cell = json ? (v: number | null, j: number) => keys[j] + (v === null ? 'null' : String(v)) : (v: number | null) => (v === null ? '' : String(v));
+  const write = stdoutWriter(process.stdout);
+  let first = true;
+  try {
+    for (const piece of data.pieces) {
+      const lines = piece.rows.map((r, row) => {
+        const xs = cols.map((i) => {
+          const v = numeric(r[i]!);
+          if (v === undefined) throw new InputError(`${dataFile}: column "${data.columns[i]}" ${notNumeric(r[i]!)}: ${piece.where(row)} has ${JSON.stringify(r[i])}`);
+          return v;
+        });
+        const feats = xs.some((v) => v === null) ? null : m.poly ? Array.from({ length: m.poly.degree }, (_, p) => xs[0]! ** (p + 1)) : (xs as number[]);
+        let line = xs.map(cell).join(',');
+        m.targets.forEach((t, k) => {
+          const y = feats ? feats.reduce((s, v, j) => s + m.weight[k]![j]! * v, m.bias[k]!) : null;
+          // Finite inputs and coefficients can still overflow: say so rather than print Infinity or NaN.
+          if (y !== null && !Number.isFinite(y)) throw new InputError(`${dataFile}: the prediction of ${t} at ${piece.where(row)} overflows float64 (${y}); its inputs are too large for this model`);
+          line += `,${cell(y, xs.length + k)}`;
+        });
+        return json ? `{${line}}` : line;
+      });
+      if (!lines.length) continue;
+      const text = json ? `${first ? '[' : ','}${lines.join(',')}` : `${first ? `${Papa.unparse([fields], { newline: '\n' })}\n` : ''}${lines.join('\n')}\n`;
+      first = false;
+      if (!(await write(text))) {
+        data.close();
+        return undefined;
+      }
+    }
+    if (json) await write(`${first ? '[' : ''}]\n`);
+  } catch (err) {
+    // Earlier pieces are out already: the message says so, for a reader of a partial output.
+    if (err instanceof InputError && !first) err.message += '; the predictions of the rows before it were already written to stdout';
+    data.close();
+    throw err;
+  }
+  return undefined;
 }

@@ -23,30 +23,196 @@ export interface Table {
 /** Cells that mean "no value". */
 const MISSING = new Set(['', 'na', 'nan', 'null', 'none', '?', '.']);
 
-export function parseTable(file: string, text: string): Table {
-  const body = text.replace(/^\uFEFF/, '');
-  if (!body.trim()) throw new InputError(`${file}: the file is empty`);
-  if (/\.json$/i.test(file) || /^\s*\[/.test(body)) return parseJson(file, body);
-  return parseCsv(file, body);
+/**
+ * The longest string V8 makes (2²⁹ - 24 UTF-16 units, about 512 MiB; Node's
+ * buffer.constants.MAX_STRING_LENGTH): a JSON file must fit in one, a CSV file is read in pieces.
+ */
+export const MAX_STRING = 2 ** 29 - 24;
+
+/** Rows read from a part of a file, and how each is referred to in messages. */
+export interface Piece {
+  rows: Cell[][];
+  where(row: number): string;
 }
 
-function parseCsv(file: string, text: string): Table {
-  const parsed = Papa.parse<string[]>(text, { skipEmptyLines: 'greedy' });
-  // A file of one column has no delimiter to detect; papaparse then uses ',' and says so, which is fine.
-  const fatal = parsed.errors.find((e) => e.type === 'Quotes');
-  if (fatal) throw new InputError(`${file}: line ${(fatal.row ?? 0) + 1}: ${fatal.message}`);
-  const [header, ...rows] = parsed.data;
-  if (!header || !header.length) throw new InputError(`${file}: no header row`);
-  const columns = header.map((h) => h.trim());
-  const dup = columns.find((c, i) => columns.indexOf(c) !== i);
-  if (dup !== undefined) throw new InputError(`${file}: the header names column "${dup}" twice`);
-  rows.forEach((r, i) => {
-    if (r.length !== columns.length) {
-      throw new InputError(`${file}: line ${i + 2} has ${r.length} fields, the header has ${columns.length}`);
+/** A data file's text, read whole (the browser's page, the examples, tests); files on disk go through datafile.ts. */
+export function parseTable(file: string, text: string): Table {
+  const body = text.replace(/^\uFEFF/, '');
+  if (body.includes('\u0000')) throw new InputError(`${file}: the text has NUL characters: a UTF-16 file (save it as UTF-8) or not a text file at all`);
+  if (isJson(file, body)) return parseJson(file, body);
+  const csv = new CsvReader(file);
+  const { rows, where } = csv.push(body, true);
+  return { file, columns: csv.columns!, rows, where };
+}
+
+/**
+ * Whether a file is JSON: by its name (.json; .csv, .tsv and .txt are CSV, even with a header
+ * that starts with '['), else by its first character.
+ */
+export function isJson(file: string, text: string): boolean {
+  if (/\.json$/i.test(file)) return true;
+  if (/\.(csv|tsv|txt)$/i.test(file)) return false;
+  return /^\s*[[{]/.test(text);
+}
+
+type Newline = Papa.ParseConfig['newline'];
+
+/** Where the scan for a piece's end stands: a line break counts only outside quotes. */
+const enum Scan {
+  FieldStart,
+  InField,
+  InQuotes,
+  /** A quote inside quotes: the field's end, or the first of an escaped "". */
+  QuoteInQuotes,
+}
+
+/**
+ * CSV through papaparse, fed a chunk of text at a time, each chunk split anywhere (mid-row,
+ * mid-field): each push returns the rows it completed, so memory follows the chunk, not the
+ * file. A chunk is cut at its last line break outside quotes (tracked across chunks), papaparse
+ * parses the rows before it, and the rest waits for the next chunk. Every row keeps the line it
+ * starts on: blank lines (skipped) and quoted fields with line breaks inside count as lines.
+ */
+export class CsvReader {
+  columns: string[] | null = null;
+  private held: string[] = [];
+  private heldLength = 0;
+  /** The line the held text starts on, and the scan's state at its end. */
+  private line = 1;
+  private state = Scan.FieldStart;
+  private delimiter: string | undefined;
+  private newline: Newline | undefined;
+  private rowCount = 0;
+
+  constructor(readonly file: string) {}
+
+  /** Reads `text` after what came before; `last` marks the end of the file. */
+  push(text: string, last = false): Piece {
+    if (this.heldLength + text.length > MAX_STRING) {
+      throw new InputError(`${this.file}: line ${this.line} starts a row that runs past ${(MAX_STRING / 2 ** 20).toFixed(0)} MiB without a line break outside quotes (a quote that never closes?)`);
     }
-  });
-  if (!rows.length) throw new InputError(`${file}: the header has no data rows under it`);
-  return { file, columns, rows, where: (r) => `line ${r + 2}` };
+    if (this.delimiter === undefined) {
+      // The delimiter is guessed from the first 64 KiB (or the whole file, if shorter), as
+      // papaparse would; until then the text is held, not scanned.
+      if (!last && this.heldLength + text.length < 1 << 16) return this.hold(text);
+      text = this.take() + text;
+      this.guess(text);
+    }
+    if (last) return this.parse(this.take() + text, true);
+    const at = this.cut(text);
+    if (at < 0) return this.hold(text);
+    const piece = this.take() + text.slice(0, at + 1);
+    this.hold(text.slice(at + 1));
+    return this.parse(piece, false);
+  }
+
+  /** Keeps text that does not end a row yet, as parts: a long row is joined once, not at every chunk. */
+  private hold(text: string): Piece {
+    if (text) this.held.push(text);
+    this.heldLength += text.length;
+    return { rows: [], where: () => '' };
+  }
+
+  private take(): string {
+    const text = this.held.join('');
+    this.held = [];
+    this.heldLength = 0;
+    return text;
+  }
+
+  /** The index of the last line break in `text` outside quotes, the scan going on from where the last chunk left it (-1 when none). */
+  private cut(text: string): number {
+    if (this.state !== Scan.InQuotes && this.state !== Scan.QuoteInQuotes && !text.includes('"')) {
+      // No quote: the common case, no scan.
+      if (text) this.state = text.endsWith('\n') || text.endsWith(this.delimiter!) ? Scan.FieldStart : Scan.InField;
+      return text.lastIndexOf('\n');
+    }
+    // A quote opens a field only at the field's start (papaparse reads 5'11" as text).
+    const delim = this.delimiter!.charCodeAt(0);
+    let state = this.state;
+    let cut = -1;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (state === Scan.InQuotes) {
+        if (c === 34) state = Scan.QuoteInQuotes;
+        continue;
+      }
+      if (state === Scan.QuoteInQuotes && c === 34) {
+        state = Scan.InQuotes;
+        continue;
+      }
+      if (c === 10) {
+        cut = i;
+        state = Scan.FieldStart;
+      } else if (c === delim) state = Scan.FieldStart;
+      else state = c === 34 && state === Scan.FieldStart ? Scan.InQuotes : Scan.InField;
+    }
+    this.state = state;
+    return cut;
+  }
+
+  /** The delimiter papaparse would pick, from the first rows. */
+  private guess(text: string): string {
+    this.delimiter ??= Papa.parse<string[]>(text.slice(0, 1 << 16), { preview: 10, skipEmptyLines: 'greedy' }).meta.delimiter;
+    return this.delimiter;
+  }
+
+  private parse(text: string, last: boolean): Piece {
+    const rows: Cell[][] = [];
+    const lines: number[] = [];
+    const piece = { rows, where: (r: number) => `line ${lines[r]}` };
+    if (text) {
+      const parsed = Papa.parse<string[]>(text, { delimiter: this.guess(text), newline: this.newline });
+      this.newline ??= parsed.meta.linebreak as Newline;
+      const data = parsed.data;
+      // A piece that ends at a line break gives one empty row after it: not a line of the file.
+      const end = data[data.length - 1];
+      if ((text.endsWith('\n') || text.endsWith('\r')) && end?.length === 1 && end[0] === '') data.pop();
+      const starts: number[] = [];
+      const nl = this.newline === '\r' ? '\r' : '\n';
+      const quoted = text.includes('"');
+      for (const r of data) {
+        starts.push(this.line);
+        this.line += 1;
+        // A quoted field's line breaks are lines of the file too.
+        if (quoted) for (const f of r) for (let i = f.indexOf(nl); i >= 0; i = f.indexOf(nl, i + 1)) this.line++;
+      }
+      // A file of one column has no delimiter to detect; papaparse then uses ',' and says so, which is fine.
+      const fatal = parsed.errors.find((e) => e.type === 'Quotes');
+      if (fatal) throw new InputError(`${this.file}: line ${starts[fatal.row ?? 0] ?? this.line}: ${fatal.message}`);
+      data.forEach((r, i) => {
+        // Lines of nothing but blanks and delimiters are skipped (papaparse's 'greedy').
+        if (r.join('').trim() === '') return;
+        if (!this.columns) {
+          this.columns = nameColumns(this.file, r);
+          return;
+        }
+        if (r.length !== this.columns.length) throw new InputError(`${this.file}: line ${starts[i]} has ${r.length} fields, the header has ${this.columns.length}`);
+        rows.push(r);
+        lines.push(starts[i]!);
+      });
+      this.rowCount += rows.length;
+    }
+    if (last) {
+      if (!this.columns) throw new InputError(`${this.file}: the file is empty`);
+      if (!this.rowCount) throw new InputError(`${this.file}: the header has no data rows under it`);
+    }
+    return piece;
+  }
+}
+
+/**
+ * A header's names, trimmed. A column without a name (a spreadsheet's or pandas' index column)
+ * is called by its position, "column 3", so that --x can name it and predict finds it again.
+ */
+function nameColumns(file: string, header: string[]): string[] {
+  const columns = header.map((h, i) => h.trim() || `column ${i + 1}`);
+  const dup = columns.find((c, i) => columns.indexOf(c) !== i);
+  if (dup !== undefined) {
+    const unnamed = header.findIndex((h, i) => !h.trim() && columns[i] === dup);
+    throw new InputError(unnamed >= 0 ? `${file}: the header's column ${unnamed + 1} has no name, and "${dup}", the name it would get, is another column's` : `${file}: the header names column "${dup}" twice`);
+  }
+  return columns;
 }
 
 function parseJson(file: string, text: string): Table {
@@ -54,19 +220,21 @@ function parseJson(file: string, text: string): Table {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new InputError(`${file}: not valid JSON: ${(err as Error).message}`);
+    const csvLike = !/\.json$/i.test(file) && /^\s*\[[^\n]*[,;\t|]/.test(text);
+    throw new InputError(`${file}: not valid JSON${csvLike ? " (if it is CSV whose header starts with '[', name the file .csv)" : ''}: ${(err as Error).message}`);
   }
   if (!Array.isArray(data)) throw new InputError(`${file}: expected a JSON array of records (objects)`);
   if (!data.length) throw new InputError(`${file}: the array has no records`);
-  const columns: string[] = [];
+  const keys: string[] = [];
   data.forEach((rec, i) => {
     if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) throw new InputError(`${file}: record ${i} is not an object`);
-    for (const k of Object.keys(rec)) if (!columns.includes(k)) columns.push(k);
+    for (const k of Object.keys(rec)) if (!keys.includes(k)) keys.push(k);
   });
+  const columns = nameColumns(file, keys);
   // JSON.parse reads a number past float64's range (1e400) as Infinity: the cell keeps it, and
   // `numeric` refuses it as out of range rather than reading it as a missing value.
   const rows = data.map((rec: Record<string, unknown>) =>
-    columns.map((c) => {
+    keys.map((c) => {
       const v = rec[c];
       return v === undefined || v === null ? null : typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' ? v : JSON.stringify(v);
     }),
