@@ -92,7 +92,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const places = new Map<number, Segment[]>();
   const validation = new Map<number, Segment[]>();
   const residuals = new Map<number, Segment[]>();
-  const decl = (label: string, words: number) => buffers.push({ label, words }) - 1;
+  const decl = (label: string, words: number, uniform?: Record<string, number>) => buffers.push(uniform ? { label, words, uniform } : { label, words }) - 1;
 
   if (layout.maxStorageBuffers < 4) throw new PlanError(`the fused plans need 4 storage buffers per kernel, the device allows ${layout.maxStorageBuffers}`);
   const B = program.replicas.count;
@@ -242,13 +242,17 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const groupsFor = (rowsIn: number) => Math.max(1, Math.min(Math.ceil(rowsIn / WG), Math.ceil(cap / B)));
   notes.push(`rows layout: ${layout.rows}${layout.rows === 'contiguous' ? ' (each invocation reads its own run of rows)' : ' (grid stride)'}, up to ${cap} workgroups of ${WG}, ${recordsText}`);
 
-  /** One dispatch per pass and chunk (B workgroups high), each writing its pass's columns of its groups' rows of `partials`. */
+  /**
+   * One dispatch per pass and chunk (B workgroups high), each writing its pass's columns of its
+   * groups' rows of `partials`. A chunk's place comes in its own uniform block, so all of a pass's
+   * dispatches share one pipeline: the driver compiles each pass once, however many chunks.
+   */
   const rowPasses = (s: Schedule, set: ReturnType<typeof dataChunks>, partials: number, extra: Record<string, number | boolean>, label: string, rowsRead: number, totalGroups: number) => {
     const out: Step[] = [];
     const TOTALS = Math.max(1, s.accumulators);
     const passRows = { ...rows, residualTarget: extra.RESIDUALS ? rows.residualTarget : null };
     s.passes.forEach((pass, p) => {
-      const dataText = dataBindings(passRows, 3).text;
+      const dataText = dataBindings(passRows, 4).text;
       const holes = { ...recordHoles, ...rowPassHoles(s, p, passRows, theta, layout.unroll), TREE: TREE_WGSL, P: String(Math.max(1, pass.size)), PASS_AT: String(pass.at), TOTALS: String(TOTALS), DATA: dataText };
       const passNodes = passClosure(s, p);
       let base = 0;
@@ -256,13 +260,17 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
         const groups = groupsFor(Math.min(c.rows, rowsRead));
         const where = set.chunks.length > 1 ? ` (rows ${c.start}..${c.start + c.rows - 1})` : '';
         const which = s.passes.length > 1 ? `pass ${p}: ` : '';
+        const contiguous = layout.rows === 'contiguous' ? 1 : 0;
+        // wgsl/row_pass.wgsl's struct Chunk, field by field.
+        const fields = { start: c.start, rows: c.rows, group_base: base, scalar_at: c.rows * vecWords, contiguous, groups: totalGroups, replica_groups: B > 1 ? totalGroups : 0, unused: 0 };
+        const block = decl(`${which}chunk block${where}`, 8, fields);
         out.push(
           step(
             `${which}${label}${where}`,
             'row_pass',
             holes,
-            { WG, ROWS: c.rows, CHUNK_START: c.start, GROUP_BASE: base, CONTIGUOUS: layout.rows === 'contiguous', GROUPS: totalGroups, SCALAR_AT: c.rows * vecWords, ...replicas, ...extra },
-            [ro(thetaBuffer), rw(partials), ro(control), ...views(3, passRows, c.buffer).bindings],
+            { WG, ...replicas, ...extra },
+            [ro(thetaBuffer), rw(partials), ro(control), { buffer: block, access: 'uniform' }, ...views(4, passRows, c.buffer).bindings],
             [groups, B],
             { read: B * (4 * Math.min(c.rows, rowsRead) * (rowWords + (extra.RESIDUALS ? residWidth : 0)) + 4 * count), written: B * 4 * groups * pass.size },
             passNodes,
@@ -284,7 +292,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const partials = decl(`partials (${B > 1 ? `${B} replicates x ` : ''}${totalGroups} workgroups x ${TOTALS} sums)${split ? `, then the gradients (${count})` : ''}`, partialWords + (split ? count : 0));
   const batchLabel = batches > 1 ? 'one batch: its rows\' values, sums over its rows' : 'every row\'s values, sums over the rows';
   const residualsAt = n * rowWords;
-  const kernel1 = rowPasses(train, trainData, partials, { N: n, BATCH: loader.batchSize, ...shuffle, ...draws, ...(resid ? { RESIDUALS_AT: residualsAt } : {}), ...perReplica(totalGroups) }, B > 1 ? `${B} models, ${batchLabel}` : batchLabel, batchRows, totalGroups);
+  const kernel1 = rowPasses(train, trainData, partials, { N: n, BATCH: loader.batchSize, ...shuffle, ...draws, ...(resid ? { RESIDUALS_AT: residualsAt } : {}) }, B > 1 ? `${B} models, ${batchLabel}` : batchLabel, batchRows, totalGroups);
   if (B > 1) notes.push(`${B} replicates, each over ${totalGroups} workgroups of every row pass (a dispatch ${totalGroups} x ${B}) and one workgroup of the others${drawn}${own}`);
 
   const finishNodes = finishClosure(train);
@@ -324,7 +332,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
     const vGroups = vData.chunks.reduce((s, c) => s + groupsFor(c.rows), 0);
     const VTOTALS = Math.max(1, valid.accumulators);
     const vPartials = decl(`validation partials (${B > 1 ? `${B} replicates x ` : ''}${vGroups} workgroups x ${VTOTALS} sums)`, B * vGroups * VTOTALS);
-    steps.push(...rowPasses(valid, vData, vPartials, { N: nv, BATCH: nv, WHOLE: true, ...perReplica(vGroups) }, 'validation set: its rows\' values, sums over its rows', nv, vGroups));
+    steps.push(...rowPasses(valid, vData, vPartials, { N: nv, BATCH: nv, WHOLE: true }, 'validation set: its rows\' values, sums over its rows', nv, vGroups));
     const label = B > 1 ? `${B} models, each: finish its validation sums, record its validation loss` : 'finish the validation sums, record the validation loss';
     const holes = { COUNT: String(count), TOTALS: String(VTOTALS), TREE: TREE_WGSL, FINISH: finishHole(valid, loss, theta, 'update', layout.unroll, false) };
     steps.push(step(label, 'valid_finish', holes, { WG: finishWG, GROUPS: vGroups, N: nv, ...replicas, ...perReplica(vGroups) }, [ro(vPartials), ro(thetaBuffer), rw(records), ro(control)], [B, 1], { read: B * 4 * vGroups * VTOTALS, written: B * 4 }, finishClosure(valid)));

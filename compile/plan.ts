@@ -14,6 +14,8 @@ export interface BufferDecl {
   words: number;
   /** A constant's value, written once when the buffer is made. */
   fill?: number;
+  /** A uniform block of these u32 fields, in the WGSL struct's order, written once when the buffer is made (a row pass's chunk). */
+  uniform?: Record<string, number>;
 }
 
 /**

@@ -41,7 +41,14 @@ export async function chooseRowsLayout(backend: WebGpuBackend, rows: number, pla
 async function timeRowKernel(backend: WebGpuBackend, plan: Plan): Promise<number> {
   const { device, kernels } = backend;
   const step = plan.train.steps[0]!;
-  const buffers = step.bindings.map((b) => device.createBuffer({ size: Math.max(4, 4 * plan.buffers[b.buffer]!.words), usage: 0x80 }));
+  // Storage buffers (GPUBufferUsage.STORAGE) of the right sizes; the chunk's uniform block
+  // (UNIFORM | COPY_DST) holds its words, which say which rows the kernel walks and how.
+  const buffers = step.bindings.map((b) => {
+    const decl = plan.buffers[b.buffer]!;
+    const buffer = device.createBuffer({ size: Math.max(4, 4 * decl.words), usage: decl.uniform ? 0x40 | 0x08 : 0x80 });
+    if (decl.uniform) device.queue.writeBuffer(buffer, 0, new Uint32Array(Object.values(decl.uniform)));
+    return buffer;
+  });
   try {
     const pipeline = await kernels.pipeline(step.spec);
     const bindGroup = device.createBindGroup({ layout: kernels.layout(step.spec.access), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });

@@ -17,6 +17,7 @@ import { chooseRowsLayout } from './trial.js';
 
 // GPUBufferUsage and GPUMapMode values, spelled out so this module loads before Dawn's globals exist.
 const STORAGE = 0x80;
+const UNIFORM = 0x40;
 const COPY_SRC = 0x04;
 const COPY_DST = 0x08;
 const MAP_READ = 0x01;
@@ -129,8 +130,9 @@ class WebGpuExecutable implements Executable {
   static async create(backend: WebGpuBackend, program: Program, plan: Plan): Promise<WebGpuExecutable> {
     const { device } = backend;
     const buffers = plan.buffers.map((b) => {
-      const buffer = device.createBuffer({ label: b.label, size: Math.max(4, 4 * b.words), usage: STORAGE | COPY_SRC | COPY_DST });
+      const buffer = device.createBuffer({ label: b.label, size: Math.max(4, 4 * b.words), usage: (b.uniform ? UNIFORM : STORAGE) | COPY_SRC | COPY_DST });
       if (b.fill !== undefined) device.queue.writeBuffer(buffer, 0, new Float32Array(b.words).fill(b.fill));
+      if (b.uniform) device.queue.writeBuffer(buffer, 0, new Uint32Array(Object.values(b.uniform)));
       return buffer;
     });
     const exe = new WebGpuExecutable(backend, program, plan, buffers);
@@ -480,7 +482,11 @@ class WebGpuExecutable implements Executable {
         const code = specialize(s.spec.kernel, s.spec.holes);
         const fuses = s.nodes.map((id) => `%${id} ${nodes[id]!.op}`).join(', ');
         const constants = Object.entries(s.spec.constants).map(([k, v]) => `${k}=${v}`).join(' ');
-        const head = [`--- dispatch ${i}: ${s.spec.kernel}.wgsl — ${s.label}`, `    fuses: ${fuses || '(optimizer and bookkeeping only)'}`, `    override constants: ${constants || '(none)'}`];
+        const blocks = s.bindings.flatMap((b) => {
+          const fields = plan.buffers[b.buffer]!.uniform;
+          return fields ? [`    uniform b${b.buffer}: ${Object.entries(fields).map(([k, v]) => `${k}=${v}`).join(' ')}`] : [];
+        });
+        const head = [`--- dispatch ${i}: ${s.spec.kernel}.wgsl — ${s.label}`, `    fuses: ${fuses || '(optimizer and bookkeeping only)'}`, `    override constants: ${constants || '(none)'}`, ...blocks];
         const seen = shown.get(code);
         if (seen === undefined) shown.set(code, i);
         return [...head, seen === undefined ? numbered(code) : `    (same WGSL as dispatch ${seen})`].join('\n');

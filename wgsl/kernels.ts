@@ -56,8 +56,11 @@ export const RULES = { sgd: sgdRule, adam: adamRule } as const;
 
 export type RuleName = keyof typeof RULES;
 
-/** How a kernel uses one binding: read-only or read-write storage. */
-export type Access = 'read' | 'rw';
+/** How a kernel uses one binding: read-only or read-write storage, or a uniform block. */
+export type Access = 'read' | 'rw' | 'uniform';
+
+/** The bind group layout's buffer type for each access. */
+const BUFFER_TYPES: Record<Access, GPUBufferBindingType> = { read: 'read-only-storage', rw: 'storage', uniform: 'uniform' };
 
 /** A kernel specialized for one use: its source with holes filled, its override constants, and its bindings' access. */
 export interface KernelSpec {
@@ -150,13 +153,13 @@ export class KernelCache {
     return pipeline;
   }
 
-  /** The bind group layout for a list of storage bindings, cached by access pattern. */
+  /** The bind group layout for a list of bindings, cached by access pattern. */
   layout(access: Access[]): GPUBindGroupLayout {
     const key = access.join();
     let layout = this.layouts.get(key);
     if (!layout) {
       layout = this.device.createBindGroupLayout({
-        entries: access.map((a, binding) => ({ binding, visibility: 4 /* GPUShaderStage.COMPUTE */, buffer: { type: a === 'read' ? 'read-only-storage' : 'storage' } })),
+        entries: access.map((a, binding) => ({ binding, visibility: 4 /* GPUShaderStage.COMPUTE */, buffer: { type: BUFFER_TYPES[a] } })),
       });
       this.layouts.set(key, layout);
     }

@@ -21,29 +21,39 @@
 //
 // Row layout: CONTIGUOUS gives each invocation its own run of positions (fastest on CPU adapters
 // such as lavapipe, with few workgroups); otherwise a grid stride (GPUs). The planner picks.
+//
+// What differs between the chunks of the data (and between the two row layouts) comes in the
+// uniform block `chunk`, not as override constants: every chunk's dispatch, and both layouts'
+// trial, run the same pipeline, so the driver compiles a pass once, not once a chunk.
 
 {{CONTROL}}
 
 override WG: u32 = 64;
-override ROWS: u32;
-override CHUNK_START: u32 = 0u;
 override N: u32;
 override BATCH: u32;
-override GROUP_BASE: u32 = 0u;
-override CONTIGUOUS: bool = false;
 override SHUFFLE: bool = false;
 override HALF: u32 = 1u;
 override WHOLE: bool = false;
-// With replicates: the rows of partials each one writes, and its resample.
-override REPLICA_GROUPS: u32 = 0u;
+// With replicates: each one's resample.
 override BOOTSTRAP: bool = false;
 override RESIDUALS: bool = false;
-// Where this chunk's float records start in data1, after its vec4 records, and where the residual
-// rows start, after the float records (in floats).
-override SCALAR_AT: u32 = 0u;
+// Where the residual rows start in data1, after the float records (in floats).
 override RESIDUALS_AT: u32 = 0u;
-// Rows of partials the earlier passes wrote per replicate (their workgroups).
-override GROUPS: u32 = 1u;
+
+// This dispatch's chunk: its ROWS rows from row CHUNK_START; its workgroups' first row of partials
+// (GROUP_BASE); where its float records start in data1, after its vec4 records (SCALAR_AT); the
+// row layout; the rows of partials all chunks' workgroups write per replicate (GROUPS) and, with
+// replicates, the stride between replicates' rows (REPLICA_GROUPS, 0 for one model).
+struct Chunk {
+  start: u32,
+  rows: u32,
+  group_base: u32,
+  scalar_at: u32,
+  contiguous: u32,
+  groups: u32,
+  replica_groups: u32,
+  unused: u32,
+}
 
 // From the graph: parameters per model; this pass's sums, where they start among all passes'
 // and how many there are; a row's records (vec4s, floats) and a residual row (floats).
@@ -58,6 +68,7 @@ const RESIDUAL_STRIDE: u32 = {{RESIDUAL_STRIDE}}u;
 @group(0) @binding(0) var<storage, read> params: array<f32>;
 @group(0) @binding(1) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(2) var<storage, read> control: array<u32>;
+@group(0) @binding(3) var<uniform> chunk: Chunk;
 // This chunk's rows (then, with RESIDUALS, the N residual rows).
 {{DATA}}
 
@@ -74,6 +85,13 @@ fn main(
   @builtin(workgroup_id) wid: vec3u,
   @builtin(num_workgroups) groups: vec3u,
 ) {
+  let CHUNK_START = chunk.start;
+  let ROWS = chunk.rows;
+  let GROUP_BASE = chunk.group_base;
+  let SCALAR_AT = chunk.scalar_at;
+  let CONTIGUOUS = chunk.contiguous != 0u;
+  let GROUPS = chunk.groups;
+  let REPLICA_GROUPS = chunk.replica_groups;
   replica = wid.y;
   let ctr = counters(replica);
   if (lid == 0u) {
@@ -112,9 +130,9 @@ fn main(
   var end = count;
   var step = threads;
   if (CONTIGUOUS) {
-    let chunk = (count + threads - 1u) / threads;
-    begin = min(me * chunk, count);
-    end = min(begin + chunk, count);
+    let run = (count + threads - 1u) / threads;
+    begin = min(me * run, count);
+    end = min(begin + run, count);
     step = 1u;
   }
   for (var q = begin; q < end; q += step) {
