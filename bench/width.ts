@@ -5,9 +5,9 @@
  * Mesa's shader cache off (MESA_SHADER_CACHE_DISABLE=true): with the cache on, a kernel compiled
  * before is a cache hit and looks fast. Writes bench/results/<date>-<adapter>-width.json and .md.
  *
- * Run: npm run build && MESA_SHADER_CACHE_DISABLE=true node dist/bench/width.js [--only 64,16h8] [--rows 100000] [--unroll 16] [--results <dir>]
+ * Run: npm run build && MESA_SHADER_CACHE_DISABLE=true node dist/bench/width.js [--only 64,16h8] [--rows 100000] [--unroll 16] [--budget 512] [--results <dir>]
  */
-import { writeFileSync } from 'node:fs';
+import { writeAtomic } from '../cli/atomic.js';
 import { Graph, type Tensor } from '../engine/graph.js';
 import { adam } from '../optim/adam.js';
 import { requestBackend } from '../runtime/device.js';
@@ -24,6 +24,9 @@ const configs = (arg('only') ?? '16,32,64,128,256,16h4,16h8,16h16').split(',');
 const rowCounts = (arg('rows') ?? '200,100000').split(',').map(Number);
 /** The row code's unroll limit (layout.unroll), the adapter's default unless given. */
 const unroll = arg('unroll') === undefined ? undefined : Number(arg('unroll'));
+/** The row code's budget of terms written out (layout.straightTerms), the adapter's default unless given. */
+const budget = arg('budget') === undefined ? undefined : Number(arg('budget'));
+const layout = { ...(unroll === undefined ? {} : { unroll }), ...(budget === undefined ? {} : { straightTerms: budget }) };
 
 const backend = await requestBackend({ device: 'webgpu' });
 console.log(`adapter: ${backend.description}; MESA_SHADER_CACHE_DISABLE=${process.env.MESA_SHADER_CACHE_DISABLE ?? '(unset: cache hits look fast)'}\n`);
@@ -47,11 +50,14 @@ for (const n of rowCounts) {
     const Y = g.input('Y', [n, 1]);
     const loss = g.mean(g.squaredError(network(g, X, hidden), Y));
     const start = performance.now();
-    const model = await compile(g, { loss, optimizer: adam({ lr: 1e-3 }), backend, ...(unroll === undefined ? {} : { layout: { unroll } }) });
+    const model = await compile(g, { loss, optimizer: adam({ lr: 1e-3 }), backend, layout });
     const compileMs = performance.now() - start;
     const listing = model.explain();
+    // The unroll limit the planner used: the layout's, or lower where the budget cut it.
+    const cut = /row code written out up to (\d+) values/.exec(listing)?.[1];
+    const rowUnroll = cut ?? String(unroll ?? 'default');
     // Lines of each distinct kernel source: explain numbers them (`  12 | ...`) and shows a repeat once.
-    const kernels = [...listing.matchAll(/--- dispatch \d+: (\w+)\.wgsl[^\n]*\n(?:[^\n]*\n){2}((?:\s*\d+ \|[^\n]*\n?)*)/g)].filter((m) => m[2]!.trim()).map((m) => `${m[1]} ${m[2]!.trim().split('\n').length}`);
+    const kernels = [...listing.matchAll(/--- dispatch \d+: (\w+)\.wgsl[^\n]*\n(?: {4}(?:fuses|override constants|uniform)[^\n]*\n)+((?:\s*\d+ \|[^\n]*\n?)*)/g)].filter((m) => m[2]!.trim()).map((m) => `${m[1]} ${m[2]!.trim().split('\n').length}`);
     const data = synthetic(n, d, 1, 7);
     model.write({ X: data.X, Y: data.Y });
     for (const p of model.program.params) model.write({ [p.name]: Float64Array.from({ length: model.graph.nodes[p.id]!.shape.reduce((a, b) => a * b, 1) }, (_, i) => 0.01 * Math.sin(i + 1)) });
@@ -60,7 +66,7 @@ for (const n of rowCounts) {
     const t = performance.now();
     await model.train({ epochs });
     const msPerEpoch = (performance.now() - t) / epochs;
-    const row = { n, config, d, hidden, unroll: unroll ?? 'default', plan: model.planName, compileMs, msPerEpoch, kernels: kernels.join(', ') };
+    const row = { n, config, d, hidden, unroll: unroll ?? 'default', budget: budget ?? 'default', rowUnroll, plan: model.planName, compileMs, msPerEpoch, kernels: kernels.join(', ') };
     rows.push(row);
     console.error(`  ${n} x ${config}: ${model.planName}, compile ${fmt(compileMs)} ms, ${fmt(msPerEpoch)} ms an epoch (${row.kernels})`);
     model.dispose();
@@ -68,8 +74,8 @@ for (const n of rowCounts) {
 }
 backend.dispose();
 
-const md = table(['rows', 'model', 'plan', 'compile ms', 'ms / epoch', 'WGSL lines by kernel'], rows.map((r) => [String(r.n), String(r.config), String(r.plan), fmt(r.compileMs as number), fmt(r.msPerEpoch as number), String(r.kernels)]));
+const md = table(['rows', 'model', 'plan', 'row unroll', 'compile ms', 'ms / epoch', 'WGSL lines by kernel'], rows.map((r) => [String(r.n), String(r.config), String(r.plan), String(r.rowUnroll), fmt(r.compileMs as number), fmt(r.msPerEpoch as number), String(r.kernels)]));
 console.log(md);
 const file = writeResults('width', backend.description, { cacheDisabled: process.env.MESA_SHADER_CACHE_DISABLE ?? null, rows }, arg('results'));
-writeFileSync(file.replace(/\.json$/, '.md'), `${md}\n`);
+writeAtomic(file.replace(/\.json$/, '.md'), `${md}\n`);
 console.log(`\nwrote ${file}`);

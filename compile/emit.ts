@@ -124,6 +124,30 @@ const scalarAcc = (k: Index) => {
   return `a${k}`;
 };
 
+/**
+ * The terms a schedule's row code writes out at an unroll limit: for each product with rows, the
+ * values written out (a line each) times the terms written out in each line; for each sum over
+ * rows, the accumulations written out (a term each). What stays a loop counts once. The driver's
+ * compile time grows faster than this count (bench/width.ts), so the planner keeps it bounded.
+ */
+export function straightTerms(s: Schedule, unroll: number): number {
+  const out = (extent: number) => (extent <= unroll ? extent : 1);
+  let terms = 0;
+  for (const [id, info] of s.info) {
+    const node = s.graph.nodes[id]!;
+    const lower = OPS[node.op].lower as Lowering<OpKind>;
+    if (info.acrossRows) {
+      const [R, C] = asMatrix(node.shape);
+      terms += out(R) * out(C);
+    } else if (info.rowAxis !== null && lower.kind === 'contract') {
+      const a = s.graph.nodes[node.inputs[0]!]!;
+      const K = lower.trans(node.attrs)[0] ? a.shape[0]! : a.shape[1]!;
+      terms += out(info.width) * out(K);
+    }
+  }
+  return terms;
+}
+
 /** Whether a schedule's accumulators are an array: some sum over rows is wider than `unroll`. */
 export const indexedAccumulators = (s: Schedule, unroll: number) => s.passes.some((p) => p.sums.some((x) => x.size > unroll));
 

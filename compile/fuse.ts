@@ -27,7 +27,7 @@ import { feistelHalf } from '../wgsl/shuffle.js';
 import type { Layout } from './layout.js';
 import { type Binding, type BufferDecl, type Plan, PlanError, type Segment, type Step, trainingBuffers } from './plan.js';
 import { type Program, batchesPerEpoch, shortBatch } from './program.js';
-import { type RowLayout, type Theta, thetaOf, widthOf } from './emit.js';
+import { type RowLayout, type Theta, straightTerms, thetaOf, widthOf } from './emit.js';
 import { type Schedule, Unfusable, schedule } from './schedule.js';
 import { dataBindings, finishHole, rowPassHoles, trainStep, validStep } from './steps.js';
 
@@ -58,8 +58,19 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const theta: Theta = thetaOf(program.params, nodes);
   const count = theta.count;
   const inputIds = program.inputs.map((i) => i.id);
-  const train = schedule(graph, n, inputIds, [loss, ...theta.params.map((p) => p.grad)], { loss, params: program.params }, loader.batchSize, short, layout.unroll);
-  const valid = nv ? schedule(graph, n, inputIds, [loss], null, nv, null, layout.unroll) : null;
+  const trainAt = (limit: number) => schedule(graph, n, inputIds, [loss, ...theta.params.map((p) => p.grad)], { loss, params: program.params }, loader.batchSize, short, limit);
+  // The unroll limit: the layout's, halved (down to 4) while the row code would write out more
+  // terms than the layout's budget; past it the driver's compile time outgrows what straight-line
+  // code saves an epoch.
+  let unroll = layout.unroll;
+  let train = trainAt(unroll);
+  const straight = straightTerms(train, unroll);
+  while (Number.isFinite(unroll) && unroll > 4 && straightTerms(train, unroll) > layout.straightTerms) {
+    unroll = Math.floor(unroll / 2);
+    train = trainAt(unroll);
+  }
+  const unrollNote = unroll < layout.unroll ? `row code written out up to ${unroll} values, not ${layout.unroll}: ${straight} terms written out would exceed the budget of ${layout.straightTerms} (${straightTerms(train, unroll)} now)` : null;
+  const valid = nv ? schedule(graph, n, inputIds, [loss], null, nv, null, unroll) : null;
 
   // A row's records: the wide data inputs' values (4 or more a row) read as vec4, the narrow ones'
   // as floats, each input whole in one record, in the program's order of inputs. A vec4 view and
@@ -150,6 +161,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const batching = { N: n, BATCH: loader.batchSize, BATCHES: batches };
   const stateBytes = 4 * count * (1 + optimizer.slots);
   notes.push(...fusionNotes(train));
+  if (unrollNote) notes.push(unrollNote);
   if (batches > 1) notes.push(`${batches} batches of ${loader.batchSize} rows per epoch${loader.shuffle ? ', shuffled on the device every epoch' : ''}${loader.dropLast && n % loader.batchSize ? `, the last ${n % loader.batchSize} rows dropped` : ''}`);
 
   // The single-dispatch plan: sized to the batch (more invocations would only add tree levels).
@@ -200,7 +212,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
     notes.push(`the whole run in ${form}: ${budget}; up to ${epochsPerDispatch} epochs per dispatch`);
     const replicated = B > 1 ? { ...replicas, ...draws, HYPER_STRIDE: hypers } : {};
     if (B > 1) notes.push(`${B} replicates, one ${serial ? 'invocation' : 'workgroup'} each${drawn}${own}`);
-    const options = { form: serial ? ('serial' as const) : ('lanes' as const), layout: rows, theta, loss, unroll: layout.unroll };
+    const options = { form: serial ? ('serial' as const) : ('lanes' as const), layout: rows, theta, loss, unroll };
     const steps = `${trainStep(train, options)}\n\n${validStep(valid, options)}`;
     const holes: Record<string, string> = { ...recordHoles, OPTIMIZER: rule, STEPS: steps, DATA: dataViews.text };
     if (!serial) Object.assign(holes, { TREE: TREE_WGSL, P: String(Math.max(P, widest(valid ?? train))), TOTALS: String(totals) });
@@ -253,7 +265,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
     const passRows = { ...rows, residualTarget: extra.RESIDUALS ? rows.residualTarget : null };
     s.passes.forEach((pass, p) => {
       const dataText = dataBindings(passRows, 4).text;
-      const holes = { ...recordHoles, ...rowPassHoles(s, p, passRows, theta, layout.unroll), TREE: TREE_WGSL, P: String(Math.max(1, pass.size)), PASS_AT: String(pass.at), TOTALS: String(TOTALS), DATA: dataText };
+      const holes = { ...recordHoles, ...rowPassHoles(s, p, passRows, theta, unroll), TREE: TREE_WGSL, P: String(Math.max(1, pass.size)), PASS_AT: String(pass.at), TOTALS: String(TOTALS), DATA: dataText };
       const passNodes = passClosure(s, p);
       let base = 0;
       for (const c of set.chunks) {
@@ -311,11 +323,11 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   const holes = { ...finishHoles, BINDINGS: finishBindings.join('\n') };
   if (!split) {
     const label = B > 1 ? `${B} models, each: finish its sums, loss and gradients, update; at the epoch end record its loss, flag its divergence` : 'finish the sums, loss and gradients, update; at the epoch end record the loss, flag divergence, snapshot';
-    kernel2.push(step(label, 'finish', { ...holes, OPTIMIZER: rule, FINISH: finishHole(train, loss, theta, 'update', layout.unroll) }, finishConstants, [ro(partials), rw(thetaBuffer), rw(state), rw(records), rw(control)], [B, 1], reduceBytes, finishNodes));
+    kernel2.push(step(label, 'finish', { ...holes, OPTIMIZER: rule, FINISH: finishHole(train, loss, theta, 'update', unroll) }, finishConstants, [ro(partials), rw(thetaBuffer), rw(state), rw(records), rw(control)], [B, 1], reduceBytes, finishNodes));
   } else {
     notes.push(`the finishing kernel would bind 5 storage buffers and the device allows ${layout.maxStorageBuffers}: it stores the gradients and an update kernel applies them (no parameter snapshots)`);
     snapshot.length = 0;
-    kernel2.push(step('finish the sums, loss and gradients (stored); at the epoch end record the loss, flag divergence', 'finish', { ...holes, OPTIMIZER: '', FINISH: finishHole(train, loss, theta, 'store', layout.unroll) }, { ...finishConstants, GRADS_AT: partialWords }, [rw(partials), ro(thetaBuffer), rw(records), rw(control)], [1, 1], { read: 4 * totalGroups * TOTALS, written: 4 * (count + 1) }, finishNodes));
+    kernel2.push(step('finish the sums, loss and gradients (stored); at the epoch end record the loss, flag divergence', 'finish', { ...holes, OPTIMIZER: '', FINISH: finishHole(train, loss, theta, 'store', unroll) }, { ...finishConstants, GRADS_AT: partialWords }, [rw(partials), ro(thetaBuffer), rw(records), rw(control)], [1, 1], { read: 4 * totalGroups * TOTALS, written: 4 * (count + 1) }, finishNodes));
     kernel2.push(
       step(`${optimizer.name} update of theta`, 'update', { OPTIMIZER: rule }, { WG, COUNT: count, GRADS_AT: partialWords }, [rw(thetaBuffer), ro(partials), rw(state), ro(control)], [Math.max(1, Math.ceil(count / WG)), 1], {
         read: 4 * count * (2 + optimizer.slots),
@@ -334,7 +346,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
     const vPartials = decl(`validation partials (${B > 1 ? `${B} replicates x ` : ''}${vGroups} workgroups x ${VTOTALS} sums)`, B * vGroups * VTOTALS);
     steps.push(...rowPasses(valid, vData, vPartials, { N: nv, BATCH: nv, WHOLE: true }, 'validation set: its rows\' values, sums over its rows', nv, vGroups));
     const label = B > 1 ? `${B} models, each: finish its validation sums, record its validation loss` : 'finish the validation sums, record the validation loss';
-    const holes = { COUNT: String(count), TOTALS: String(VTOTALS), TREE: TREE_WGSL, FINISH: finishHole(valid, loss, theta, 'update', layout.unroll, false) };
+    const holes = { COUNT: String(count), TOTALS: String(VTOTALS), TREE: TREE_WGSL, FINISH: finishHole(valid, loss, theta, 'update', unroll, false) };
     steps.push(step(label, 'valid_finish', holes, { WG: finishWG, GROUPS: vGroups, N: nv, ...replicas, ...perReplica(vGroups) }, [ro(vPartials), ro(thetaBuffer), rw(records), ro(control)], [B, 1], { read: B * 4 * vGroups * VTOTALS, written: B * 4 }, finishClosure(valid)));
   }
   return { name: 'fused', buffers, places, validation, residuals, snapshot, evaluate: [], train: { kind: 'per-epoch', steps }, records, control, notes };

@@ -48,6 +48,11 @@ export interface Layout {
    * wider one is an array filled in a loop, a longer sum a loop (compile/emit.ts).
    */
   unroll: number;
+  /**
+   * The most terms the row code writes out (compile/emit.ts straightTerms): over it, the planner
+   * halves the unroll limit until the code fits (down to 4).
+   */
+  straightTerms: number;
 }
 
 export const DEFAULT_LAYOUT: Layout = {
@@ -67,6 +72,7 @@ export const DEFAULT_LAYOUT: Layout = {
   rowLoads: 'vec4',
   serialMaxRows: 0,
   unroll: 32,
+  straightTerms: 1024,
 };
 
 /** CPU-based adapters (lavapipe, llvmpipe, SwiftShader, WARP): a workgroup runs on one thread, in SIMD vectors. */
@@ -88,6 +94,12 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|warp/i;
  *   cache off, 1e5 rows, bench/width.ts: straight-line row code trains 2-5x faster than loops over
  *   private arrays, but a hidden layer of 64 written out took 210 s to compile and 128 features
  *   32 s; 32 is a first choice between the two, not yet a tuned one); a GPU is not measured yet;
+ * - straightTerms: at most 1024 terms of row code written out, else the unroll limit halves
+ *   (2026-12-07, same bench, 1e5 rows: 16 features and a hidden layer of 16, 577 terms, compiled
+ *   in 52 s and trained 11.1 ms an epoch written out, 6.8 s and 59.8 ms with loops past 8 values:
+ *   the loops pay back after ~900 epochs, so it stays written out; a hidden layer of 32, ~1150
+ *   terms, gets 16 values, and two hidden layers 16 -> 32 -> 24, ~3500 terms, whose written-out
+ *   kernels took minutes, get 16 too);
  * - rowLoads: vec4 for the wide inputs on every adapter (lavapipe gathers each lane's scalar load,
  *   so a vec4 is one gather for four values; on a GPU, vector loads of consecutive rows are what
  *   coalescing wants too).
