@@ -80,6 +80,22 @@ test('fit on a full disk: --save and --plot keep their old bytes, the report is 
   }
 });
 
+test('bench --results on a full disk: no empty or partial results file, the table printed, each failure named, exit 4', () => {
+  const { dir, unmount } = fullDisk('bench-full');
+  try {
+    const r = fusegrad('bench', '--sizes', '200x3', '--rows', 'cpu32', '--runs', '1', '--target-ms', '10', '--results', dir);
+    assert.is(r.code, 4, r.err);
+    assert.match(r.out, /\| size +\| row +\| ms\/epoch \(median\)/);
+    for (const ext of ['json', 'md', 'svg']) assert.match(r.err, new RegExp(`--results ${dir}/[^ ]+-bench\\.${ext}: the write failed \\(.*ENOSPC`));
+    // What was there before stays; nothing new was left behind, whole or in part.
+    assert.is(readFileSync(join(dir, 'model.json'), 'utf8'), OLD_MODEL);
+    assert.equal(readdirSync(dir).filter((f) => f.includes('-bench')), []);
+    assert.equal(temps(dir), []);
+  } finally {
+    unmount();
+  }
+});
+
 test('a failed --plot keeps the --json object and the --save that succeeded', () => {
   const data = tiny();
   const save = scratchPath('kept-model.json');
@@ -188,6 +204,21 @@ for (const device of ['cpu', 'webgpu']) {
     assert.is(json.code, 0, json.err);
     assert.is(JSON.parse(json.out).history.loss.length, 200000);
   });
+
+  test(`a 200000-epoch bootstrap and sweep (${device}) with stdout and stderr redirected to files complete`, () => {
+    for (const [what, extra, table] of [
+      ['bootstrap', ['--lr', '0.01', '--bootstrap', '4'], /coefficient +closed form +std err +bootstrap mean/],
+      ['sweep', ['--lr', '0.01,0.02'], /lr +final loss +status\n +0\.01 +[\d.]+ +ok\n +0\.02 +[\d.]+ +ok/],
+    ] as const) {
+      const out = scratchPath(`long-${what}-${device}.out`);
+      const err = scratchPath(`long-${what}-${device}.err`);
+      const args = [CLI, 'fit', tiny(), '--y', 'y', '--epochs', '200000', '--device', device, ...extra];
+      const r = spawnSync('bash', ['-c', `"${process.execPath}" ${args.map((a) => `'${a}'`).join(' ')} > '${out}' 2> '${err}'`], { env, timeout: 120_000 });
+      assert.is(r.status, 0, `${what}: ${readFileSync(err, 'utf8')}`);
+      assert.match(readFileSync(out, 'utf8'), table, what);
+      assert.is(readFileSync(err, 'utf8'), '', what);
+    }
+  });
 }
 
 test('a repeated option is an error naming both values, not the last one kept', () => {
@@ -197,11 +228,15 @@ test('a repeated option is an error naming both values, not the last one kept', 
   assert.is(fusegrad('ols', tiny(), '--y', 'y', '--y', 'x').code, 2);
 });
 
-test('2^32 epochs on WebGPU: a usage error worded for the command, with the numbers', () => {
+test('2^32 epochs on WebGPU and on the CPU: a usage error worded for the command, with the numbers', () => {
   const r = fusegrad('fit', tiny(), '--y', 'y', '--epochs', String(2 ** 32), '--device', 'webgpu');
   assert.is(r.code, 2, r.err);
   assert.match(r.err, /--epochs 4294967296: 4294967296 epochs of losses need \d+ bytes on the device, over its binding limit of \d+; give fewer epochs/);
   assert.not.match(r.err, /train\(\)/);
+  const cpu = fusegrad('fit', tiny(), '--y', 'y', '--epochs', String(2 ** 32), '--device', 'cpu');
+  assert.is(cpu.code, 2, cpu.err);
+  assert.match(cpu.err, /--epochs 4294967296: 4294967296 epochs of losses need 34359738368 bytes in memory, over the CPU backend's limit of 1073741824 for one run; give fewer epochs, and to go on, save the model \(--save a\.json\) and start the next run from it/);
+  assert.not.match(cpu.err, /train\(\)|\n\s+at /);
 });
 
 test('on a terminal, fit says it is compiling, and clears the line when training starts', () => {
