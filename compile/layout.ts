@@ -95,7 +95,7 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|warp/i;
  *   private arrays, but a hidden layer of 64 written out took 210 s to compile and 128 features
  *   32 s; 32 is a first choice between the two, not yet a tuned one); a GPU is not measured yet;
  * - straightTerms: at most 1024 terms of row code written out, else the unroll limit halves
- *   (2026-12-07, same bench, 1e5 rows: 16 features and a hidden layer of 16, 577 terms, compiled
+ *   (2026-12-07, same bench, 1e5 rows: 16 features and a hidden layer of 16, 578 terms, compiled
  *   in 52 s and trained 11.1 ms an epoch written out, 6.8 s and 59.8 ms with loops past 8 values:
  *   the loops pay back after ~900 epochs, so it stays written out; a hidden layer of 32, ~1150
  *   terms, gets 16 values, and two hidden layers 16 -> 32 -> 24, ~3500 terms, whose written-out

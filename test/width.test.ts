@@ -15,6 +15,8 @@ import { add, div, loopVar, mod, mul, render } from '../engine/indices.js';
 import { adam } from '../optim/adam.js';
 import { sgd } from '../optim/sgd.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import { DEFAULT_LAYOUT } from '../compile/layout.js';
+import { planCompiled } from '../compile/fuse.js';
 import { CpuBackend } from '../runtime/cpu.js';
 import { compile, type CompileOptions } from '../runtime/model.js';
 import type { Backend } from '../runtime/program.js';
@@ -144,6 +146,27 @@ for (const [name, d, hidden, targets] of WIDE) {
     }
   });
 }
+
+test('the budget of terms written out: a hidden layer of 32 gets loops past 16 values, one of 16 stays written out, a budget of its own changes it', async () => {
+  const planOf = async (hidden: number[], layout = {}) => {
+    const model = await wide(new CpuBackend('f64'), 1000, 16, hidden, 1, adam());
+    const plan = planCompiled(model.program, { ...DEFAULT_LAYOUT, ...layout }, 'fused');
+    model.dispose();
+    return { notes: plan.notes.join('\n'), wgsl: plan.train.steps[0]!.spec.holes!.ROW! };
+  };
+  // 16 -> 16: 16 x 16 products and 16 x 16 sums of W1's gradient, with the rest 578 terms.
+  const h16 = await planOf([16]);
+  assert.not.match(h16.notes, /row code written out/);
+  assert.not.match(h16.wgsl, /for \(var/, 'every value written out');
+  // 16 -> 32: twice that, over 1024; at 16 values a unit's 16 products are written out, the units a loop.
+  const h32 = await planOf([32]);
+  assert.match(h32.notes, /row code written out up to 16 values, not 32: 1\d{3} terms written out would exceed the budget of 1024 \(\d+ now\)/);
+  assert.match(h32.wgsl, /for \(var/);
+  // A budget of the caller's: 16 -> 16 over 512 halves twice (16 values still write out 578).
+  const cut = (await planOf([16], { straightTerms: 512 })).notes;
+  assert.match(cut, /row code written out up to 8 values, not 32: 578 terms/, cut);
+  assert.not.match((await planOf([32], { straightTerms: Infinity })).notes, /row code written out/);
+});
 
 test('the generated code does not grow with the width: WGSL and JavaScript of linear models with 16, 256 and 1024 features', async () => {
   const lines = async (backend: Backend, d: number) => {
