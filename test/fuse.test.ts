@@ -5,6 +5,7 @@ import { adam, adamw } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { sgd } from '../optim/sgd.js';
 import { compile, type Model } from '../runtime/model.js';
+import { trialBlock } from '../runtime/trial.js';
 import type { Backend, PlanOptions } from '../runtime/program.js';
 import { assertClose, countDispatches, cpu64, rejects, webgpu } from './helpers.js';
 import { synthetic } from '../regression/synthetic.js';
@@ -100,6 +101,19 @@ test('both row layouts (contiguous runs, grid stride) give the same numbers', as
     const { plan } = await againstCpu(3001, 4, 1, () => sgd({ lr: 0.1 }), 10, { plan: 'fused', layout: { rows } }, TOL);
     assert.match(plan, new RegExp(`rows layout: ${rows}`));
   }
+});
+
+test('from 65536 rows a timed trial picks the rows layout, walking at most 16 MiB of rows a dispatch', async () => {
+  // 70000 rows of 4 features: the trial runs, names both times, and the plan trains as the CPU does.
+  const { plan } = await againstCpu(70000, 4, 1, () => sgd({ lr: 0.1 }), 3, {}, TOL);
+  assert.match(plan, /the rows layout was chosen by a timed trial: contiguous [\d.]+ ms, strided [\d.]+ ms/);
+  // Its block: the chunk's first rows, as many as 2^22 words hold, never fewer than 4096, never more than the chunk.
+  const block = { start: 0, rows: 100000, group_base: 0, scalar_at: 0, contiguous: 1, groups: 4, replica_groups: 0, unused: 0 };
+  assert.is(trialBlock(block, 4 * 100000 * 1028 + 4 * 1025).rows, 4096, '1024 features and a target: 1028 words a row, 4080 rows in 2^22 words, so the floor');
+  assert.is(trialBlock(block, 4 * 100000 * 260).rows, 16131, '256 features: 260 words a row');
+  assert.is(trialBlock(block, 4 * 100000 * 20).rows, 100000, '16 features: the whole chunk fits');
+  assert.is(trialBlock(block, 4 * 100000 * 40000).rows, 4096);
+  assert.equal({ ...trialBlock(block, 4 * 100000 * 1028), rows: 100000 }, block, 'only the rows change');
 });
 
 test('data larger than the binding limit is bound in chunks of rows (limit lowered to 16 KiB)', async () => {
