@@ -144,8 +144,14 @@ export async function fit(values: Values, positionals: string[]): Promise<string
     if (barred) options.chunks = 20;
     let compiling = false;
     options.onStage = (now) => {
-      if (now === 'bootstrap') stage(`training the ${options.bootstrap} bootstrap replicates, before the fit itself`);
+      if (now === 'bootstrap') {
+        stage(`training the ${options.bootstrap} bootstrap replicates, before the fit itself`);
+        // They compile and train as one run, which can be long: a terminal shows it, as it shows the compile.
+        if (terminal) terminal.write(`fusegrad fit: compiling and training ${options.bootstrap} bootstrap replicates (${sel.features.length} features, ${backend.kind}) ...`);
+        compiling = terminal !== null;
+      }
       if (now === 'compile') {
+        if (compiling) terminal!.write('\r\x1b[2K');
         stage('compiling the model');
         // A wide model can compile for minutes: a terminal shows what is going on, and the line goes when it is done.
         if (terminal) terminal.write(`fusegrad fit: compiling the model (${sel.features.length} features, ${sel.targets.length} target${sel.targets.length > 1 ? 's' : ''}, ${backend.kind}) ...`);

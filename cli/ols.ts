@@ -3,6 +3,7 @@ import { type Table, InputError, notNumeric, numeric, selectColumns } from '../r
 import { polynomial } from '../regression/features.js';
 import { formatOls, ols } from '../regression/ols.js';
 import { intOption } from './args.js';
+import { stage } from './child.js';
 import { readData } from './fit.js';
 
 export const OLS_HELP = `fusegrad ols <file.csv|file.json> --y <column> [options]
@@ -31,6 +32,7 @@ export const OLS_OPTIONS = {
 
 export async function olsCommand(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<string> {
   if (positionals.length > 1) throw new InputError(`ols takes one data file, got ${positionals.length}: ${positionals.join(' ')}`);
+  stage('reading the data');
   const table = readData(positionals[0]);
   const y = typeof values.y === 'string' ? values.y.split(',').map((s) => s.trim()).filter(Boolean) : [];
   if (y.length > 1) throw new InputError(`--y: ols fits one target, got ${y.length} (${y.join(', ')})`);
@@ -41,6 +43,7 @@ export async function olsCommand(values: Record<string, string | boolean | undef
   let low: number[][] | undefined;
   // Polynomial terms come with what rounding them left out, so ols solves for the exact powers.
   if (values.poly !== undefined) ({ X, features, low } = polynomial(X, features, intOption(values, 'poly', 1, 1)));
+  stage(`solving least squares (${X.length} rows, ${features.length} columns)`);
   const r = ols(X, sel.Y.map((row) => row[0]!), features, { intercept: values['no-intercept'] !== true, low, target: sel.targets[0]! });
   if (values.json === true) {
     const { n, df, terms, coef, se, t, p, ci95, r2, adjR2, fStat, fPValue, sigma, cond, condUnscaled, refinement, digits, perfectFit, notes } = r;

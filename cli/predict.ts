@@ -5,6 +5,7 @@ import { InputError, notNumeric, numeric } from '../regression/data.js';
 import { UsageError } from './args.js';
 import type { SavedModel } from '../regression/fit.js';
 import { openData } from '../regression/datafile.js';
+import { stage } from './child.js';
 
 export const PREDICT_HELP = `fusegrad predict <model.json> <file.csv|file.json> [--json]
 
@@ -160,6 +161,8 @@ export async function predict(values: Record<string, string | boolean | undefine
   const cell = json ? (v: number | null, j: number) => keys[j] + (v === null ? 'null' : String(v)) : (v: number | null) => (v === null ? '' : String(v));
   const write = stdoutWriter(process.stdout);
   let first = true;
+  let done = 0;
+  stage('predicting: 0 rows written');
   try {
     for (const piece of data.pieces) {
       const lines = piece.rows.map((r, row) => {
@@ -185,6 +188,8 @@ export async function predict(values: Record<string, string | boolean | undefine
         data.close();
         return undefined;
       }
+      done += lines.length;
+      stage(`predicting: ${done} rows written to stdout`);
     }
     if (json) await write(`${first ? '[' : ''}]\n`);
   } catch (err) {

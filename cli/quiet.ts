@@ -73,18 +73,19 @@ export function dawnFilter(write: (text: string) => void): { push(chunk: string)
 
 /**
  * How this run goes: as the parent of a child whose stderr is filtered (a command that loads Dawn:
- * fit, explain unless --device cpu, bench), as the parent of an unfiltered child (fit on the CPU,
- * and fit under FUSEGRAD_DEBUG, which shows Dawn's lines: the parent still owns the files and the
- * signals, cli/child.ts), or in this one process (the child itself, and the rest).
+ * fit, explain unless --device cpu, bench), as the parent of an unfiltered child (ols, predict,
+ * explain --device cpu, and every command under FUSEGRAD_DEBUG, which shows Dawn's lines: the
+ * parent still owns the files and the signals, cli/child.ts), or in this one process (the child
+ * itself, help, and a command that does not exist, which main() names).
  */
 export function childMode(argv: string[], env: NodeJS.ProcessEnv): 'filtered' | 'plain' | null {
   if (env[CHILD] === '1') return null;
   const [command, ...rest] = argv;
-  if (command !== 'fit' && command !== 'explain' && command !== 'bench') return null;
+  if (!command || !['fit', 'ols', 'predict', 'explain', 'bench'].includes(command)) return null;
   if (rest.some((a) => a === '--help' || a === '-h')) return null;
+  if (command === 'ols' || command === 'predict') return 'plain';
   const debug = env.FUSEGRAD_DEBUG !== undefined && env.FUSEGRAD_DEBUG !== '' && env.FUSEGRAD_DEBUG !== '0';
   const device = rest.findIndex((a) => a === '--device');
   const cpu = (device >= 0 && rest[device + 1] === 'cpu') || rest.includes('--device=cpu');
-  if (!debug && !(cpu && command !== 'bench')) return 'filtered';
-  return command === 'fit' ? 'plain' : null;
+  return debug || (cpu && command !== 'bench') ? 'plain' : 'filtered';
 }

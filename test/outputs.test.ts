@@ -187,6 +187,33 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   });
 }
 
+test('SIGINT and SIGTERM to ols and predict: each runs under a parent that says what was interrupted, exit 130 / 143', async () => {
+  // 400000 rows of 6 columns: ols reads and solves for a few seconds, predict streams for as long.
+  const data = scratch('signal-rows.csv', `a,b,c,d,e,y\n${Array.from({ length: 400_000 }, (_, i) => `${i % 7},${(i % 1000) / 10},${i % 13},${(i * 7) % 101},${i % 3},${i % 17}`).join('\n')}\n`);
+  const model = scratchPath('signal-model.json');
+  assert.is(fusegrad('fit', tiny(), '--y', 'y', '--device', 'cpu', '--epochs', '5', '--save', model).code, 0);
+  for (const [args, signal, code, what] of [
+    [['ols', data, '--y', 'y'], 'SIGINT', 130, /fusegrad ols: interrupted by SIGINT while (reading the data|solving least squares \(400000 rows, 5 columns\)); no file was written/],
+    [['predict', model, scratch('signal-x.csv', `x\n${Array.from({ length: 3_000_000 }, (_, i) => i % 97).join('\n')}\n`)], 'SIGTERM', 143, /fusegrad predict: interrupted by SIGTERM while predicting: \d+ rows written/],
+  ] as const) {
+    const run = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    run.stderr.setEncoding('utf8').on('data', (t: string) => (err += t));
+    const exit = new Promise<number | null>((done) => run.on('close', (c) => done(c)));
+    let kids: number[] = [];
+    for (let i = 0; i < 100 && !kids.length; i++) {
+      await sleep(50);
+      kids = children(run.pid!);
+    }
+    assert.ok(kids.length, `${args[0]} runs its work in a child process`);
+    await sleep(1000);
+    run.kill(signal);
+    assert.is(await exit, code, err);
+    assert.match(err, what);
+    for (const kid of kids) assert.ok(!alive(kid), 'no child is left');
+  }
+});
+
 for (const device of ['cpu', 'webgpu']) {
   test(`a 200000-epoch fit (${device}) with stdout and stderr redirected to files completes, as on a terminal`, () => {
     const out = scratchPath(`long-${device}.out`);
@@ -244,6 +271,12 @@ test('on a terminal, fit says it is compiling, and clears the line when training
   const r = spawnSync(process.execPath, [CLI, 'fit', tiny(), '--y', 'y', '--device', 'cpu', '--epochs', '10'], { env: { ...env, FUSEGRAD_CLI_CHILD: '1', FUSEGRAD_STDERR_TTY: '80' }, encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   assert.ok(r.stderr.includes('fusegrad fit: compiling the model (1 features, 1 target, cpu) ...\r\x1b[2K'), JSON.stringify(r.stderr));
+});
+
+test('on a terminal, a bootstrap says so while its replicates compile and train, then the fit says it compiles', () => {
+  const r = spawnSync(process.execPath, [CLI, 'fit', tiny(), '--y', 'y', '--device', 'cpu', '--epochs', '10', '--bootstrap', '3'], { env: { ...env, FUSEGRAD_CLI_CHILD: '1', FUSEGRAD_STDERR_TTY: '80' }, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.ok(r.stderr.includes('fusegrad fit: compiling and training 3 bootstrap replicates (1 features, cpu) ...\r\x1b[2Kfusegrad fit: compiling the model (1 features, 1 target, cpu) ...\r\x1b[2K'), JSON.stringify(r.stderr));
 });
 
 test('--init with a model saved by --save starts where that model was, in this fit\'s units', () => {
