@@ -1,5 +1,6 @@
 /** @file `fusegrad explain`: prints the graphs, the kernel plan and the WGSL for a regression problem. */
-import { Graph, type Tensor } from '../engine/graph.js';
+import { Graph } from '../engine/graph.js';
+import { ACTIVATIONS, type Activation, networkGraph } from '../regression/network.js';
 import { adam, adamw } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { sgd } from '../optim/sgd.js';
@@ -11,8 +12,8 @@ import { UsageError, intOption, numberOption, oneOf } from './args.js';
 
 export const EXPLAIN_HELP = `fusegrad explain [options]
 
-Builds the regression graph mean(squaredError(X Wᵀ + b, Y)) (with --hidden, a network with one
-hidden layer: act(X W1ᵀ + b1) W2ᵀ + b2), lets autograd add the backward graph, compiles it into
+Builds the regression graph mean(squaredError(X Wᵀ + b, Y)) (with --hidden, a network, one
+hidden layer act(X W1ᵀ + b1) W2ᵀ + b2 and more as fit --hidden builds them), lets autograd add the backward graph, compiles it into
 kernels, and prints the forward graph, the backward graph, the kernel plan (which nodes went into
 which pipeline, bindings, workgroups, bytes) and the WGSL of every pipeline, every generated line
 naming the node it computes. With --replicates or a list of rates, many models train at once.
@@ -21,8 +22,8 @@ Options:
   --rows <n>          rows of X (default 5, the crop-yields lesson: the single-dispatch plan)
   --features <d>      columns of X (default 3)
   --targets <k>       columns of Y (default 2)
-  --hidden <h>        a hidden layer of h units (default none: the linear model)
-  --activation <f>    the hidden layer's function: tanh | relu | sigmoid | none (default tanh)
+  --hidden <h,...>    hidden layers of these units, as fit takes them (default none: the linear model)
+  --activation <f>    the hidden layers' function: tanh | relu | sigmoid | none (default tanh)
   --optimizer <name>  sgd | adam | adamw (default sgd)
   --lr <rate>         learning rate (default 1e-3); a list (0.1,0.01) is a sweep, one model per rate
   --replicates <B>    models trained together (default 1, or one per rate of --lr)
@@ -30,17 +31,6 @@ Options:
   --plan <plan>       auto | fused | tiny | per-node on WebGPU; compiled | reference on the CPU (default auto)
   --device <device>   auto | webgpu | cpu (default auto)
 `;
-
-type Activation = 'tanh' | 'relu' | 'sigmoid' | 'none';
-
-/** X Wᵀ + b, or with a hidden layer of h units act(X W1ᵀ + b1) W2ᵀ + b2. */
-function network(g: Graph, X: Tensor, k: number, h: number, activation: Activation): Tensor {
-  const layer = (input: Tensor, units: number, suffix: string) => g.add(g.matmul(input, g.transpose(g.param(`W${suffix}`, [units, input.shape[1]!]))), g.param(`b${suffix}`, [units]));
-  if (!h) return layer(X, k, '');
-  const z = layer(X, h, '1');
-  const a = activation === 'none' ? z : g[activation](z);
-  return layer(a, k, '2');
-}
 
 export async function explain(values: Record<string, string | boolean | undefined>): Promise<string> {
   const n = intOption(values, 'rows', 5, 1);
@@ -60,18 +50,23 @@ export async function explain(values: Record<string, string | boolean | undefine
   const device = oneOf(values, 'device', ['auto', 'webgpu', 'cpu'], 'auto') as DeviceKind;
   if (n * d > 1 << 26) throw new UsageError(`--rows x --features is ${n * d}; explain allocates X, so keep it under ${1 << 26}`);
 
-  const hidden = values.hidden === undefined ? 0 : intOption(values, 'hidden', 0, 1);
-  const activation = oneOf(values, 'activation', ['tanh', 'relu', 'sigmoid', 'none'], 'tanh');
-  if (values.activation !== undefined && !hidden) throw new UsageError('--activation is for a hidden layer: give --hidden <units> too');
+  const hidden = values.hidden === undefined ? [] : String(values.hidden).split(',').map((u) => {
+    const units = Number(u.trim());
+    if (!/^\d+$/.test(u.trim()) || units < 1) throw new UsageError(`--hidden: expected the units of each hidden layer, comma-separated (say 8, or 64,32), got "${values.hidden}"`);
+    return units;
+  });
+  const activation = oneOf(values, 'activation', [...ACTIVATIONS, 'none'], 'tanh') as Activation | 'none';
+  if (values.activation !== undefined && !hidden.length) throw new UsageError('--activation is for a hidden layer: give --hidden <units> too');
   const g = new Graph();
   const X = g.input('X', [n, d]);
   const Y = g.input('Y', [n, k]);
-  const loss = g.mean(g.squaredError(network(g, X, k, hidden, activation as Activation), Y));
+  const loss = g.mean(g.squaredError(networkGraph(g, X, k, hidden, activation), Y));
   const backend = await requestBackend({ device });
   try {
     const model = await compile(g, { loss, optimizer, backend, plan, replicates: B, bootstrap, sweep: rates.length > 1 ? { lr: rates } : undefined });
     const many = B > 1 ? `, ${B} models (${bootstrap ? `a ${bootstrap === 'pairs' ? 'pairs' : 'residual'} bootstrap` : rates.length > 1 ? `lr ${rates.join(', ')}` : 'replicates'})` : '';
-    const net = hidden ? `, a hidden layer of ${hidden} ${activation === 'none' ? 'linear' : activation} units` : '';
+    const kind = activation === 'none' ? 'linear' : activation;
+    const net = hidden.length === 1 ? `, a hidden layer of ${hidden[0]} ${kind} units` : hidden.length ? `, hidden layers of ${hidden.join(', ')} ${kind} units` : '';
     const text = `fusegrad explain: ${n} rows x ${d} features -> ${k} targets${net}, ${optimizer.name}${many}, on ${backend.kind} (${backend.description})\n\n${model.explain()}`;
     model.dispose();
     return text;

@@ -6,19 +6,21 @@ import cliProgress from 'cli-progress';
 import { InputError, type Selection, selectColumns } from '../regression/data.js';
 import { readTable } from '../regression/datafile.js';
 import { type BootstrapMethod, type FitOptions, type FitResult, type OptimizerName, type SavedModel, type SweptName, fitRegression, savedModel } from '../regression/fit.js';
+import { type NetworkResult, type SavedNetwork, fitNetwork, savedNetwork } from '../regression/network.js';
 import { LARGE_CONDITION } from '../regression/ols.js';
 import { PALETTE, type Series, extent, histogram, normalCurve, stack, svgChart, svgToPng } from '../regression/plot.js';
 import type { DeviceKind } from '../runtime/device.js';
 import { requestBackend } from '../runtime/device.js';
 import { UsageError, Unwritten, intOption, notAnInput, numberOption, oneOf, writableFile, writeOutput } from './args.js';
 import { stage } from './child.js';
+import { networkCharts, networkInit, networkOptions, networkReport } from './network.js';
 import { STDERR_TTY } from './quiet.js';
 
 export const FIT_HELP = `fusegrad fit <file.csv|file.json> --y <column> [options]
 
 Fits y = x·w + b by gradient descent (on WebGPU when there is an adapter) and prints the loss
 curve and the coefficients next to the closed-form least-squares answer with standard errors
-and 95% intervals.
+and 95% intervals; with --hidden, a network, judged against that plane.
 
 Data:
   --y <cols>              column(s) to predict (comma-separated for several)
@@ -48,6 +50,13 @@ Training:
                           (leverage-adjusted) residuals, which assumes one error variance, as the
                           classical standard error does
   --device <device>       auto (default) | webgpu | cpu
+Network:
+  --hidden <units,...>    a network instead of the plane: hidden layers of these units (say 8, or
+                          64,32), trained on z-scores of x and y from seeded Glorot (tanh, sigmoid)
+                          or He (relu) normals; the report sets its errors beside the least-squares
+                          plane's, --save writes it for predict, --init <network.json> goes on from a
+                          saved one (not with --bootstrap, --poly or a sweep)
+  --activation <f>        the hidden layers' function: tanh (default) | relu | sigmoid
 Output:
   --log-every <k>         print the loss every k epochs (default: 10 lines)
   --save <model.json>     save the model for fusegrad predict
@@ -78,6 +87,8 @@ export const FIT_OPTIONS = {
   device: { type: 'string' },
   bootstrap: { type: 'string' },
   'bootstrap-method': { type: 'string' },
+  hidden: { type: 'string' },
+  activation: { type: 'string' },
   'log-every': { type: 'string' },
   save: { type: 'string' },
   plot: { type: 'string' },
@@ -101,8 +112,10 @@ export async function fit(values: Values, positionals: string[]): Promise<string
   const json = values.json === true;
   const epochs = intOption(values, 'epochs', 1000, 1);
   const poly = values.poly !== undefined ? intOption(values, 'poly', 1, 1) : undefined;
+  const net = networkOptions(values);
   const initFile = typeof values.init === 'string' && values.init !== 'zeros' && values.init !== 'normal' ? values.init : undefined;
-  const init: FitOptions['init'] = initFile ? initFrom(initFile, sel, poly) : values.init === 'normal' ? 'normal' : 'zeros';
+  const init: FitOptions['init'] = net ? undefined : initFile ? initFrom(initFile, sel, poly) : values.init === 'normal' ? 'normal' : 'zeros';
+  const networkStart = net && initFile ? networkInit(initFile, sel, net) : undefined;
   const options: FitOptions = {
     optimizer: oneOf(values, 'optimizer', ['sgd', 'adam', 'adamw'], 'sgd') as OptimizerName,
     epochs,
@@ -154,7 +167,8 @@ export async function fit(values: Values, positionals: string[]): Promise<string
         if (compiling) terminal!.write('\r\x1b[2K');
         stage('compiling the model');
         // A wide model can compile for minutes: a terminal shows what is going on, and the line goes when it is done.
-        if (terminal) terminal.write(`fusegrad fit: compiling the model (${sel.features.length} features, ${sel.targets.length} target${sel.targets.length > 1 ? 's' : ''}, ${backend.kind}) ...`);
+        const layers = net ? `, hidden ${net.hidden.join(',')} ${net.activation}` : '';
+        if (terminal) terminal.write(`fusegrad fit: compiling the model (${sel.features.length} features, ${sel.targets.length} target${sel.targets.length > 1 ? 's' : ''}${layers}, ${backend.kind}) ...`);
         compiling = terminal !== null;
       }
       if (now !== 'train') return;
@@ -169,16 +183,23 @@ export async function fit(values: Values, positionals: string[]): Promise<string
       stage(`training: ${done} of ${epochs} epochs done`);
     };
     options.rowName = (i) => table.where(sel.kept[i]!);
-    const r = await fitRegression(sel.X, sel.Y, sel.features, sel.targets, backend, options).catch(cliWorded(epochs));
+    const r: FitResult | NetworkResult = net
+      ? await fitNetwork(sel.X, sel.Y, sel.features, sel.targets, backend, { ...options, ...net, init: networkStart }).catch(cliWorded(epochs))
+      : await fitRegression(sel.X, sel.Y, sel.features, sel.targets, backend, options).catch(cliWorded(epochs));
     bar?.stop();
     stage(`writing the outputs, after training ${r.epochs} epochs`);
     // A diverged model is no result: nothing is saved, the report says why, and the exit code is 3.
-    const failure = failed(r, save !== undefined);
+    const failure = 'kind' in r ? (r.diverged ? `the training diverged: ${r.diverged.message}` : null) : failed(r, save !== undefined);
     // A failed output loses nothing else: the other file is still written, the report still printed.
     const unwritten: string[] = [];
-    if (save && !failure) await writeOutput('save', save, `${JSON.stringify(savedModel(r), null, 2)}\n`).catch((err: Error) => unwritten.push(err.message));
-    if (plot) await writePlot(plot, r, sel.X, sel.Y).catch((err: Error) => unwritten.push(err.message.startsWith('--plot') ? err.message : `--plot ${plot}: the plot failed (${err.message})`));
-    const text = json ? JSON.stringify({ ...r, dropped: sel.dropped }, honest) : report(r, sel, logEvery, table.file);
+    const saved = 'kind' in r ? savedNetwork(r) : savedModel(r);
+    if (save && !failure) await writeOutput('save', save, `${JSON.stringify(saved, null, 2)}\n`).catch((err: Error) => unwritten.push(err.message));
+    if (plot) await ('kind' in r ? writeSvg(plot, networkCharts(r, sel.X, sel.Y)) : writePlot(plot, r, sel.X, sel.Y)).catch((err: Error) => unwritten.push(err.message.startsWith('--plot') ? err.message : `--plot ${plot}: the plot failed (${err.message})`));
+    const text = json
+      ? JSON.stringify({ ...r, dropped: sel.dropped }, honest)
+      : 'kind' in r
+        ? networkReport(r, sel, table.file, trainingLines(r, r.diverged !== undefined, logEvery, ' (z-scores)'))
+        : report(r, sel, logEvery, table.file);
     if (failure) throw new Diverged(`${failure}${save ? ` Nothing was saved to ${save}.` : ''}${unwritten.map((u) => ` And ${u}.`).join('')}`, text);
     if (unwritten.length) throw new Unwritten(unwritten, text);
     return text;
@@ -201,6 +222,11 @@ function initFrom(file: string, sel: Selection, poly: number | undefined): FitOp
     throw new InputError(`--init ${file}: expected zeros, normal or a readable JSON file (${(err as Error).message})`);
   }
   const saved = parsed as Partial<SavedModel>;
+  const network = parsed as Partial<SavedNetwork> | null;
+  if (network?.format === 'fusegrad-network-1') {
+    const flags = `--hidden ${String(network.hidden)} --activation ${String(network.activation)}`;
+    throw new UsageError(`--init ${file}: is a network (${flags}); give ${flags} to go on training it`);
+  }
   if (saved?.format !== 'fusegrad-linear-1') return parsed as FitOptions['init'];
   const same = (a: unknown, b: string[]) => Array.isArray(a) && a.length === b.length && a.every((v, i) => v === b[i]);
   if (!same(saved.targets, sel.targets)) throw new InputError(`--init ${file}: the saved model predicts ${String(saved.targets)}, this fit ${sel.targets.join(',')}`);
@@ -299,14 +325,12 @@ function sweepOptions(values: Values): FitOptions['sweep'] {
   return Object.fromEntries(lists.map(([name, , list]) => [name, list]));
 }
 
-function report(r: FitResult, { dropped, droppedAt, skipped }: Selection, logEvery: number, file: string): string {
+/**
+ * The part of a fit's report that every model has: the loss every `logEvery` epochs, its chart, and
+ * the compile and training times (with the final loss unless the run exploded).
+ */
+export function trainingLines(r: Pick<FitResult, 'history' | 'timing' | 'finalLoss'>, exploded: boolean, logEvery: number, unit = ''): string[] {
   const out: string[] = [];
-  out.push(`fusegrad fit: ${r.targets.join(', ')} ~ ${r.features.join(' + ')} from ${file}`);
-  out.push(`${r.n} training rows${r.validRows ? `, ${r.validRows} validation rows` : ''}${dropped ? `; dropped ${dropped} row${dropped > 1 ? 's' : ''} with a missing value (${droppedAt.join(', ')}${dropped > droppedAt.length ? ', ...' : ''})` : ''}`);
-  if (skipped.length) out.push(`features: every numeric column but the target; not numeric, left out: ${skipped.join(', ')}`);
-  const hyper = Object.entries(r.optimizer.hyper).filter(([k, v]) => k === 'lr' || v !== 0).map(([k, v]) => `${k} ${v}`).join(', ');
-  out.push(`${r.device.backend} (${r.device.adapter}), ${r.device.plan} plan; ${r.optimizer.name} (${hyper}), ${r.epochs} epochs${r.scaling ? ', standardized' : ''}`);
-  out.push('');
   const { loss, validLoss } = r.history;
   for (let e = 0; e < loss.length; e++) {
     if ((e + 1) % logEvery === 0 || e === 0 || e === loss.length - 1) {
@@ -321,10 +345,22 @@ function report(r: FitResult, { dropped, droppedAt, skipped }: Selection, logEve
   }
   out.push('');
   out.push(`compiled in ${r.timing.compileMs.toFixed(1)} ms (planning, pipelines, the driver's shader compilation)`);
+  out.push(`trained in ${r.timing.ms.toFixed(1)} ms (${(1000 * r.timing.msPerEpoch).toFixed(1)} µs/epoch, ${r.timing.dispatchesPerEpoch.toPrecision(3)} dispatches/epoch, ${r.timing.submits} submit${r.timing.submits === 1 ? '' : 's'})${exploded ? '' : `; final training loss ${f(r.finalLoss, 0).trim()}${unit}`}`);
+  return out;
+}
+
+function report(r: FitResult, { dropped, droppedAt, skipped }: Selection, logEvery: number, file: string): string {
+  const out: string[] = [];
+  out.push(`fusegrad fit: ${r.targets.join(', ')} ~ ${r.features.join(' + ')} from ${file}`);
+  out.push(`${r.n} training rows${r.validRows ? `, ${r.validRows} validation rows` : ''}${dropped ? `; dropped ${dropped} row${dropped > 1 ? 's' : ''} with a missing value (${droppedAt.join(', ')}${dropped > droppedAt.length ? ', ...' : ''})` : ''}`);
+  if (skipped.length) out.push(`features: every numeric column but the target; not numeric, left out: ${skipped.join(', ')}`);
+  const hyper = Object.entries(r.optimizer.hyper).filter(([k, v]) => k === 'lr' || v !== 0).map(([k, v]) => `${k} ${v}`).join(', ');
+  out.push(`${r.device.backend} (${r.device.adapter}), ${r.device.plan} plan; ${r.optimizer.name} (${hyper}), ${r.epochs} epochs${r.scaling ? ', standardized' : ''}`);
+  out.push('');
   // A diverged model's coefficients are no estimate of anything: no final loss, no coefficients
   // (in a sweep, the first setting's model is the one the table would show).
   const exploded = r.diverged !== undefined || Boolean(r.sweep?.[0]?.diverged);
-  out.push(`trained in ${r.timing.ms.toFixed(1)} ms (${(1000 * r.timing.msPerEpoch).toFixed(1)} µs/epoch, ${r.timing.dispatchesPerEpoch.toPrecision(3)} dispatches/epoch, ${r.timing.submits} submit${r.timing.submits > 1 ? 's' : ''})${exploded ? '' : `; final training loss ${f(r.finalLoss, 0).trim()}`}`);
+  out.push(...trainingLines(r, exploded, logEvery));
   out.push('');
   if (r.diverged) return out.join('\n').trimEnd();
   const w = Math.max(12, ...r.features.map((x) => x.length + 2));
@@ -421,6 +457,10 @@ async function writePlot(file: string, r: FitResult, X: number[][], Y: number[][
     charts.push(svgChart(series, { title: `${r.targets[0]} against ${name}`, xLabel: name, yLabel: r.targets[0]! }));
   }
   if (r.bootstrap && r.bootstrap.diverged < r.bootstrap.replicates) charts.push(...bootstrapCharts(r, r.bootstrap));
-  const svg = stack(charts);
+  await writeSvg(file, stack(charts));
+}
+
+/** --plot: the SVG, or a PNG drawn from it for a name ending in .png. */
+async function writeSvg(file: string, svg: string): Promise<void> {
   await writeOutput('plot', file, /\.png$/i.test(file) ? await svgToPng(svg) : svg);
 }

@@ -4,15 +4,17 @@ import Papa from 'papaparse';
 import { InputError, notNumeric, numeric } from '../regression/data.js';
 import { UsageError } from './args.js';
 import type { SavedModel } from '../regression/fit.js';
+import { ACTIVATIONS, type Activation, type Layer, type SavedNetwork, predictNetwork } from '../regression/network.js';
 import { openData } from '../regression/datafile.js';
 import { stage } from './child.js';
 
 export const PREDICT_HELP = `fusegrad predict <model.json> <file.csv|file.json> [--json]
 
-Reads a model saved by fusegrad fit --save and prints, for every row of the file, its input
-columns and the prediction of each target, predicted_<target> (CSV on stdout, or a JSON array with
---json). Rows with a missing input value get an empty prediction. The model file is checked
-first: its format, its fields, the shapes of weight and bias, and that every coefficient is a
+Reads a model saved by fusegrad fit --save (a linear model, or a network saved with --hidden)
+and prints, for every row of the file, its input columns and the prediction of each target,
+predicted_<target> (CSV on stdout, or a JSON array with --json). Rows with a missing input value
+get an empty prediction. The model file is checked first: its format, its fields, the shapes of
+weight and bias (of every layer and the scaling, for a network), and that every coefficient is a
 finite number. Rows stream: a piece is read, predicted and written at a time, so a bad row
 found mid-file stops the command (exit 2) after the rows before it were written. A prediction
 whose name an input column has is called predicted_<target>_1.
@@ -26,29 +28,47 @@ function outOfRange(text: string, v: number): string {
   return found.length === 1 ? found[0]! : found.length ? `one of ${found.join(', ')}` : String(v);
 }
 
-/**
- * A model file as `fit --save` writes it, checked field by field: a file edited by hand, cut short
- * or from elsewhere is refused with what is wrong, instead of a TypeError or NaN predictions.
- */
-export function checkModel(file: string, m: unknown, text = ''): SavedModel {
+/** The checks a model file's fields get: each refusal names the file and the field. */
+function fields(file: string, o: Record<string, unknown>, text: string) {
   const bad = (what: string) => new InputError(`${file}: ${what}`);
-  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw bad(`expected a JSON object saved by fusegrad fit --save, got ${Array.isArray(m) ? 'an array' : JSON.stringify(m)}`);
-  const o = m as Record<string, unknown>;
-  if (o.format !== 'fusegrad-linear-1') throw bad(`not a model saved by fusegrad fit --save (format ${JSON.stringify(o.format)}, expected "fusegrad-linear-1")`);
   const names = (field: string): string[] => {
     const v = o[field];
     if (!Array.isArray(v) || !v.length || v.some((s) => typeof s !== 'string' || !s)) throw bad(`"${field}" must be a non-empty list of column names, got ${JSON.stringify(v)}`);
     return v as string[];
   };
-  const inputs = names('inputs');
-  const features = names('features');
-  const targets = names('targets');
   const number = (v: unknown, where: string): number => {
     // JSON.parse reads a number past float64's range as Infinity; name it as the file writes it.
     if (v === Infinity || v === -Infinity) throw bad(`${where} is ${outOfRange(text, v)}, which is beyond the range of a float64 (±${Number.MAX_VALUE.toPrecision(3)})`);
     if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`${where} is ${JSON.stringify(v) ?? String(v)}, not a finite number`);
     return v;
   };
+  /** A list of `length` finite numbers (each over `min` when given). */
+  const numbers = (v: unknown, length: number, where: string, min?: number): number[] => {
+    if (!Array.isArray(v) || v.length !== length) throw bad(`${where} must be a list of ${length} numbers, got ${Array.isArray(v) ? `${v.length}` : JSON.stringify(v)}`);
+    return v.map((x, i) => {
+      const n = number(x, `${where}[${i}]`);
+      if (min !== undefined && !(n > min)) throw bad(`${where}[${i}] is ${n}; it must be over ${min}`);
+      return n;
+    });
+  };
+  return { bad, names, number, numbers };
+}
+
+const FORMATS = '"fusegrad-linear-1" (fit --save) or "fusegrad-network-1" (fit --hidden --save)';
+
+/**
+ * A model file as `fit --save` writes it, checked field by field: a file edited by hand, cut short
+ * or from elsewhere is refused with what is wrong, instead of a TypeError or NaN predictions.
+ */
+export function checkModel(file: string, m: unknown, text = ''): SavedModel | SavedNetwork {
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new InputError(`${file}: expected a JSON object saved by fusegrad fit --save, got ${Array.isArray(m) ? 'an array' : JSON.stringify(m)}`);
+  const o = m as Record<string, unknown>;
+  if (o.format === 'fusegrad-network-1') return checkNetwork(file, o, text);
+  const { bad, names, number } = fields(file, o, text);
+  if (o.format !== 'fusegrad-linear-1') throw bad(`not a model saved by fusegrad fit --save (format ${JSON.stringify(o.format)}, expected ${FORMATS})`);
+  const inputs = names('inputs');
+  const features = names('features');
+  const targets = names('targets');
   let poly: SavedModel['poly'];
   if (o.poly !== undefined) {
     const p = o.poly as Record<string, unknown> | null;
@@ -74,8 +94,36 @@ export function checkModel(file: string, m: unknown, text = ''): SavedModel {
   return { ...(o as unknown as SavedModel), inputs, features, targets, weight: weight as number[][], bias: bias as number[], ...(poly ? { poly } : {}) };
 }
 
+/** A network file as `fit --hidden --save` writes it, checked field by field as a linear model is. */
+export function checkNetwork(file: string, o: Record<string, unknown>, text = ''): SavedNetwork {
+  const { bad, names, numbers } = fields(file, o, text);
+  const inputs = names('inputs');
+  const targets = names('targets');
+  const activation = o.activation as Activation;
+  if (!ACTIVATIONS.includes(activation)) throw bad(`"activation" must be one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(o.activation)}`);
+  const hidden = o.hidden;
+  if (!Array.isArray(hidden) || !hidden.length || hidden.some((u) => !Number.isInteger(u) || u < 1)) throw bad(`"hidden" must be a non-empty list of unit counts, got ${JSON.stringify(hidden)}`);
+  const sizes = [inputs.length, ...(hidden as number[]), targets.length];
+  const sc = o.scaling as Record<string, Record<string, unknown>> | undefined;
+  if (!sc || typeof sc !== 'object' || typeof sc.x !== 'object' || typeof sc.y !== 'object' || !sc.x || !sc.y) throw bad(`"scaling" must be {"x": {"mean": [...], "sd": [...]}, "y": {...}}, got ${JSON.stringify(o.scaling)}`);
+  const scaling = {
+    x: { mean: numbers(sc.x.mean, inputs.length, '"scaling.x.mean"'), sd: numbers(sc.x.sd, inputs.length, '"scaling.x.sd"', 0) },
+    y: { mean: numbers(sc.y.mean, targets.length, '"scaling.y.mean"'), sd: numbers(sc.y.sd, targets.length, '"scaling.y.sd"', 0) },
+  };
+  const layers = o.layers;
+  if (!Array.isArray(layers) || layers.length !== sizes.length - 1) throw bad(`"layers" must have ${sizes.length - 1} layers (${sizes.join(' -> ')}), got ${Array.isArray(layers) ? layers.length : JSON.stringify(layers)}`);
+  const checked: Layer[] = layers.map((layer: Record<string, unknown> | null, l) => {
+    const at = `"layers"[${l}]`;
+    if (!layer || typeof layer !== 'object') throw bad(`${at} must be {"weight": [[...]], "bias": [...]}, got ${JSON.stringify(layer)}`);
+    const w = layer.weight;
+    if (!Array.isArray(w) || w.length !== sizes[l + 1]) throw bad(`${at}.weight must have ${sizes[l + 1]} rows (one per unit), got ${Array.isArray(w) ? w.length : JSON.stringify(w)}`);
+    return { weight: w.map((row, u) => numbers(row, sizes[l]!, `${at}.weight[${u}]`)), bias: numbers(layer.bias, sizes[l + 1]!, `${at}.bias`) };
+  });
+  return { format: 'fusegrad-network-1', inputs, targets, hidden: hidden as number[], activation, scaling, layers: checked };
+}
+
 /** Reads a model file: UTF-8, with or without a byte-order mark (as data files are). */
-function readModel(file: string): SavedModel {
+function readModel(file: string): SavedModel | SavedNetwork {
   let text: string;
   let parsed: unknown;
   try {
@@ -132,6 +180,14 @@ function stdoutWriter(stream: NodeJS.WriteStream): (text: string) => Promise<boo
   };
 }
 
+/** A linear model's prediction of every target for one row of its inputs (their powers, for a polynomial). */
+function linear(m: SavedModel): (xs: number[]) => number[] {
+  return (xs) => {
+    const feats = m.poly ? Array.from({ length: m.poly.degree }, (_, p) => xs[0]! ** (p + 1)) : xs;
+    return m.targets.map((_, k) => feats.reduce((s, v, j) => s + m.weight[k]![j]! * v, m.bias[k]!));
+  };
+}
+
 /**
  * Streams: rows are read, predicted and written a piece at a time (regression/datafile.ts), so
  * memory does not grow with the file. Writes to stdout itself and returns nothing.
@@ -149,6 +205,7 @@ export async function predict(values: Record<string, string | boolean | undefine
     }
     return i;
   });
+  const predictRow = m.format === 'fusegrad-network-1' ? (xs: number[]) => predictNetwork(m, xs) : linear(m);
   const names = predictionNames(m.inputs, m.targets);
   names.forEach((name, k) => {
     if (name !== `predicted_${m.targets[k]}`) process.stderr.write(`fusegrad predict: the model's input column "predicted_${m.targets[k]}" keeps its name; the prediction of ${m.targets[k]} is "${name}"\n`);
@@ -171,10 +228,10 @@ export async function predict(values: Record<string, string | boolean | undefine
           if (v === undefined) throw new InputError(`${dataFile}: column "${data.columns[i]}" ${notNumeric(r[i]!)}: ${piece.where(row)} has ${JSON.stringify(r[i])}`);
           return v;
         });
-        const feats = xs.some((v) => v === null) ? null : m.poly ? Array.from({ length: m.poly.degree }, (_, p) => xs[0]! ** (p + 1)) : (xs as number[]);
+        const ys = xs.some((v) => v === null) ? null : predictRow(xs as number[]);
         let line = xs.map(cell).join(',');
         m.targets.forEach((t, k) => {
-          const y = feats ? feats.reduce((s, v, j) => s + m.weight[k]![j]! * v, m.bias[k]!) : null;
+          const y = ys ? ys[k]! : null;
           // Finite inputs and coefficients can still overflow: say so rather than print Infinity or NaN.
           if (y !== null && !Number.isFinite(y)) throw new InputError(`${dataFile}: the prediction of ${t} at ${piece.where(row)} overflows float64 (${y}); its inputs are too large for this model`);
           line += `,${cell(y, xs.length + k)}`;

@@ -14,6 +14,7 @@ import { epochKey, feistelHalf, normals, permute } from '../wgsl/shuffle.js';
 import { InputError } from './data.js';
 import { type Scaling, polynomial, restandardize, scaling, standardize, unstandardize } from './features.js';
 import { type OlsResult, ols } from './ols.js';
+import { type FitDivergence, runEpochs } from './epochs.js';
 import { type BootstrapMethod, type BootstrapSummary, bootstrapFit, rowsOf } from './bootstrap.js';
 
 export type { BootstrapMethod, BootstrapSummary } from './bootstrap.js';
@@ -91,7 +92,7 @@ export interface FitResult {
    * The fit diverged (runtime/control.ts's rule): at `epoch`, counted from 1 as printed (the
    * history's last entry), with the loss there, the reference it grew from and what to change.
    */
-  diverged?: { epoch: number; reason: 'not finite' | 'runaway'; loss: number; reference: number | null; lastFiniteLoss: number | null; message: string };
+  diverged?: FitDivergence;
   /** With `bootstrap`: per coefficient (data's units), the replicates' mean, standard deviation and 2.5% / 97.5% percentiles. */
   bootstrap?: BootstrapSummary;
   /** With `sweep`: one entry per setting (its learning rate, and the other swept values). */
@@ -102,7 +103,7 @@ export interface FitResult {
 export type SweptName = 'lr' | 'momentum' | 'weightDecay';
 
 /** The optimizer the options ask for (a sweep's first setting for the swept ones). */
-function makeOptimizer(o: FitOptions): Optimizer {
+export function makeOptimizer(o: Pick<FitOptions, 'optimizer' | 'lr' | 'momentum' | 'weightDecay' | 'sweep'>): Optimizer {
   const lr = o.sweep?.lr?.[0] ?? o.lr ?? (o.optimizer === 'sgd' || !o.optimizer ? 0.01 : 1e-3);
   const momentum = o.sweep?.momentum?.[0] ?? o.momentum;
   const weightDecay = o.sweep?.weightDecay?.[0] ?? o.weightDecay;
@@ -293,31 +294,8 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
     // Snapshots and a sweep's curves come from one run, so such a run is not split for a progress bar.
     const chunks = o.paramsEvery || sweep ? 1 : Math.max(1, Math.min(o.chunks ?? 1, epochs));
     const before = { ...model.stats };
-    const loss: number[] = [];
-    const valid: number[] = [];
-    const snapshots: { W: FloatArray[]; b: FloatArray[] } = { W: [], b: [] };
-    let diverged: FitResult['diverged'];
-    let lastRun: Awaited<ReturnType<typeof model.train>> | undefined;
     o.onStage?.('train');
-    const start = performance.now();
-    let done = 0;
-    for (let c = 0; c < chunks && !diverged; c++) {
-      const todo = Math.round(((c + 1) * epochs) / chunks) - done;
-      const run = await model.train({ epochs: todo, paramsEvery: o.paramsEvery ?? 0 });
-      lastRun = run;
-      // One at a time: a spread passes every entry as an argument, past the stack's limit by ~130000.
-      append(loss, run.loss);
-      if (run.validLoss) append(valid, run.validLoss);
-      if (run.params) {
-        append(snapshots.W, run.params.W!);
-        append(snapshots.b, run.params.b!);
-      }
-      // The message counts the model's epochs since compile, as the history does; so does `epoch` here, from 1.
-      if (run.diverged) diverged = { ...run.diverged, epoch: done + run.diverged.epoch + 1 };
-      done += run.epochs;
-      o.onProgress?.(done, loss, valid);
-    }
-    const ms = performance.now() - start;
+    const { loss, validLoss: valid, snapshots, diverged, done, last: lastRun, ms } = await runEpochs(model, epochs, chunks, { paramsEvery: o.paramsEvery, onProgress: o.onProgress });
     const work = { ...model.stats };
     const B = model.replicates;
     const replicaRuns = lastRun?.replicates;
@@ -361,11 +339,11 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
     if (vx.length) result.history.validLoss = valid;
     if (scale) result.scaling = scale;
     if (o.poly !== undefined) result.poly = { column: featureNames[0]!, degree: o.poly };
-    if (o.paramsEvery && snapshots.W.length) {
+    if (o.paramsEvery && snapshots.W?.length) {
       result.trajectory = {
         epoch: snapshots.W.map((_, i) => (i + 1) * o.paramsEvery!),
         weight: snapshots.W.map((s) => rowsOf(s, d)),
-        bias: snapshots.b.map((s) => Array.from(s)),
+        bias: snapshots.b!.map((s) => Array.from(s)),
       };
     }
     if (diverged) result.diverged = diverged;
@@ -387,10 +365,6 @@ export async function fitRegression(X: number[][], Y: number[][], featureNames: 
   } finally {
     model.dispose();
   }
-}
-
-function append<T>(to: T[], from: ArrayLike<T>): void {
-  for (let i = 0; i < from.length; i++) to.push(from[i]!);
 }
 
 /** The model a `--save` file holds, enough for `fusegrad predict`. */

@@ -37,7 +37,7 @@ test('predict checks the model file: format, fields, shapes and finite numbers, 
   const rows = scratch('predict-rows.csv', 'displacement\n100\n');
   const cases: [unknown, RegExp][] = [
     [[1, 2], /expected a JSON object saved by fusegrad fit --save, got an array/],
-    [{ ...good, format: 'other' }, /not a model saved by fusegrad fit --save \(format "other", expected "fusegrad-linear-1"\)/],
+    [{ ...good, format: 'other' }, /not a model saved by fusegrad fit --save \(format "other", expected "fusegrad-linear-1" \(fit --save\) or "fusegrad-network-1" \(fit --hidden --save\)\)/],
     [{ ...good, bias: undefined }, /"bias" must have one value per target \(1: mpg\), got undefined/],
     [{ ...good, weight: [[1, 2]] }, /"weight" row 0 \(mpg\) must have one coefficient per feature \(1: displacement\), got 2/],
     [{ ...good, weight: [['-0.06']] }, /"weight" row 0 \(mpg\), feature 0 \(displacement\) is "-0\.06", not a finite number/],
