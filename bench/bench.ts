@@ -18,7 +18,8 @@ import type { PlanOptions } from '../runtime/program.js';
 import type { WebGpuBackend } from '../runtime/webgpu.js';
 import { APPLES } from '../examples/apples.js';
 import { synthetic } from '../regression/synthetic.js';
-import { fmt, readBandwidth, summarize, table, timePerUnit, type Timing } from './lib.js';
+import { computeRate, fmt, readBandwidth, summarize, table, timePerUnit, type Timing } from './lib.js';
+import { initialLayers, networkGraph } from '../regression/network.js';
 import type { PeerProblem, PeerRunner, PeerSession } from './peers/types.js';
 import pkg from '../package.json';
 
@@ -27,6 +28,8 @@ export interface Size {
   n: number;
   d: number;
   k: number;
+  /** Hidden tanh layers' units (a network, `100000x16h64`); none for the linear model. */
+  hidden?: number[];
 }
 
 export const DEFAULT_SIZES: Size[] = [
@@ -56,6 +59,7 @@ export interface BenchRow {
   n: number;
   d: number;
   k: number;
+  hidden: number[];
   row: string;
   /** ms per epoch: median, min, max over the timed runs. */
   msPerEpoch: number;
@@ -69,6 +73,9 @@ export interface BenchRow {
   gbps: number;
   /** Epoch time over bytes / measured bandwidth. */
   floorRatio: number;
+  /** The flops an epoch must do (epochFlops) over the epoch time, and that time over the flops at the measured multiply-add rate. */
+  gflops: number;
+  computeRatio: number;
   /** Epoch time over the fastest row's at this size. */
   vsFastest: number;
   /** The loss after the first two epochs from zero weights: every correct row agrees. */
@@ -82,6 +89,8 @@ export interface BenchResult {
   date: string;
   adapter: string;
   bandwidth: { gbps: number; layout: string };
+  /** The adapter's multiply-add rate (fma_rate.wgsl), the compute floor's divisor. */
+  compute: { gflops: number; groups: number };
   optimizer: string;
   rows: BenchRow[];
   skipped: { row: string; why: string }[];
@@ -159,11 +168,11 @@ async function fusegradSession(p: PeerProblem, backend: WebGpuBackend | CpuBacke
   const g = new Graph();
   const X = g.input('X', [p.n, p.d]);
   const Y = g.input('Y', [p.n, p.k]);
-  const W = g.param('W', [p.k, p.d]);
-  const b = g.param('b', [p.k]);
-  const loss = g.mean(g.squaredError(g.add(g.matmul(X, g.transpose(W)), b), Y));
+  const loss = g.mean(g.squaredError(networkGraph(g, X, p.k, p.hidden, 'tanh'), Y));
   const model = await compile(g, { loss, optimizer, backend, plan });
   model.write({ X: p.X, Y: p.Y });
+  // Every row starts from the same weights (zeros for the linear model), so their losses agree.
+  p.init.forEach((values, i) => model.write({ [paramName(p.hidden, i)]: values }));
   return {
     async train(epochs) {
       const run = await model.train({ epochs });
@@ -176,10 +185,26 @@ async function fusegradSession(p: PeerProblem, backend: WebGpuBackend | CpuBacke
 
 function problemFor(size: Size, lr: number): PeerProblem {
   if (size.label.startsWith('apples')) {
-    return { n: 5, d: 3, k: 2, X: Float32Array.from(APPLES.X.flat()), Y: Float32Array.from(APPLES.Y.flat()), lr: 1e-5 };
+    return { n: 5, d: 3, k: 2, hidden: [], X: Float32Array.from(APPLES.X.flat()), Y: Float32Array.from(APPLES.Y.flat()), lr: 1e-5, init: [new Float32Array(6), new Float32Array(2)] };
   }
+  const hidden = size.hidden ?? [];
   const data = synthetic(size.n, size.d, size.k, size.n + size.d);
-  return { ...size, X: Float32Array.from(data.X), Y: Float32Array.from(data.Y), lr };
+  const init = hidden.length
+    ? initialLayers([size.d, ...hidden, size.k], 'tanh', 1).flatMap((l) => [Float32Array.from(l.weight.flat()), Float32Array.from(l.bias)])
+    : [new Float32Array(size.k * size.d), new Float32Array(size.k)];
+  return { n: size.n, d: size.d, k: size.k, hidden, X: Float32Array.from(data.X), Y: Float32Array.from(data.Y), lr, init };
+}
+
+/** The name of the i-th parameter in PeerProblem.init's order: W, b for the linear model, W1, b1, W2, ... for a network. */
+const paramName = (hidden: number[], i: number) => `${i % 2 ? 'b' : 'W'}${hidden.length ? Math.floor(i / 2) + 1 : ''}`;
+
+/**
+ * The flops an epoch of full-batch training must do: per layer of `in` inputs and `out` units,
+ * 2 n in out for the forward product, as many for the weights' gradient, and as many again for
+ * the gradient of its input (not for the first layer, whose input is the data).
+ */
+export function epochFlops(n: number, sizes: number[]): number {
+  return sizes.slice(1).reduce((s, out, l) => s + n * sizes[l]! * out * (l === 0 ? 4 : 6), 0);
 }
 
 /**
@@ -256,13 +281,15 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const { runners, skipped } = await loadPeers(rows, log);
   const gpu = (await requestBackend({ device: 'webgpu' })) as WebGpuBackend;
   const bandwidth = await readBandwidth(gpu);
-  log(`bench: ${gpu.description}; read bandwidth ${bandwidth.gbps.toFixed(2)} GB/s`);
+  const compute = await computeRate(gpu);
+  log(`bench: ${gpu.description}; read bandwidth ${bandwidth.gbps.toFixed(2)} GB/s; multiply-add ${compute.gflops.toFixed(1)} GFLOP/s`);
   const cores = (await cpuCount()) ?? 1;
   const makeOptimizer = (lr: number) => (optimizer === 'adam' ? adam({ lr }) : sgd({ lr }));
   const out: BenchRow[] = [];
   for (const size of sizes) {
     const problem = problemFor(size, 0.01);
     const bytes = 4 * size.n * (size.d + size.k);
+    const flops = epochFlops(size.n, [size.d, ...problem.hidden, size.k]);
     const here: BenchRow[] = [];
     const candidates: { row: string; make: () => Promise<Session> }[] = [];
     for (const kind of rows) {
@@ -274,7 +301,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       if (kind === 'cpu32') candidates.push({ row: `fusegrad CPU float32 (${compiled})`, make: () => fusegradSession(problem, new CpuBackend('f32'), makeOptimizer(problem.lr), 'compiled') });
       if (kind === 'cpu64') candidates.push({ row: `fusegrad CPU float64 (${compiled})`, make: () => fusegradSession(problem, new CpuBackend('f64'), makeOptimizer(problem.lr), 'compiled') });
       if (kind === 'cpu-reference') candidates.push({ row: 'fusegrad CPU float64 (reference interpreter)', make: () => fusegradSession(problem, new CpuBackend('f64'), makeOptimizer(problem.lr), 'reference') });
-      if (kind === 'loop' && optimizer === 'sgd') candidates.push({ row: 'plain TypeScript loop (Float32Array)', make: async () => plainLoop(problem) });
+      if (kind === 'loop' && optimizer === 'sgd' && !problem.hidden.length) candidates.push({ row: 'plain TypeScript loop (Float32Array)', make: async () => plainLoop(problem) });
       if (optimizer === 'sgd') {
         for (const r of runners.get(kind) ?? []) candidates.push({ row: r.name, make: async () => (await r.setup(problem)) as PeerSession & Session });
       }
@@ -296,6 +323,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
           n: size.n,
           d: size.d,
           k: size.k,
+          hidden: problem.hidden,
           row: c.row,
           msPerEpoch: t.median,
           min: t.min,
@@ -307,6 +335,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
           submitsPerEpoch: gpuRow ? (counter.counts.submits - before.submits) / epochs : null,
           gbps: bytes / (t.median * 1e6),
           floorRatio: t.median / (bytes / (bandwidth.gbps * 1e6)),
+          gflops: flops / (t.median * 1e6),
+          computeRatio: t.median / (flops / (compute.gflops * 1e6)),
           vsFastest: 0,
           lossAfter2: t.lossAfter2,
           lossAgrees: true,
@@ -330,13 +360,13 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     out.push(...here);
   }
   gpu.dispose();
-  return { date: new Date().toISOString(), adapter: gpu.description, bandwidth, optimizer, rows: out, skipped };
+  return { date: new Date().toISOString(), adapter: gpu.description, bandwidth, compute, optimizer, rows: out, skipped };
 }
 
 /** The results as Markdown: one table per size. */
 export function markdown(r: BenchResult): string {
-  const lines = [`${r.adapter}; read bandwidth ${r.bandwidth.gbps.toFixed(2)} GB/s (${r.bandwidth.layout}); ${r.optimizer.toUpperCase()}; ${r.date.slice(0, 10)}`, ''];
-  const header = ['size', 'row', 'ms/epoch (median)', 'min-max', 'epochs/s', 'dispatches/epoch', 'submits/epoch', 'GB/s', 'x floor', 'x fastest', 'loss check'];
+  const lines = [`${r.adapter}; read bandwidth ${r.bandwidth.gbps.toFixed(2)} GB/s (${r.bandwidth.layout}); multiply-add ${r.compute.gflops.toFixed(1)} GFLOP/s; ${r.optimizer.toUpperCase()}; ${r.date.slice(0, 10)}`, ''];
+  const header = ['size', 'row', 'ms/epoch (median)', 'min-max', 'epochs/s', 'dispatches/epoch', 'submits/epoch', 'GB/s', 'x floor', 'GFLOP/s', 'x compute', 'x fastest', 'loss check'];
   lines.push(
     table(
       header,
@@ -350,6 +380,8 @@ export function markdown(r: BenchResult): string {
         x.submitsPerEpoch === null ? '-' : fmt(x.submitsPerEpoch),
         fmt(x.gbps),
         fmt(x.floorRatio),
+        fmt(x.gflops),
+        fmt(x.computeRatio),
         fmt(x.vsFastest),
         x.lossAgrees ? 'ok' : `differs: ${x.lossAfter2.toPrecision(6)}`,
       ]),
@@ -357,7 +389,7 @@ export function markdown(r: BenchResult): string {
   );
   lines.push(
     '',
-    'ms/epoch: median of the timed runs (each long enough to take ~0.3 s, after an untimed 2-epoch warm-up and a 1-epoch probe; rows slower than 1.5 s an epoch: 2 runs of 1 epoch), timed around a call that awaits a read of the device. Dispatches and submits are counted by wrapping WebGPU\'s dispatchWorkgroups and queue.submit, for the peers too. GB/s: the bytes an epoch must read (X and Y once, 4(d+k)n) over the epoch time; x floor: the epoch time over those bytes at the measured read bandwidth. Loss check: the loss after the first two epochs from zero weights equals fusegrad CPU float64\'s within 1e-3.',
+    'ms/epoch: median of the timed runs (each long enough to take ~0.3 s, after an untimed 2-epoch warm-up and a 1-epoch probe; rows slower than 1.5 s an epoch: 2 runs of 1 epoch), timed around a call that awaits a read of the device. Dispatches and submits are counted by wrapping WebGPU\'s dispatchWorkgroups and queue.submit, for the peers too. GB/s: the bytes an epoch must read (X and Y once, 4(d+k)n) over the epoch time; x floor: the epoch time over those bytes at the measured read bandwidth. GFLOP/s: the flops an epoch must do (per layer of in inputs and out units, 2n·in·out for the product, as many for the weights\' gradient and, past the first layer, for the input\'s) over the epoch time; x compute: the epoch time over those flops at the adapter\'s multiply-add rate measured in the same run (fma_rate.wgsl). A size NxDhH is a network of tanh layers of H units, every row started from the same seeded Glorot weights. Loss check: the loss after the first two epochs (from zero weights for the linear model) equals fusegrad CPU float64\'s within 1e-3.',
   );
   if (r.skipped.length) lines.push('', ...r.skipped.map((s) => `- skipped: ${s.row}: ${s.why}`));
   return lines.join('\n');

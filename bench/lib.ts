@@ -79,6 +79,30 @@ export async function readBandwidth(backend: WebGpuBackend, bytes = 64 << 20): P
   return best;
 }
 
+/**
+ * Multiply-add rate of the adapter in GFLOP/s (an FMA counted as 2 flops): fma_rate.wgsl, four
+ * register chains an invocation, over `groups` workgroups of 64; the compute floor's divisor.
+ */
+export async function computeRate(backend: WebGpuBackend, groups = 256, iter = 4096): Promise<{ gflops: number; groups: number }> {
+  const { device, kernels } = backend;
+  const sums = device.createBuffer({ size: 4 * 64 * groups, usage: 0x80 });
+  const spec = { kernel: 'fma_rate' as const, constants: { WG: 64, ITER: iter }, access: ['rw'] as 'rw'[] };
+  const pipeline = await kernels.pipeline(spec);
+  const bindGroup = device.createBindGroup({ layout: kernels.layout(spec.access), entries: [{ binding: 0, resource: { buffer: sums } }] });
+  const t = await timePerUnit(async (n) => {
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    for (let i = 0; i < n; i++) pass.dispatchWorkgroups(groups);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+  }, { targetMs: 300, minUnits: 1 });
+  sums.destroy();
+  return { gflops: (32 * iter * 64 * groups) / (t.median * 1e6), groups };
+}
+
 export const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
 
 export function writeResults(name: string, adapter: string, payload: unknown, dir = argValue('--results') ?? 'bench/results'): string {

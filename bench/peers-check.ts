@@ -29,7 +29,7 @@ function makeProblem(n: number, d: number, k: number, lr: number, seed = 12345):
       Y[i * k + o] = y + 0.1 * (uniform() - 0.5);
     }
   }
-  return { n, d, k, X, Y, lr };
+  return { n, d, k, hidden: [], init: [new Float32Array(k * d), new Float32Array(k)], X, Y, lr };
 }
 
 /** The same full-batch SGD in float64: the loss of the last epoch, taken before its update. */

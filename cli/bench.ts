@@ -9,10 +9,13 @@ export const BENCH_HELP = `fusegrad bench [options]
 Trains the regression graph for a matrix of sizes on every backend and prints, per row, ms per
 epoch (median of timed runs after a warm-up, min-max), epochs per second, dispatches and submits
 per epoch, GB/s over the bytes an epoch must read, how far that is from the adapter's read
-bandwidth (measured in the same run), and the ratio to the fastest row.
+bandwidth, GFLOP/s over the flops an epoch must do, how far that is from the adapter's
+multiply-add rate (both measured in the same run), and the ratio to the fastest row.
 
 Options:
-  --sizes <list>      apples and/or NxD or NxDxK (default: apples,1000x4,1000x16,100000x4,100000x16,1000000x4,1000000x16)
+  --sizes <list>      apples and/or NxD or NxDxK, and networks NxDhH...: hidden tanh layers of H units
+                      (100000x16h64, 100000x64h256h256) (default: apples,1000x4,1000x16,100000x4,
+                      100000x16,1000000x4,1000000x16)
   --rows <list>       ${ROWS.join(', ')} (default: all)
   --optimizer <name>  sgd (default) | adam (fusegrad rows only: the peers run SGD)
   --runs <n>          timed runs per row (default 5)
@@ -37,11 +40,12 @@ function parseSizes(text: string): Size[] {
   return text.split(',').map((s) => {
     const t = s.trim();
     if (t === 'apples') return DEFAULT_SIZES[0]!;
-    const m = /^(\d+(?:e\d+)?)x(\d+)(?:x(\d+))?$/.exec(t);
-    if (!m) throw new UsageError(`--sizes: "${t}" is not apples, NxD or NxDxK`);
+    const m = /^(\d+(?:e\d+)?)x(\d+)(?:x(\d+))?((?:h\d+)*)$/.exec(t);
+    if (!m) throw new UsageError(`--sizes: "${t}" is not apples, NxD, NxDxK or a network NxDhH (hidden tanh layers: 100000x16h64, 100000x64h256h256)`);
     const [n, d, k] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 1)];
-    if (!(n >= 1 && d >= 1 && k >= 1)) throw new UsageError(`--sizes: "${t}" needs positive sizes`);
-    return { label: `${n}x${d}${k > 1 ? `->${k}` : ''}`, n, d, k };
+    const hidden = m[4]!.split('h').filter(Boolean).map(Number);
+    if (!(n >= 1 && d >= 1 && k >= 1) || hidden.some((u) => u < 1)) throw new UsageError(`--sizes: "${t}" needs positive sizes`);
+    return { label: `${n}x${d}${hidden.map((u) => `h${u}`).join('')}${k > 1 ? `->${k}` : ''}`, n, d, k, hidden };
   });
 }
 
@@ -73,13 +77,16 @@ export async function bench(values: Record<string, string | boolean | undefined>
   return text;
 }
 
+/** A row the plot draws: a linear model of one target (networks and apples are in the table only). */
+const linearLine = (x: BenchResult['rows'][number]) => x.k === 1 && !x.hidden.length && !x.size.startsWith('apples');
+
 /** ms per epoch against n, log-log, one line per row; one chart per feature count. */
 function plot(r: BenchResult): string {
   const charts: string[] = [];
-  for (const d of [...new Set(r.rows.filter((x) => x.k === 1 && !x.size.startsWith('apples')).map((x) => x.d))]) {
+  for (const d of [...new Set(r.rows.filter((x) => linearLine(x)).map((x) => x.d))]) {
     const names = [...new Set(r.rows.map((x) => x.row))];
     const series: Series[] = names
-      .map((name) => ({ name, style: 'line' as const, points: r.rows.filter((x) => x.row === name && x.d === d && x.k === 1 && !x.size.startsWith('apples')).map((x) => [x.n, x.msPerEpoch] as [number, number]) }))
+      .map((name) => ({ name, style: 'line' as const, points: r.rows.filter((x) => x.row === name && x.d === d && linearLine(x)).map((x) => [x.n, x.msPerEpoch] as [number, number]) }))
       .filter((s) => s.points.length);
     charts.push(svgChart(series, { title: `ms per epoch, ${d} features (${r.optimizer.toUpperCase()})`, xLabel: 'rows n', yLabel: 'ms per epoch', logX: true, logY: true, width: 820, height: 520 }));
   }

@@ -34,6 +34,30 @@ test('fusegrad bench on a tiny matrix: every row, the counters, the files', () =
   assert.ok(existsSync(`${dir}/${files.find((f) => f.endsWith('.svg'))}`));
 });
 
+test('fusegrad bench on networks (NxDhH): every row starts from the same weights and agrees, with the compute floor beside the bandwidth floor', () => {
+  const dir = scratchPath('bench-net');
+  const r = fusegrad('bench', '--sizes', '300x3h5h4', '--rows', 'fused,cpu64,cpu-reference,loop,tfjs-webgpu,tfjs-cpu,jax-webgpu,jax-cpu', '--runs', '1', '--target-ms', '10', '--results', dir, '--json');
+  assert.is(r.code, 0, r.err);
+  const out = JSON.parse(r.out);
+  assert.ok(out.compute.gflops > 0, 'the multiply-add rate is measured');
+  const names = out.rows.map((x: { row: string }) => x.row);
+  assert.equal(names, ['fusegrad WebGPU (fused)', 'fusegrad CPU float64 (compiled, 1 thread)', 'fusegrad CPU float64 (reference interpreter)', 'TensorFlow.js webgpu', 'TensorFlow.js cpu', 'jax-js webgpu (read every epoch)', 'jax-js webgpu (read once)', 'jax-js wasm (read every epoch)', 'jax-js wasm (read once)'], 'no plain loop: it is linear only');
+  for (const x of out.rows) {
+    assert.is(x.size, '300x3h5h4');
+    assert.equal(x.hidden, [5, 4]);
+    assert.ok(x.lossAgrees, `${x.row}: loss after two epochs ${x.lossAfter2}, the reference's ${out.rows[2].lossAfter2}`);
+    // 300 rows through 3 -> 5 -> 4 -> 1: 300 (3·5·4 + 5·4·6 + 4·1·6) flops an epoch.
+    assert.ok(Math.abs((x.gflops * x.msPerEpoch * 1e6) / (300 * (60 + 120 + 24)) - 1) < 1e-9, `${x.row}: flops an epoch`);
+    assert.ok(x.computeRatio > 0);
+  }
+  const md = readFileSync(`${dir}/${readdirSync(dir).find((f) => f.endsWith('.md'))}`, 'utf8');
+  assert.match(md, /multiply-add [\d.]+ GFLOP\/s/);
+  assert.match(md, /\| GFLOP\/s +\| x compute +\|/);
+  const bad = fusegrad('bench', '--sizes', '100x4h');
+  assert.is(bad.code, 2);
+  assert.match(bad.err, /--sizes: "100x4h" is not apples, NxD, NxDxK or a network NxDhH/);
+});
+
 test('fusegrad bench --epochs fixes the epochs per timed run; --optimizer adam times fusegrad rows only', () => {
   const dir = scratchPath('bench-adam');
   const r = fusegrad('bench', '--sizes', '200x3', '--rows', 'fused,cpu32,tfjs-cpu', '--optimizer', 'adam', '--epochs', '7', '--runs', '2', '--results', dir, '--json');

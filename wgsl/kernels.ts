@@ -7,6 +7,7 @@ import { controlWords } from './control.js';
 import control from './control.wgsl';
 import epoch from './epoch.wgsl';
 import finish from './finish.wgsl';
+import fmaRate from './fma_rate.wgsl';
 import map from './map.wgsl';
 import matmul from './matmul.wgsl';
 import matmulSplitk from './matmul_splitk.wgsl';
@@ -33,6 +34,7 @@ export const KERNELS = {
   record,
   update,
   stream_read: streamRead,
+  fma_rate: fmaRate,
   tiny,
   serial,
   row_pass: rowPass,

@@ -1,5 +1,5 @@
 /**
- * @file jax-js peer runners: the regression trained jax-js's functional way (a loss function of a
+ * @file jax-js peer runners: the regression (or a network of tanh layers) trained jax-js's functional way (a loss function of a
  * parameter tree, `valueAndGrad` inside one `jit`-compiled SGD step) on its WebGPU backend and on
  * its WebAssembly CPU backend (single-threaded in Node 20, which has no global Worker). Each backend
  * comes in two variants: reading the loss back every epoch, and reading only the final loss. With
@@ -16,7 +16,7 @@ type JaxArray = Jax.Array;
 type JaxDevice = 'webgpu' | 'wasm';
 type ReadMode = 'every' | 'once';
 // A `type` alias, not an interface: jax-js's JsTree typing only accepts aliases for parameter trees.
-type Params = { W: JaxArray; b: JaxArray };
+type Params = { W: JaxArray[]; b: JaxArray[] };
 
 let loading: Promise<JaxModule> | undefined;
 
@@ -55,12 +55,26 @@ async function setup(jax: JaxModule, device: JaxDevice, read: ReadMode, p: PeerP
   // Ownership: every jax-js call consumes its array arguments; `.ref` keeps one for a later use.
   const X = np.array(p.X, { shape: [n, d], dtype: np.float32, device });
   const Y = np.array(p.Y, { shape: [n, k], dtype: np.float32, device });
-  let params: Params = { W: np.zeros([k, d], { dtype: np.float32, device }), b: np.zeros([k], { dtype: np.float32, device }) };
+  // One W (units x inputs) and b per layer, from the problem's starting values.
+  const sizes = [d, ...p.hidden, k];
+  const layers = sizes.length - 1;
+  const start = (i: number, shape: number[]) => np.array(p.init[i]!, { shape, dtype: np.float32, device });
+  let params: Params = {
+    W: Array.from({ length: layers }, (_, l) => start(2 * l, [sizes[l + 1]!, sizes[l]!])),
+    b: Array.from({ length: layers }, (_, l) => start(2 * l + 1, [sizes[l + 1]!])),
+  };
 
-  const loss = (w: Params, x: JaxArray, y: JaxArray): JaxArray => np.square(np.matmul(x, w.W.transpose()).add(w.b).sub(y)).mean();
+  const loss = (w: Params, x: JaxArray, y: JaxArray): JaxArray => {
+    let h = x;
+    for (let l = 0; l < layers; l++) {
+      const z = np.matmul(h, w.W[l]!.transpose()).add(w.b[l]!);
+      h = l === layers - 1 ? z : np.tanh(z);
+    }
+    return np.square(h.sub(y)).mean();
+  };
   const step = jax.jit((w: Params, x: JaxArray, y: JaxArray): [Params, JaxArray] => {
     const [value, g] = jax.valueAndGrad(loss)(jax.tree.ref(w), x, y);
-    return [{ W: w.W.sub(g.W.mul(lr)), b: w.b.sub(g.b.mul(lr)) }, value];
+    return [{ W: w.W.map((W, l) => W.sub(g.W[l]!.mul(lr))), b: w.b.map((b, l) => b.sub(g.b[l]!.mul(lr))) }, value];
   });
 
   let disposed = false;

@@ -1,6 +1,6 @@
 /**
- * @file TensorFlow.js peer runners: the regression trained the library's idiomatic way (two
- * `tf.variable`s, `tf.train.sgd(lr).minimize`) on its WebGPU backend and on its pure-JS CPU
+ * @file TensorFlow.js peer runners: the regression (or a network of tanh layers) trained the
+ * library's idiomatic way (a `tf.variable` per weight and bias, `tf.train.sgd(lr).minimize`) on its WebGPU backend and on its pure-JS CPU
  * backend. Call `installNavigator()` first; the libraries are imported here, lazily, after it.
  */
 import type * as TF from '@tensorflow/tfjs';
@@ -58,10 +58,22 @@ async function setup(tf: Tf, backend: TfBackend, p: PeerProblem): Promise<PeerSe
   const { n, d, k, lr } = p;
   const X = tf.tensor2d(p.X, [n, d], 'float32');
   const Y = tf.tensor2d(p.Y, [n, k], 'float32');
-  // tidy frees the zeros: a variable shares its initial tensor's data but does not own the tensor.
-  const [W, b] = tf.tidy(() => [tf.variable(tf.zeros([k, d], 'float32'), true), tf.variable(tf.zeros([k], 'float32'), true)]);
+  // One W (units x inputs) and b per layer, from the problem's starting values.
+  const sizes = [d, ...p.hidden, k];
+  const vars = p.init.map((values, i) => {
+    const l = Math.floor(i / 2);
+    return tf.variable(i % 2 ? tf.tensor1d(values, 'float32') : tf.tensor2d(values, [sizes[l + 1]!, sizes[l]!], 'float32'), true);
+  });
   const optimizer = tf.train.sgd(lr);
-  const loss = (): TF.Scalar => tf.mean(tf.square(tf.sub(tf.add(tf.matMul(X, W, false, true), b), Y)));
+  const loss = (): TF.Scalar =>
+    tf.tidy(() => {
+      let h: TF.Tensor2D = X;
+      for (let l = 0; l < vars.length / 2; l++) {
+        const z = tf.add(tf.matMul(h, vars[2 * l]! as TF.Variable<TF.Rank.R2>, false, true), vars[2 * l + 1]!) as TF.Tensor2D;
+        h = l === vars.length / 2 - 1 ? z : tf.tanh(z);
+      }
+      return tf.mean(tf.square(tf.sub(h, Y)));
+    });
   let disposed = false;
   return {
     async train(epochs) {
@@ -70,7 +82,7 @@ async function setup(tf: Tf, backend: TfBackend, p: PeerProblem): Promise<PeerSe
       let last: TF.Scalar | null = null;
       for (let e = 0; e < epochs; e++) {
         // minimize() evaluates the loss before applying the update; only the last one is kept.
-        last = optimizer.minimize(loss, e === epochs - 1, [W, b]);
+        last = optimizer.minimize(loss, e === epochs - 1, vars);
       }
       if (!last) throw new Error('TensorFlow.js: train() needs at least one epoch');
       const value = (await last.data())[0]!;
@@ -80,7 +92,7 @@ async function setup(tf: Tf, backend: TfBackend, p: PeerProblem): Promise<PeerSe
     dispose() {
       if (disposed) return;
       disposed = true;
-      tf.dispose([X, Y, W, b]);
+      tf.dispose([X, Y, ...vars]);
       optimizer.dispose();
     },
   };

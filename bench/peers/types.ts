@@ -8,6 +8,13 @@ export interface PeerProblem {
   n: number;
   d: number;
   k: number;
+  /**
+   * Hidden tanh layers' units: none for the regression, else the network
+   * tanh(... tanh(X W1ᵀ + b1) ...) W_Lᵀ + b_L.
+   */
+  hidden: number[];
+  /** The starting parameters, row-major, in the order W, b (W1, b1, W2, b2, ... for a network); W_l is units x inputs. */
+  init: Float32Array[];
   /** Row-major n x d features and n x k targets. */
   X: Float32Array;
   Y: Float32Array;
@@ -29,6 +36,6 @@ export interface PeerSession {
 export interface PeerRunner {
   /** Row label, e.g. "TensorFlow.js webgpu". */
   name: string;
-  /** Builds the model and uploads the data; the weights start at zero. */
+  /** Builds the model and uploads the data; the weights start at `init`. */
   setup(p: PeerProblem): Promise<PeerSession>;
 }
