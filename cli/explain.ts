@@ -9,6 +9,7 @@ import { requestBackend } from '../runtime/device.js';
 import { compile } from '../runtime/model.js';
 import { PLANS, type PlanOptions } from '../runtime/program.js';
 import { UsageError, intOption, numberOption, oneOf } from './args.js';
+import { layerList } from './network.js';
 
 export const EXPLAIN_HELP = `fusegrad explain [options]
 
@@ -50,9 +51,9 @@ export async function explain(values: Record<string, string | boolean | undefine
   const device = oneOf(values, 'device', ['auto', 'webgpu', 'cpu'], 'auto') as DeviceKind;
   if (n * d > 1 << 26) throw new UsageError(`--rows x --features is ${n * d}; explain allocates X, so keep it under ${1 << 26}`);
 
-  const hidden = values.hidden === undefined ? [] : String(values.hidden).split(',').map((u) => {
-    const units = Number(u.trim());
-    if (!/^\d+$/.test(u.trim()) || units < 1) throw new UsageError(`--hidden: expected the units of each hidden layer, comma-separated (say 8, or 64,32), got "${values.hidden}"`);
+  const hidden = values.hidden === undefined ? [] : layerList(String(values.hidden)).map((u) => {
+    const units = Number(u);
+    if (!/^\d+$/.test(u) || units < 1) throw new UsageError(`--hidden: expected the units of each hidden layer, comma-separated (say 8, or 64,32), got "${values.hidden}"`);
     return units;
   });
   const activation = oneOf(values, 'activation', [...ACTIVATIONS, 'none'], 'tanh') as Activation | 'none';

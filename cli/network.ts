@@ -12,6 +12,9 @@ import { checkNetwork } from './predict.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
+/** The units of each layer of a --hidden list ("64,32"), as given: fit and explain read it alike. */
+export const layerList = (text: string): string[] => text.split(',').map((u) => u.trim());
+
 /** --hidden and --activation, or null for the linear model; the options a network does not take are refused here, each with why. */
 export function networkOptions(values: Values): Pick<NetworkOptions, 'hidden' | 'activation'> | null {
   if (values.hidden === undefined) {
@@ -19,7 +22,7 @@ export function networkOptions(values: Values): Pick<NetworkOptions, 'hidden' | 
     return null;
   }
   const text = String(values.hidden);
-  const hidden = text.split(',').map((u) => u.trim());
+  const hidden = layerList(text);
   const bad = hidden.find((u) => !/^\d+$/.test(u) || Number(u) < 1 || Number(u) > MAX_UNITS);
   if (bad !== undefined || hidden.length > MAX_LAYERS) {
     throw new UsageError(`--hidden: expected the units of each hidden layer, comma-separated, each 1 to ${MAX_UNITS} (say 8, or 64,32), at most ${MAX_LAYERS} layers; got "${text}"${bad !== undefined ? ` ("${bad}" is not a unit count)` : ''}`);
