@@ -20,6 +20,7 @@ import { type Coord, type Lowering, OPS, type OpKind, ROW, broadcastSource } fro
 import { asMatrix, sizeOf } from '../engine/shape.js';
 import { wgslFloat } from '../wgsl/kernels.js';
 import type { Schedule } from './schedule.js';
+import type { Team } from './team.js';
 
 /**
  * How a row is laid out in the data: a record of the wide data inputs' values read as vec4
@@ -112,6 +113,8 @@ export interface EmitOptions {
   uniform?: number;
   /** Accumulator k of all passes as the code names it (`a<k>`, or an element of an array). */
   acc?: (k: Index) => string;
+  /** Row code for a team of lanes sharing each row (compile/team.ts): its wide input's readers. */
+  team?: Team;
 }
 
 /** The finishing step's limit: never above the row code's, so what row code reads symbolically is an array. */
@@ -178,6 +181,8 @@ export class Emitter {
   private readonly unroll: number;
   private readonly uniform: number;
   private readonly acc: (k: Index) => string;
+  private readonly team: Team | null;
+  private readonly teamDone = new Set<number>();
 
   constructor(
     private readonly s: Schedule,
@@ -190,6 +195,7 @@ export class Emitter {
     this.unroll = options.unroll;
     this.uniform = Math.min(options.uniform ?? options.unroll, options.unroll);
     this.acc = options.acc ?? scalarAcc;
+    this.team = options.team ?? null;
   }
 
   /**
@@ -204,6 +210,10 @@ export class Emitter {
     for (const sum of this.s.passes[p]!.sums) {
       const node = this.nodes[sum.id]!;
       const note = nodeComment(this.nodes, node);
+      if (this.team?.sums.has(sum.id)) {
+        this.teamSum(node, note);
+        continue;
+      }
       const [R, C] = asMatrix(node.shape);
       const accumulate = ([r, c]: Coord) => {
         const terms = this.terms(node, [r, c]);
@@ -244,6 +254,7 @@ export class Emitter {
       return this.indexed(id) ? `u${id}[${render(flat, this.dialect)}]` : `u${id}_${literal(flat, id)}`;
     }
     if (at[info.rowAxis] !== ROW) throw new Error(`emit: %${id} read at a fixed row (${at})`);
+    if (id === this.team?.input) throw new Error(`emit: %${id} is shared by a team of lanes and read only by its contractions`);
     const c = at[1 - info.rowAxis]!;
     if (lower.kind === 'view') return this.value(node.inputs[0]!, lower.source(node.attrs, this.nodes[node.inputs[0]!]!.shape, node.shape, at));
     if (lower.kind === 'leaf' && lower.fill) return wgslFloat(lower.fill(node.attrs));
@@ -272,10 +283,10 @@ export class Emitter {
   }
 
   /** Declares an array of `size` values once per emitter (one function of generated code). */
-  private declare(name: string, size: number): void {
+  private declare(name: string, size: number, type = 'f32'): void {
     if (this.declared.has(name)) return;
     this.declared.add(name);
-    this.prologue.push(this.dialect === 'wgsl' ? `var ${name}: array<f32, ${size}>;` : `const ${name} = new Float64Array(${size});`);
+    this.prologue.push(this.dialect === 'wgsl' ? `var ${name}: array<${type}, ${size}>;` : `const ${name} = new Float64Array(${size});`);
   }
 
   /** Emits every element of a node computed here (once): one let each, or an array filled in a loop. */
@@ -374,6 +385,7 @@ export class Emitter {
         return lower[this.dialect](this.value(a!.id, broadcastSource(a!.shape, node.shape, at)), this.value(b!.id, broadcastSource(b!.shape, node.shape, at)));
       case 'reduce':
       case 'contract': {
+        if (this.team?.dots.has(node.id)) return this.teamDot(node, at[1] as number, pre);
         const terms = this.terms(node, at);
         let sum: string;
         const limit = this.limit(node.id);
@@ -391,6 +403,62 @@ export class Emitter {
       default:
         throw new Error(`emit: %${node.id} ${node.op} (${lower.kind}) computes no element`);
     }
+  }
+
+  /** The vec4 `c4` of this lane's share of the team's row (clamped into the row: its parameters there are 0). */
+  private teamLoad(t: Team): string {
+    return `data4[at4 + ${t.vecAt}u + min(lane + ${t.lanes}u * c4, ${t.vec4s - 1}u)]`;
+  }
+
+  /**
+   * Output j of a team's product of the wide input with a parameter: each lane's vec4s of the row
+   * times its vec4s of the parameter (filled once, before the rows, 0 past the row's width), added
+   * across the subgroup. Every output is emitted at the first one's call, in one loop.
+   */
+  private teamDot(node: Node, j: number, pre: string[]): string {
+    const t = this.team!;
+    const dot = t.dots.get(node.id)!;
+    if (!this.teamDone.has(node.id)) {
+      this.teamDone.add(node.id);
+      const note = nodeComment(this.nodes, node);
+      const outs = Array.from({ length: dot.outputs }, (_, k) => k);
+      const wp = (k: number, m: number) => {
+        const p = add(loopVar('p'), m);
+        return `select(0.0, ${this.src.param(dot.param, dot.element(k, p))}, ${render(p, 'wgsl')} < ${t.width}u)`;
+      };
+      for (const k of outs) this.declare(`w${node.id}_${k}`, t.chunks, 'vec4f');
+      this.prologue.push(
+        `for (var c4 = 0u; c4 < ${t.chunks}u; c4++) { // this lane's share of the parameter in ${note}`,
+        `  let p = 4u * (lane + ${t.lanes}u * c4);`,
+        ...outs.map((k) => `  w${node.id}_${k}[c4] = vec4f(${[0, 1, 2, 3].map((m) => wp(k, m)).join(', ')});`),
+        '}',
+      );
+      pre.push(
+        ...outs.map((k) => `var t${node.id}_${k} = vec4f(0.0);`),
+        `for (var c4 = 0u; c4 < ${t.chunks}u; c4++) { // ${note}: this lane's vec4s of the row`,
+        `  let x = ${this.teamLoad(t)};`,
+        ...outs.map((k) => `  t${node.id}_${k} += x * w${node.id}_${k}[c4];`),
+        '}',
+        ...outs.map((k) => `let d${node.id}_${k} = subgroupAdd(t${node.id}_${k}.x + t${node.id}_${k}.y + t${node.id}_${k}.z + t${node.id}_${k}.w);`),
+      );
+    }
+    return `d${node.id}_${j}`;
+  }
+
+  /** A team's sum over rows: each lane adds its vec4s of the row times the narrow operand into its own accumulators (`g<node>_<j>`). */
+  private teamSum(node: Node, note: string): void {
+    const t = this.team!;
+    const sum = t.sums.get(node.id)!;
+    const outs = Array.from({ length: sum.others }, (_, k) => k);
+    const factors = outs.map((k) => this.value(sum.other, [ROW, k]));
+    for (const k of outs) this.declare(`g${node.id}_${k}`, t.chunks, 'vec4f');
+    this.body.push(
+      ...outs.map((k) => `let e${node.id}_${k} = ${factors[k]};`),
+      `for (var c4 = 0u; c4 < ${t.chunks}u; c4++) { // ${note}: this lane's columns`,
+      `  let x = ${this.teamLoad(t)};`,
+      ...outs.map((k) => `  g${node.id}_${k}[c4] += x * e${node.id}_${k};`),
+      '}',
+    );
   }
 
   /** Every term written out, row-major. */

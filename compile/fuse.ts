@@ -29,7 +29,8 @@ import { type Binding, type BufferDecl, type Plan, PlanError, type Segment, type
 import { type Program, batchesPerEpoch, shortBatch } from './program.js';
 import { type RowLayout, type Theta, straightTerms, thetaOf, widthOf } from './emit.js';
 import { type Schedule, Unfusable, schedule } from './schedule.js';
-import { dataBindings, finishHole, rowPassHoles, trainStep, validStep } from './steps.js';
+import { dataBindings, finishHole, rowPassHoles, teamPassHoles, trainStep, validStep } from './steps.js';
+import { teamFor, teamNote } from './team.js';
 
 /** Largest power-of-two workgroup size <= `max` whose WG x P shared floats (plus `extra` bytes) fit. */
 function fitWorkgroup(P: number, layout: Layout, max: number, extra = 0): number {
@@ -263,9 +264,13 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
     const out: Step[] = [];
     const TOTALS = Math.max(1, s.accumulators);
     const passRows = { ...rows, residualTarget: extra.RESIDUALS ? rows.residualTarget : null };
+    // A wide input's rows shared by a subgroup's lanes where the adapter has subgroups (compile/team.ts).
+    const team = layout.teamLanes ? teamFor(s, passRows, layout.teamLanes, layout.teamMinWidth, unroll) : null;
+    if (team) notes.push(`${label}: ${teamNote(team, nodes)}`);
     s.passes.forEach((pass, p) => {
       const dataText = dataBindings(passRows, 4).text;
-      const holes = { ...recordHoles, ...rowPassHoles(s, p, passRows, theta, unroll), TREE: TREE_WGSL, P: String(Math.max(1, pass.size)), PASS_AT: String(pass.at), TOTALS: String(TOTALS), DATA: dataText };
+      const generated = team ? teamPassHoles(s, passRows, theta, unroll, team) : { ...rowPassHoles(s, p, passRows, theta, unroll), TREE: TREE_WGSL, P: String(Math.max(1, pass.size)) };
+      const holes = { ...recordHoles, ...generated, PASS_AT: String(pass.at), TOTALS: String(TOTALS), DATA: dataText };
       const passNodes = passClosure(s, p);
       let base = 0;
       for (const c of set.chunks) {
@@ -279,9 +284,9 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
         out.push(
           step(
             `${which}${label}${where}`,
-            'row_pass',
+            team ? 'row_team' : 'row_pass',
             holes,
-            { WG, ...replicas, ...extra },
+            { WG: team ? team.lanes : WG, ...replicas, ...extra },
             [ro(thetaBuffer), rw(partials), ro(control), { buffer: block, access: 'uniform' }, ...views(4, passRows, c.buffer).bindings],
             [groups, B],
             { read: B * (4 * Math.min(c.rows, rowsRead) * (rowWords + (extra.RESIDUALS ? residWidth : 0)) + 4 * count), written: B * 4 * groups * pass.size },

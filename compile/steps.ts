@@ -7,6 +7,7 @@
 import { type Index, add, loopVar, render } from '../engine/indices.js';
 import { type EmitOptions, Emitter, type GradientSink, type RowLayout, type Sources, type Theta, finishLines, indent, indexedAccumulators, uniformLimit, wgslIndex } from './emit.js';
 import type { Schedule } from './schedule.js';
+import type { Team } from './team.js';
 
 /**
  * What a finishing step does with the gradients: keeps them in an array and applies the
@@ -195,4 +196,41 @@ export function finishHole(s: Schedule, loss: number, theta: Theta, mode: 'updat
   // A finishing kernel reads no row: its values loop from the finishing step's lower limit.
   const e = new Emitter(s, { param: paramIn(theta), total: (k) => `tree[${wgslIndex(k)}]`, rows: 'rows_f', short: 'short_batch' }, null, 'wgsl', { unroll, uniform: uniformLimit(unroll) });
   return indent(finishLines(e, s, loss, update ? theta : null, mode === 'update' ? UPDATE : STORE), 2).join('\n');
+}
+
+/**
+ * The holes of a row pass run by teams of lanes (wgsl/row_team.wgsl, compile/team.ts): the team's
+ * sums are vec4 arrays of each lane's columns, the narrow ones scalars in every lane; each is
+ * stored by the lane that holds it (the narrow ones by lane 0).
+ */
+export function teamPassHoles(s: Schedule, layout: RowLayout, theta: Theta, unroll: number, team: Team): Record<string, string> {
+  const pass = s.passes[0]!;
+  const e = new Emitter(s, { param: paramIn(theta), total: (k) => `totals[${wgslIndex(k)}]`, rows: 'rows_f', short: 'short_batch' }, layout, 'wgsl', { unroll, team });
+  const { prologue, body } = e.rowPass(0);
+  const narrow = pass.sums.filter((x) => !team.sums.has(x.id));
+  const scalars = narrow.flatMap((x) => Array.from({ length: x.size }, (_, k) => x.at + k));
+  const store: string[] = [];
+  if (scalars.length) store.push('if (lane == 0u) {', ...scalars.map((k) => `  partials[row_at + ${k - pass.at}u] = a${k};`), '}');
+  const wide = pass.sums.filter((x) => team.sums.has(x.id));
+  if (wide.length) {
+    store.push(`for (var c4 = 0u; c4 < ${team.chunks}u; c4++) {`, `  let i0 = 4u * (lane + ${team.lanes}u * c4);`);
+    for (const x of wide) {
+      const sum = team.sums.get(x.id)!;
+      for (let j = 0; j < sum.others; j++) {
+        for (let m = 0; m < 4; m++) {
+          const i = add(loopVar('i0'), m);
+          const at = add(sum.element(i, j), x.at - pass.at);
+          store.push(`  if (${render(i, 'wgsl')} < ${team.width}u) {`, `    partials[row_at + ${render(at, 'wgsl')}] = g${x.id}_${j}[c4].${'xyzw'[m]};`, '  }');
+        }
+      }
+    }
+    store.push('}');
+  }
+  return {
+    RECORD: indent(recordAt(layout, 'row'), 2).join('\n'),
+    PROLOGUE: indent(prologue, 1).join('\n'),
+    ACCUMULATORS: indent(scalars.map((k) => `var a${k} = 0.0;`), 1).join('\n'),
+    ROW: indent(body, 2).join('\n'),
+    STORE: indent(store, 1).join('\n'),
+  };
 }

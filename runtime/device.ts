@@ -47,8 +47,11 @@ export async function requestBackend(options: BackendOptions = {}): Promise<Back
   if ('adapter' in found) {
     // Timestamp queries serve FUSEGRAD_DEBUG=4's per-kernel timing, where the adapter has them.
     const requiredFeatures: GPUFeatureName[] = found.adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+    // Subgroups of one fixed size serve the row teams of wide rows (compile/team.ts).
+    const subgroup = fixedSubgroup(found.adapter);
+    if (subgroup) requiredFeatures.push('subgroups' as GPUFeatureName);
     const gpuDevice = await found.adapter.requestDevice({ requiredLimits: wantedLimits(found.adapter), requiredFeatures });
-    const backend = new WebGpuBackend(gpuDevice, describeAdapter(found.adapter, found.via), await cpuCount());
+    const backend = new WebGpuBackend(gpuDevice, describeAdapter(found.adapter, found.via), await cpuCount(), subgroup);
     const cut = await loopsCut(gpuDevice);
     if (cut === null) {
       if (found.via.includes('OpenGL ES')) {
@@ -148,6 +151,13 @@ async function findAdapter(injected?: GPU): Promise<Found> {
 }
 
 /** Asks for the adapter's full storage limits rather than the defaults, which are lower. */
+/** The adapter's subgroup size where it has subgroups of one size only; else 0. */
+function fixedSubgroup(adapter: GPUAdapter): number {
+  if (!adapter.features.has('subgroups')) return 0;
+  const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  return info?.subgroupMinSize && info.subgroupMinSize === info.subgroupMaxSize ? info.subgroupMinSize : 0;
+}
+
 function wantedLimits(adapter: GPUAdapter): Record<string, number> {
   const l = adapter.limits;
   return {

@@ -33,18 +33,21 @@ export class WebGpuBackend implements Backend {
   /**
    * `cores`: the CPU threads a software adapter runs on (lavapipe: one per core), which sizes its
    * row passes; by default the runtime's own count (navigator.hardwareConcurrency), else 2.
+   * `subgroup`: the subgroup size, where the device was given the `subgroups` feature and its
+   * subgroups have one size (0: none; compile/team.ts).
    */
   constructor(
     readonly device: GPUDevice,
     readonly description: string,
     cores?: number,
+    subgroup = 0,
   ) {
     // A lost device fails every later call with the reason, instead of WebGPU's empty errors.
     void device.lost.then((info) => {
       this.gone ??= `its device was lost (${info.reason === 'destroyed' ? 'destroyed' : `${info.reason}: ${info.message || 'no message'}`})`;
     });
     this.kernels = new KernelCache(device);
-    this.layout = layoutFor(description, device.limits, cores);
+    this.layout = layoutFor(description, device.limits, cores, subgroup);
   }
 
   async compile(program: Program, options: PlanOptions = {}): Promise<Executable> {

@@ -16,6 +16,7 @@ import sgdRule from './optim/sgd.wgsl';
 import record from './record.wgsl';
 import reduce from './reduce.wgsl';
 import rowPass from './row_pass.wgsl';
+import rowTeam from './row_team.wgsl';
 import serial from './serial.wgsl';
 import streamRead from './stream_read.wgsl';
 import tiny from './tiny.wgsl';
@@ -38,6 +39,7 @@ export const KERNELS = {
   tiny,
   serial,
   row_pass: rowPass,
+  row_team: rowTeam,
   finish,
   valid_finish: validFinish,
 } as const;
