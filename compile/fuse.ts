@@ -15,6 +15,10 @@
  *   (layout.rowLoads; floats only on a device with fewer than 6 storage buffers). Rows are bound
  *   in chunks that fit maxStorageBufferBindingSize; each chunk is one more dispatch of a row pass.
  *   Shared memory holds workgroup x sums floats, so the workgroup size halves until it fits.
+ * - Row teams: where the adapter has subgroups of one size and a wide data input is read only by
+ *   `X Wᵀ`-style products and `Xᵀe`-style sums (compile/team.ts), a row pass is
+ *   wgsl/row_team.wgsl: a workgroup is one subgroup sharing each row, and its lanes store the
+ *   sums they hold, with no tree.
  * - Replicates (a bootstrap, a sweep; B models) train in the same dispatches: one workgroup each
  *   on the single-dispatch plan; past its budget, each replicate's rows over its share of the row
  *   passes' workgroups (a grid of groups x B) and one finishing workgroup each
