@@ -135,5 +135,5 @@ export function teamFor(s: Schedule, layout: RowLayout, lanes: number, minWidth:
 /** What the plan's notes say of a team. */
 export function teamNote(t: Team, nodes: readonly Node[]): string {
   const name = (nodes[t.input]!.attrs as { name?: string }).name ?? `%${t.input}`;
-  return `row teams: the ${t.lanes} lanes of a subgroup share each row of ${name} (${t.width} values, ${t.chunks} vec4 per lane): ${[...t.dots.keys()].map((id) => `%${id}`).join(', ')} summed across the lanes, ${[...t.sums.keys()].map((id) => `%${id}`).join(', ')} accumulated by each lane for its own columns`;
+  return `row teams: a workgroup is one subgroup, whose ${t.lanes} lanes share each row of ${name} (${t.width} values, ${t.chunks} vec4 per lane): ${[...t.dots.keys()].map((id) => `%${id}`).join(', ')} summed across the lanes, ${[...t.sums.keys()].map((id) => `%${id}`).join(', ')} accumulated by each lane for its own columns`;
 }
