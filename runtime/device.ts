@@ -150,7 +150,6 @@ async function findAdapter(injected?: GPU): Promise<Found> {
   return { tried };
 }
 
-/** Asks for the adapter's full storage limits rather than the defaults, which are lower. */
 /** The adapter's subgroup size where it has subgroups of one size only; else 0. */
 function fixedSubgroup(adapter: GPUAdapter): number {
   if (!adapter.features.has('subgroups')) return 0;
@@ -158,6 +157,7 @@ function fixedSubgroup(adapter: GPUAdapter): number {
   return info?.subgroupMinSize && info.subgroupMinSize === info.subgroupMaxSize ? info.subgroupMinSize : 0;
 }
 
+/** Asks for the adapter's full storage limits rather than the defaults, which are lower. */
 function wantedLimits(adapter: GPUAdapter): Record<string, number> {
   const l = adapter.limits;
   return {
