@@ -2,6 +2,7 @@
  * @file Row teams (compile/team.ts): on an adapter with subgroups of one size (lavapipe: 8), a
  * wide data input's rows are shared by a subgroup's lanes. Each such plan trains as the float64
  * reference does: widths that are not a multiple of 4 or of the team's 32 values, several targets,
+ * a hidden layer on a wide input,
  * full batches and shuffled minibatches with validation, replicates and data bound in chunks; a
  * graph that reads the wide input another way keeps lanes with rows of their own, and so does a
  * layout without teams.
@@ -25,12 +26,18 @@ async function linear(backend: Backend, n: number, d: number, targets: number, o
   const g = new Graph();
   const X = g.input('X', [n, d]);
   const Y = g.input('Y', [n, targets]);
-  const W = g.param('W', [targets, d]);
+  const h = f ? f(g, X) : X;
+  const W = g.param('W', [targets, h.shape[1]!]);
   const b = g.param('b', [targets]);
-  const loss = g.mean(g.squaredError(g.add(g.matmul(f ? f(g, X) : X, g.transpose(W)), b), Y));
+  const loss = g.mean(g.squaredError(g.add(g.matmul(h, g.transpose(W)), b), Y));
   const model = await compile(g, { loss, optimizer, backend, ...options });
   const data = synthetic(n, d, targets, 7);
-  model.write({ X: data.X, Y: data.Y, W: randoms(targets * d, 3).map((v) => v / Math.sqrt(d)) });
+  model.write({ X: data.X, Y: data.Y });
+  // Seeded weights, scaled by their inputs: no two units alike, tanh in its linear range.
+  for (const p of model.program.params) {
+    const [rows, cols = 1] = model.graph.nodes[p.id]!.shape;
+    if (p.name.startsWith('W')) model.write({ [p.name]: randoms(rows! * cols, 3 + p.id).map((v) => v / Math.sqrt(cols)) });
+  }
   if (options.validationRows) {
     const v = synthetic(options.validationRows, d, targets, 8);
     model.write({ X: v.X, Y: v.Y }, 'validation');
@@ -77,6 +84,12 @@ test('row teams: replicates (a pairs bootstrap, a sweep) and data bound in chunk
   await sameAsReference('sweep', 2000, 48, 1, () => sgd(), { plan: 'fused', sweep: { lr: [0.05, 0.01] }, layout: spread }, true);
   // 3000 rows of 100 floats in bindings of 256 KiB: two chunks, each its own dispatch of the same pipeline.
   await sameAsReference('chunks', 3000, 99, 1, () => sgd({ lr: 0.05 }), { plan: 'fused', layout: { maxBindingBytes: 1 << 18 } }, true);
+});
+
+test('row teams: a tanh hidden layer of 8 on 40 features (X W1ᵀ and its gradient on the team), full batch and minibatches with validation, equal float64', async () => {
+  const hidden = (g: Graph, X: Tensor) => g.tanh(g.add(g.matmul(X, g.transpose(g.param('W1', [8, 40]))), g.param('b1', [8])));
+  await sameAsReference('40h8 full batch', 2000, 40, 1, () => sgd({ lr: 0.05 }), { plan: 'fused' }, true, hidden);
+  await sameAsReference('40h8 minibatches', 2000, 40, 2, () => adam({ lr: 0.01 }), { plan: 'fused', batchSize: 500, shuffle: true, seed: 4, validationRows: 200 }, true, hidden);
 });
 
 test('no row teams where the wide input is read another way, or where the layout has none', async () => {
