@@ -16,9 +16,9 @@
  *   in chunks that fit maxStorageBufferBindingSize; each chunk is one more dispatch of a row pass.
  *   Shared memory holds workgroup x sums floats, so the workgroup size halves until it fits.
  * - Row teams: where the adapter has subgroups of one size and a wide data input is read only by
- *   `X Wᵀ`-style products and `Xᵀe`-style sums (compile/team.ts), a row pass is
- *   wgsl/row_team.wgsl: a workgroup is one subgroup sharing each row, and its lanes store the
- *   sums they hold, with no tree.
+ *   `X Wᵀ`-style products and `Xᵀe`-style sums (compile/team.ts), a row pass is the `row_team`
+ *   kernel (wgsl/row_pass.wgsl with a team's holes): a workgroup is one subgroup sharing each
+ *   row, and its lanes store the sums they hold, with no tree.
  * - Replicates (a bootstrap, a sweep; B models) train in the same dispatches: one workgroup each
  *   on the single-dispatch plan; past its budget, each replicate's rows over its share of the row
  *   passes' workgroups (a grid of groups x B) and one finishing workgroup each

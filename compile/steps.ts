@@ -183,11 +183,25 @@ export function rowPassHoles(s: Schedule, p: number, layout: RowLayout, theta: T
           '  }',
         ].join('\n')
       : '',
+    TEAM: '',
+    LANE: '',
+    // Every invocation is a reader of rows.
+    READERS: '  let threads = groups.x * WG;\n  let me = wid.x * WG + lid;',
     RECORD: indent(recordAt(layout, 'row'), 2).join('\n'),
     PROLOGUE: indent(prologue, 1).join('\n'),
     ACCUMULATORS: indent(accumulators(s, [p], unroll, s.passes[p]!.size), 1).join('\n'),
     ROW: indent(body, 2).join('\n'),
-    STORE: indent(store(s, p, unroll, first), 1).join('\n'),
+    // The invocations' sums added as a tree, the workgroup's totals written as its row of partials.
+    STORE: indent(
+      [
+        ...store(s, p, unroll, first),
+        'tree_reduce(lid, P);',
+        'for (var c = lid; c < P; c += WG) {',
+        '  partials[(replica * REPLICA_GROUPS + GROUP_BASE + wid.x) * TOTALS + PASS_AT + c] = tree[c];',
+        '}',
+      ],
+      1,
+    ).join('\n'),
   };
 }
 
@@ -199,7 +213,23 @@ export function finishHole(s: Schedule, loss: number, theta: Theta, mode: 'updat
 }
 
 /**
- * The holes of a row pass run by teams of lanes (wgsl/row_team.wgsl, compile/team.ts): the team's
+ * What a row pass run by teams of lanes says of itself, before the kernel's declarations. The
+ * row loop's trip count is the same in every lane of a team (it depends on the workgroup alone),
+ * which WGSL's uniformity analysis cannot see through the row picker: hence the diagnostic.
+ */
+const TEAM_HEADER = `// Row teams (compile/team.ts): here a workgroup is one subgroup, a team of lanes that share each
+// row: lane \`lane\` holds the vec4s lane, lane + WG, ... of the row's wide input. Its products with
+// the parameters are each lane's partial sums added across the subgroup, its sums over rows each
+// lane's own columns; the narrow values run in every lane alike. Each accumulator is stored by the
+// one lane that holds it as the workgroup's row of \`partials\`: no tree. The rows are dealt out to
+// the teams (workgroups), CONTIGUOUS as a run each.
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+
+`;
+
+/**
+ * The holes of a row pass (wgsl/row_pass.wgsl) run by teams of lanes (compile/team.ts): the team's
  * sums are vec4 arrays of each lane's columns, the narrow ones scalars in every lane; each is
  * stored by the lane that holds it (the narrow ones by lane 0).
  */
@@ -209,7 +239,7 @@ export function teamPassHoles(s: Schedule, layout: RowLayout, theta: Theta, unro
   const { prologue, body } = e.rowPass(0);
   const narrow = pass.sums.filter((x) => !team.sums.has(x.id));
   const scalars = narrow.flatMap((x) => Array.from({ length: x.size }, (_, k) => x.at + k));
-  const store: string[] = [];
+  const store = ['let row_at = (replica * REPLICA_GROUPS + GROUP_BASE + wid.x) * TOTALS + PASS_AT;'];
   if (scalars.length) store.push('if (lane == 0u) {', ...scalars.map((k) => `  partials[row_at + ${k - pass.at}u] = a${k};`), '}');
   const wide = pass.sums.filter((x) => team.sums.has(x.id));
   if (wide.length) {
@@ -227,6 +257,14 @@ export function teamPassHoles(s: Schedule, layout: RowLayout, theta: Theta, unro
     store.push('}');
   }
   return {
+    TEAM: TEAM_HEADER,
+    LANE: '  @builtin(subgroup_invocation_id) lane: u32,\n',
+    // A team (workgroup) is one reader of rows.
+    READERS: '  let threads = groups.x;\n  let me = wid.x;',
+    TREE: '// (no tree: each lane stores the sums it holds)',
+    P: String(Math.max(1, pass.size)),
+    EARLIER_DECL: '',
+    FINISH_EARLIER: '',
     RECORD: indent(recordAt(layout, 'row'), 2).join('\n'),
     PROLOGUE: indent(prologue, 1).join('\n'),
     ACCUMULATORS: indent(scalars.map((k) => `var a${k} = 0.0;`), 1).join('\n'),

@@ -4,7 +4,7 @@
  * read.
  */
 import type { FloatArray } from '../engine/ops.js';
-import { KernelCache, numbered, specialize } from '../wgsl/kernels.js';
+import { KernelCache, kernelFile, numbered, specialize } from '../wgsl/kernels.js';
 import { debug, debugLevel } from './debug.js';
 import { planCompiled } from '../compile/fuse.js';
 import { Unfusable } from '../compile/schedule.js';
@@ -489,7 +489,7 @@ class WebGpuExecutable implements Executable {
           const fields = plan.buffers[b.buffer]!.uniform;
           return fields ? [`    uniform b${b.buffer}: ${Object.entries(fields).map(([k, v]) => `${k}=${v}`).join(' ')}`] : [];
         });
-        const head = [`--- dispatch ${i}: ${s.spec.kernel}.wgsl — ${s.label}`, `    fuses: ${fuses || '(optimizer and bookkeeping only)'}`, `    override constants: ${constants || '(none)'}`, ...blocks];
+        const head = [`--- dispatch ${i}: ${kernelFile(s.spec.kernel)} — ${s.label}`, `    fuses: ${fuses || '(optimizer and bookkeeping only)'}`, `    override constants: ${constants || '(none)'}`, ...blocks];
         const seen = shown.get(code);
         if (seen === undefined) shown.set(code, i);
         return [...head, seen === undefined ? numbered(code) : `    (same WGSL as dispatch ${seen})`].join('\n');

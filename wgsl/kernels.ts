@@ -16,7 +16,6 @@ import sgdRule from './optim/sgd.wgsl';
 import record from './record.wgsl';
 import reduce from './reduce.wgsl';
 import rowPass from './row_pass.wgsl';
-import rowTeam from './row_team.wgsl';
 import serial from './serial.wgsl';
 import streamRead from './stream_read.wgsl';
 import tiny from './tiny.wgsl';
@@ -39,12 +38,16 @@ export const KERNELS = {
   tiny,
   serial,
   row_pass: rowPass,
-  row_team: rowTeam,
+  // The row pass with a team of lanes sharing each row (compile/team.ts): the same source, other holes.
+  row_team: rowPass,
   finish,
   valid_finish: validFinish,
 } as const;
 
 export type KernelName = keyof typeof KERNELS;
+
+/** The file a kernel's source is: its own name's, but for the row pass's team form. */
+export const kernelFile = (name: KernelName): string => `${name === 'row_team' ? 'row_pass' : name}.wgsl`;
 
 /** The control buffer's layout (from control.ts's table) and shared helpers, spliced into a training kernel's {{CONTROL}} hole. */
 export const CONTROL_WGSL: string = control.replace('{{WORDS}}', controlWords());

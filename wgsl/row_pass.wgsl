@@ -26,7 +26,7 @@
 // uniform block `chunk`, not as override constants: every chunk's dispatch, and both layouts'
 // trial, run the same pipeline, so the driver compiles a pass once, not once a chunk.
 
-{{CONTROL}}
+{{TEAM}}{{CONTROL}}
 
 override WG: u32 = 64;
 override N: u32;
@@ -82,7 +82,7 @@ var<workgroup> seed: u32;
 @compute @workgroup_size(WG)
 fn main(
   @builtin(local_invocation_index) lid: u32,
-  @builtin(workgroup_id) wid: vec3u,
+{{LANE}}  @builtin(workgroup_id) wid: vec3u,
   @builtin(num_workgroups) groups: vec3u,
 ) {
   let CHUNK_START = chunk.start;
@@ -123,8 +123,7 @@ fn main(
   // The values without rows this pass's row code reads.
 {{PROLOGUE}}
 {{ACCUMULATORS}}
-  let threads = groups.x * WG;
-  let me = wid.x * WG + lid;
+{{READERS}}
   let count = last - first;
   var begin = me;
   var end = count;
@@ -148,8 +147,4 @@ fn main(
   }
 
 {{STORE}}
-  tree_reduce(lid, P);
-  for (var c = lid; c < P; c += WG) {
-    partials[(replica * REPLICA_GROUPS + GROUP_BASE + wid.x) * TOTALS + PASS_AT + c] = tree[c];
-  }
 }
