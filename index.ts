@@ -14,8 +14,8 @@ export { KERNELS, RULES, KernelError, type KernelName } from './wgsl/kernels.js'
 export { CpuBackend, CPU_RECORD_BYTES, type Precision } from './runtime/cpu.js';
 export { WebGpuBackend } from './runtime/webgpu.js';
 export { requestBackend, NoAdapterError, DRIVER_ADVICE, type BackendOptions, type DeviceKind } from './runtime/device.js';
-export { compile, Model, DataError, DisposedError, FLOAT32_MAX, type CompileOptions, type Divergence, type NumberArray, type TensorData, type TrainOptions, type TrainResult } from './runtime/model.js';
-export { DeviceError, type Backend, type Bootstrap, type Executable, type PlanOptions, type Program, type Stats } from './runtime/program.js';
+export { compile, Model, DataError, DisposedError, FLOAT32_MAX, type CompileOptions, type Divergence, type NumberArray, type PredictOptions, type TensorData, type TrainOptions, type TrainResult } from './runtime/model.js';
+export { DeviceError, StateError, type Backend, type Bootstrap, type Executable, type PlanOptions, type Program, type Stats } from './runtime/program.js';
 export { planPerNode } from './compile/per-node.js';
 export { formatPlan, PlanError, type Plan, type Step } from './compile/plan.js';
 export { type Layout } from './compile/layout.js';

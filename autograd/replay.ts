@@ -29,13 +29,15 @@ export interface Replay {
  * every data input (and in every constant, reshape and broadcastTo whose leading dimension was
  * the row count), then, when training, lets autograd add its backward graph. Throws a ShapeError
  * when the graph only holds together at its own row count (a parameter with a row per data row).
+ * With `roots`, only the forward nodes those roots are computed from are rebuilt (a prediction's).
  */
-export function replay(graph: Graph, n: number, rows: number, training: Training | null): Replay {
+export function replay(graph: Graph, n: number, rows: number, training: Training | null, roots?: readonly number[]): Replay {
   const g = new Graph();
   const ids = new Map<number, number>();
   const t = (id: number) => new Tensor(g, ids.get(id)!);
+  const kept = roots ? forwardAncestors(graph, roots) : null;
   for (const node of graph.nodes) {
-    if (node.role !== 'forward') continue;
+    if (node.role !== 'forward' || (kept && !kept.has(node.id))) continue;
     const attrs = node.attrs as { name: string };
     let out: Tensor;
     if (node.op === 'input') out = g.input(attrs.name, [rows, ...node.shape.slice(1)]);
@@ -52,6 +54,19 @@ export function replay(graph: Graph, n: number, rows: number, training: Training
     matchBackward(graph, trained.map((p) => p.grad!), g, grads.map((d) => d.id), ids);
   }
   return { graph: g, ids };
+}
+
+/** The forward nodes `roots` are computed from, the roots included. */
+function forwardAncestors(graph: Graph, roots: readonly number[]): Set<number> {
+  const seen = new Set<number>();
+  const stack = [...roots];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...graph.nodes[id]!.inputs);
+  }
+  return seen;
 }
 
 /** The backward nodes that the given gradients are built from, in the order autograd added them. */

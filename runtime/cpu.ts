@@ -19,7 +19,7 @@ import { type Graph, formatNode } from '../engine/graph.js';
 import { debug } from './debug.js';
 import { type FloatArray, OPS, type OpDef, type OpKind } from '../engine/ops.js';
 import { sizeOf } from '../engine/shape.js';
-import { type Backend, type Executable, type PlanOptions, type Program, type RawRun, type Stats, batchesPerEpoch, zeroStats } from './program.js';
+import { type Backend, type Executable, type PlanOptions, type Program, type RawRun, StateError, type Stats, batchesPerEpoch, zeroStats } from './program.js';
 import { THREAD_MIN_ROWS, Team, cpuCount, defaultThreads, sharedArray, threadsAvailable } from './threads.js';
 import { diverging, referenceAfter } from '../wgsl/control.js';
 import { epochKey, feistelHalf, permute, resampleRow } from '../wgsl/shuffle.js';
@@ -294,7 +294,7 @@ class CpuExecutable implements Executable {
 
   async train(epochs: number, { paramsEvery }: { paramsEvery: number }): Promise<RawRun> {
     const { loss, optimizer } = this.program;
-    if (loss === null || !optimizer) throw new Error('train: the program was compiled without a loss and an optimizer');
+    if (loss === null || !optimizer) throw new StateError('train: the program was compiled without a loss and an optimizer');
     const B = this.program.replicas.count;
     const validating = this.program.loader.validationRows > 0;
     const slots = paramsEvery ? Math.floor(epochs / paramsEvery) : 0;
@@ -473,7 +473,7 @@ class CpuExecutable implements Executable {
     return ids.map((id) => {
       const n = this.program.graph.nodes[id]!;
       if (this.compiled && !this.main.ran && OPS[n.op].lower.kind !== 'leaf') {
-        throw new Error(`read: %${id} (${n.op}${n.label ? `, ${n.label}` : ''}) is computed inside the compiled plan's generated code and never stored; evaluate([...]) computes it, or compile with plan: 'reference'`);
+        throw new PlanError(`read: %${id} (${n.op}${n.label ? `, ${n.label}` : ''}) is computed inside the compiled plan's generated code and never stored; model.predict(rows) computes predictions, evaluate([...]) this value, or compile with plan: 'reference'`);
       }
       const stacked = this.stacked.get(id);
       if (!stacked) return this.main.values[id]!.slice();

@@ -13,9 +13,11 @@ import { MAX_THREADS } from './threads.js';
 import { requestBackend } from './device.js';
 import { DEFAULT_LAYOUT } from '../compile/layout.js';
 import { DataError, FLOAT32_MAX, type TensorData, describe, flatLength, flatList, flatten, nearest, repeat } from './values.js';
-import { type Backend, type Bootstrap, DisposedError, type Executable, type Loader, PLANS, type PlanOptions, type Program, type Replicas, type Stats } from './program.js';
+import { type Backend, type Bootstrap, DisposedError, type Executable, type Loader, PLANS, type PlanOptions, type Program, type Replicas, StateError, type Stats } from './program.js';
+import { defaultOutput, notRowwise } from '../compile/forward.js';
+import { CPU_CHUNK_BYTES, Predictor } from './predict.js';
 
-export { DisposedError } from './program.js';
+export { DisposedError, StateError } from './program.js';
 export { DataError, FLOAT32_MAX, type NumberArray, type TensorData } from './values.js';
 
 
@@ -105,6 +107,21 @@ export interface TrainResult {
   replicates?: { loss: FloatArray[]; validLoss?: FloatArray[]; diverged: (Divergence | null)[] };
 }
 
+/** Which outputs predict() computes, and with whose parameters. */
+export interface PredictOptions {
+  /**
+   * One tensor (the result is its values), a list (a list of results) or an object of tensors by
+   * name (an object of results by the same names). Default: the prediction the loss compares with
+   * its target (`squaredError(prediction, Y)`), or a graph's one output when it has no loss.
+   */
+  outputs?: Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>>;
+  /** With replicates (a bootstrap, a sweep): the replicate whose parameters predict (default 0). */
+  replicate?: number;
+}
+
+/** Every option predict() reads. */
+const PREDICT_OPTIONS = ['outputs', 'replicate'] as const;
+
 /** Every option compile() reads: anything else is a misspelling, refused rather than ignored. */
 const COMPILE_OPTIONS = ['loss', 'optimizer', 'backend', 'plan', 'layout', 'threads', 'batchSize', 'shuffle', 'dropLast', 'seed', 'validationRows', 'replicates', 'bootstrap', 'sweep'] as const;
 
@@ -164,7 +181,7 @@ export async function compile(g: Graph, options: CompileOptions = {}): Promise<M
   const params = g.leaves('param');
   const loader = makeLoader(g, options);
   let grads: (Tensor | null)[] = params.map(() => null);
-  if (loss && loss.graph !== g) throw new Error('compile: the loss is not a tensor of this graph');
+  if (loss && loss.graph !== g) throw new DataError('compile: the loss is not a tensor of this graph');
   if (loss && optimizer) grads = backward(g, loss, params.map((p) => g.byName(p.attrs.name)!));
   const replicas = makeReplicas(g, optimizer, options);
   const program: Program = {
@@ -178,7 +195,7 @@ export async function compile(g: Graph, options: CompileOptions = {}): Promise<M
   };
   const backend = options.backend ?? (await requestBackend());
   debug(3, () => `fusegrad: forward graph\n${g.toString((n) => n.role === 'forward')}\nfusegrad: backward graph\n${g.toString((n) => n.role === 'backward')}`);
-  return new Model(program, backend, await backend.compile(program, { plan, layout, threads }));
+  return new Model(program, backend, await backend.compile(program, { plan, layout, threads }), { plan, layout, threads });
 }
 
 /** Checks the replicate options: a count, a bootstrap plan (and its target), sweep values that match the count and the optimizer. */
@@ -271,15 +288,26 @@ export class Model {
   private readonly largest = new Map<string, number>();
   /** A squared-error loss's target input: its mean square sets the divergence rule's floor. */
   private readonly target: number | null;
+  /** Whether a train() or evaluate() has run: before one, no computed value exists to read. */
+  private computed = false;
+  /** The outputs' forward programs for predict(), compiled at its first call. */
+  private readonly predictor: Predictor;
 
   constructor(
     readonly program: Program,
     readonly backend: Backend,
     private readonly exe: Executable,
+    /** The options the model was compiled with; predict() compiles its forward programs with the same layout. */
+    options: PlanOptions = {},
   ) {
     const values = Object.values(program.optimizer?.hyper ?? {});
     this.hyper = program.replicas.hyper?.map((row) => [...row]) ?? Array.from({ length: program.replicas.count }, () => [...values]);
     this.target = program.loss === null ? null : squaredErrorTarget(program.graph, program.loss);
+    // A chunk's values fit one storage binding (a layout override lowers it, on the CPU too, as the tests do).
+    const maxBytes = options.layout?.maxBindingBytes ?? backend.layout?.maxBindingBytes ?? CPU_CHUNK_BYTES;
+    // One kernel per node on WebGPU: a prediction is a few dispatches a chunk (fusing them is left to do).
+    const forward: PlanOptions = backend.kind === 'webgpu' ? { plan: 'per-node', layout: options.layout } : {};
+    this.predictor = new Predictor(backend, program.graph, program.loader.rows, forward, maxBytes);
   }
 
   get graph(): Graph {
@@ -399,6 +427,7 @@ export class Model {
         }
         result.epochs = epochs;
         this.epochsTrained += epochs;
+        this.computed = true;
         return result;
       }
       if (raw.valid) result.validLoss = raw.valid;
@@ -407,6 +436,7 @@ export class Model {
       }
       if (raw.diverged) result.diverged = this.divergence(raw.diverged - 1, raw.loss, raw.reference, before, 0);
       this.epochsTrained += result.epochs;
+      this.computed = true;
       return result;
     });
   }
@@ -443,15 +473,116 @@ export class Model {
     return this.serial('evaluate', () => {
       this.requireInputs('evaluate');
       ids = tensors.map((t) => this.idOf(t, 'evaluate'));
-    }, () => this.exe.evaluate(ids));
+    }, async () => {
+      const values = await this.exe.evaluate(ids);
+      this.computed = true;
+      return values;
+    });
   }
 
-  /** Reads the current value of a parameter, input or computed tensor. */
+  /**
+   * Reads the current value of a parameter, input or computed tensor. A computed value exists
+   * once a train() or evaluate() has computed it (on a plan that stores it); reading one before
+   * is a StateError. For predictions of rows, use predict(), which works on every plan.
+   */
   read(tensor: Tensor | string): Promise<FloatArray> {
     let id = 0;
     return this.serial('read', () => {
       id = this.idOf(tensor, 'read');
+      const node = this.graph.nodes[id]!;
+      if (!this.computed && node.op !== 'input' && node.op !== 'param') {
+        throw new StateError(`read: %${id} (${node.op}${node.label ? `, ${node.label}` : ''}) has not been computed: nothing has run since compile. model.predict(rows) computes predictions; model.evaluate([tensor]) computes the graph's values for the data written`);
+      }
     }, async () => (await this.exe.read([id]))[0]!);
+  }
+
+  /**
+   * The model's outputs for new rows, with its current parameters, on any plan and backend: the
+   * outputs' forward graph runs a chunk of rows at a time (at most one storage binding's worth),
+   * one submission and one read a chunk. `data` holds the data inputs the outputs read, by name,
+   * as write() takes them, with any number of rows (other inputs of the graph, such as the
+   * targets, may be given and are not read). Each result is rows × the output's width, row-major.
+   *
+   * @example
+   * const yhat = await model.predict({ X: newRows });          // the loss's prediction
+   * const { h, y } = await model.predict({ X }, { outputs: { h: hidden, y: pred } });
+   */
+  predict(data: Record<string, TensorData>, options?: PredictOptions & { outputs?: Tensor }): Promise<FloatArray>;
+  predict(data: Record<string, TensorData>, options: PredictOptions & { outputs: readonly Tensor[] }): Promise<FloatArray[]>;
+  predict<K extends string>(data: Record<string, TensorData>, options: PredictOptions & { outputs: Readonly<Record<K, Tensor>> }): Promise<Record<K, FloatArray>>;
+  predict(data: Record<string, TensorData>, options: PredictOptions = {}): Promise<FloatArray | FloatArray[] | Record<string, FloatArray>> {
+    let ids: number[] = [];
+    let shape: (values: FloatArray[]) => FloatArray | FloatArray[] | Record<string, FloatArray> = (v) => v[0]!;
+    let rows = 0;
+    let replicate = 0;
+    const flat = new Map<string, Float64Array>();
+    return this.serial('predict', () => {
+      if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new DataError(`predict: expected options ({ outputs, replicate }), got ${describe(options)}`);
+      for (const key of Object.keys(options)) {
+        if (!(PREDICT_OPTIONS as readonly string[]).includes(key)) {
+          const near = nearest(key, PREDICT_OPTIONS);
+          throw new DataError(`predict: unknown option "${key}"${near ? ` (did you mean "${near}"?)` : ''}; the options are ${PREDICT_OPTIONS.join(', ')}`);
+        }
+      }
+      ({ ids, shape } = this.predictedOutputs(options.outputs));
+      replicate = options.replicate ?? 0;
+      const B = this.program.replicas.count;
+      if (!Number.isInteger(replicate) || replicate < 0 || replicate >= B) throw new DataError(`predict: replicate must be a whole number from 0 to ${B - 1} (the model trains ${B} replicate${B === 1 ? '' : 's'}), got ${describe(options.replicate)}`);
+      const why = notRowwise(this.graph, this.program.loader.rows, ids);
+      if (why) throw new DataError(`predict: ${why}`);
+      rows = this.predictedRows(data, ids, flat);
+    }, async () => {
+      if (rows === 0) return shape(ids.map(() => (this.backend.precision === 'f32' ? new Float32Array(0) : new Float64Array(0))));
+      const read = await this.exe.read(this.program.params.map((p) => p.id));
+      const params = new Map(this.program.params.map((p, i) => {
+        const size = sizeOf(this.graph.nodes[p.id]!.shape);
+        return [p.name, read[i]!.subarray(replicate * size, (replicate + 1) * size)] as const;
+      }));
+      return shape(await this.predictor.predict(ids, rows, flat, params));
+    });
+  }
+
+  /** predict()'s outputs as node ids, and how to hand their values back: one, a list, or by name. */
+  private predictedOutputs(outputs: PredictOptions['outputs']) {
+    const single = (v: FloatArray[]) => v[0]!;
+    if (outputs === undefined) {
+      const id = defaultOutput(this.graph, this.program.loss);
+      if (id === null) throw new DataError(`predict: ${this.program.loss === null ? 'the graph has no one output' : "the loss is not squaredError(prediction, target), so there is no prediction to default to"}; name the output: predict(data, { outputs: tensor })`);
+      return { ids: [id], shape: single };
+    }
+    if (outputs instanceof Tensor) return { ids: [this.idOf(outputs, 'predict')], shape: single };
+    if (Array.isArray(outputs)) return { ids: outputs.map((t) => this.idOf(t as Tensor, 'predict')), shape: (v: FloatArray[]) => v };
+    if (outputs === null || typeof outputs !== 'object') throw new DataError(`predict: outputs must be a tensor, a list of tensors or an object of tensors by name, got ${describe(outputs)}`);
+    const names = Object.keys(outputs);
+    const ids = names.map((k) => {
+      const t = (outputs as Record<string, Tensor>)[k];
+      if (!(t instanceof Tensor)) throw new DataError(`predict: outputs.${k} must be a tensor of the graph, got ${describe(t)}`);
+      return this.idOf(t, 'predict');
+    });
+    return { ids, shape: (v: FloatArray[]) => Object.fromEntries(names.map((k, i) => [k, v[i]!])) };
+  }
+
+  /** Checks predict()'s data against the inputs the outputs read, flattens it into `flat`, and returns its rows. */
+  private predictedRows(data: Record<string, TensorData>, ids: number[], flat: Map<string, Float64Array>): number {
+    if (data === null || typeof data !== 'object' || Array.isArray(data) || ArrayBuffer.isView(data)) throw new DataError(`predict: expected an object of data inputs by name ({ X: ... }), got ${describe(data)}`);
+    const needed = this.predictor.inputs(ids);
+    for (const name of Object.keys(data)) {
+      if (!this.program.inputs.some((i) => i.name === name)) throw new DataError(`predict: the graph has no data input "${name}" (the prediction reads ${needed.map((i) => i.name).join(', ')})`);
+    }
+    const float32 = this.backend.precision === 'f32';
+    let rows = -1;
+    let first = '';
+    for (const { name, width } of needed) {
+      const values = data[name];
+      if (values === undefined) throw new DataError(`predict: no values for the input "${name}", which the prediction reads (predict({ ${needed.map((i) => `${i.name}: ...`).join(', ')} }))`);
+      const rowsOf = Array.isArray(values) && values.length && typeof values[0] !== 'number' ? values.length : flatLength(values) / width;
+      if (!Number.isInteger(rowsOf)) throw new DataError(`predict: "${name}" has ${flatLength(values)} values, which are not whole rows of ${width}`);
+      if (rows >= 0 && rowsOf !== rows) throw new DataError(`predict: "${name}" has ${rowsOf} rows and "${first}" has ${rows}; every input needs the same rows`);
+      if (rows < 0) [rows, first] = [rowsOf, name];
+      const shape = this.graph.nodes[this.program.inputs.find((i) => i.name === name)!.id]!.shape;
+      flat.set(name, flatten(name, values, [rowsOf, ...shape.slice(1)], float32, 'predict'));
+    }
+    return Math.max(rows, 0);
   }
 
   /** `tiny`, `fused` or `per-node` on WebGPU; `cpu` on the CPU backend. */
@@ -492,7 +623,10 @@ export class Model {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.inOrder(() => this.exe.dispose());
+    this.inOrder(() => {
+      this.exe.dispose();
+      void this.predictor.dispose();
+    });
   }
 
   /** Throws when the model (unless `queued`: work called before dispose() still runs) or its backend can no longer be used. */
@@ -552,7 +686,7 @@ export class Model {
 
   private requireOptimizer(what: string): Optimizer {
     if (!this.program.optimizer || this.program.loss === null) {
-      throw new Error(`${what}: compile the model with a loss and an optimizer first`);
+      throw new StateError(`${what}: the model was compiled without a loss and an optimizer; compile(graph, { loss, optimizer }) to train it`);
     }
     return this.program.optimizer;
   }

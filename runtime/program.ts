@@ -78,6 +78,15 @@ export class DeviceError extends Error {
   override name = 'DeviceError';
 }
 
+/**
+ * A call the model cannot answer in its present state: a computed value read before anything
+ * computed it, or train() on a model compiled without a loss and an optimizer. The message names
+ * the call that comes first.
+ */
+export class StateError extends Error {
+  override name = 'StateError';
+}
+
 /** The plans by name: WebGPU's (fused, tiny, per-node), the CPU's (compiled, reference), and auto for either. */
 export const PLANS = ['auto', 'fused', 'tiny', 'per-node', 'compiled', 'reference'] as const;
 export type Plans = (typeof PLANS)[number];
@@ -112,6 +121,8 @@ export interface Backend {
   readonly precision: 'f32' | 'f64';
   /** Why it can no longer run anything (disposed, or its device lost); null while it can. */
   readonly gone: string | null;
+  /** WebGPU's adapter limits and layout choices (compile/layout.ts); the CPU has none. */
+  readonly layout?: Layout;
   compile(program: Program, options?: PlanOptions): Promise<Executable>;
   dispose(): void;
 }

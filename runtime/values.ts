@@ -65,7 +65,7 @@ export function repeat(flat: Float64Array, times: number): Float64Array {
  * Every entry must be a number (Float64Array.from would read null as 0 and "88" as 88), finite,
  * and, for a float32 device, within float32's range (a larger value would become Infinity there).
  */
-export function flatten(name: string, data: TensorData, shape: readonly number[], float32: boolean): Float64Array {
+export function flatten(name: string, data: TensorData, shape: readonly number[], float32: boolean, call = 'write'): Float64Array {
   const expected = sizeOf(shape);
   const cols = shape.length === 2 ? shape[1]! : 0;
   const where = (i: number) => (cols ? `row ${Math.floor(i / cols)}, column ${i % cols}` : `index ${i}`);
@@ -77,43 +77,43 @@ export function flatten(name: string, data: TensorData, shape: readonly number[]
     flat = Float64Array.from(data);
   } else if (!Array.isArray(data)) {
     const bigints = data instanceof BigInt64Array || data instanceof BigUint64Array ? ' (its bigints are not numbers: convert it, e.g. Float64Array.from(data, Number))' : '';
-    throw new DataError(`write ${name}: expected ${accepted}, got ${describe(data)}${bigints}`);
+    throw new DataError(`${call} ${name}: expected ${accepted}, got ${describe(data)}${bigints}`);
   } else if (data.length && (Array.isArray(data[0]) || isNumberArray(data[0]))) {
     const rows = data as readonly (readonly unknown[] | NumberArray)[];
     const width = shape.length === 2 ? shape[1]! : 1;
     if (shape.length !== 2 || rows.length !== shape[0]) {
-      throw new DataError(`write ${name}: got ${rows.length} rows, shape ${fmtShape(shape)} needs ${shape.length === 2 ? shape[0] : 'a flat array'}`);
+      throw new DataError(`${call} ${name}: got ${rows.length} rows, shape ${fmtShape(shape)} needs ${shape.length === 2 ? shape[0] : 'a flat array'}`);
     }
     flat = new Float64Array(expected);
     rows.forEach((row, r) => {
       const list = Array.isArray(row) || isNumberArray(row);
       if (!list || row.length !== width) {
-        throw new DataError(`write ${name}: row ${r} ${list ? `has ${row.length} values` : `is ${describe(row)}, not an array or a typed array of numbers`}, shape ${fmtShape(shape)} needs ${width}`);
+        throw new DataError(`${call} ${name}: row ${r} ${list ? `has ${row.length} values` : `is ${describe(row)}, not an array or a typed array of numbers`}, shape ${fmtShape(shape)} needs ${width}`);
       }
       for (let c = 0; c < width; c++) {
         const v = row[c];
-        if (typeof v !== 'number') throw new DataError(`write ${name}: the value at row ${r}, column ${c} is ${describe(v)}, not a number`);
+        if (typeof v !== 'number') throw new DataError(`${call} ${name}: the value at row ${r}, column ${c} is ${describe(v)}, not a number`);
         flat[r * width + c] = v;
       }
     });
   } else {
     const list = data as readonly unknown[];
     const bad = list.findIndex((v) => typeof v !== 'number');
-    if (bad >= 0) throw new DataError(`write ${name}: the value at ${where(bad)} is ${describe(list[bad])}, not a number`);
+    if (bad >= 0) throw new DataError(`${call} ${name}: the value at ${where(bad)} is ${describe(list[bad])}, not a number`);
     flat = Float64Array.from(list as number[]);
   }
   if (flat.length !== expected) {
-    throw new DataError(`write ${name}: got ${flat.length} values, shape ${fmtShape(shape)} needs ${expected}`);
+    throw new DataError(`${call} ${name}: got ${flat.length} values, shape ${fmtShape(shape)} needs ${expected}`);
   }
   const bad = flat.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) {
-    throw new DataError(`write ${name}: the value at ${where(bad)} is ${flat[bad]}; fusegrad needs finite numbers (drop or fill missing values first)`);
+    throw new DataError(`${call} ${name}: the value at ${where(bad)} is ${flat[bad]}; fusegrad needs finite numbers (drop or fill missing values first)`);
   }
   if (float32) {
     const big = flat.findIndex((v) => Math.abs(v) > FLOAT32_MAX);
     if (big >= 0) {
       throw new DataError(
-        `write ${name}: the value at ${where(big)} is ${flat[big]}, beyond float32's range (±${FLOAT32_MAX.toPrecision(5)}), which this backend computes in; ` +
+        `${call} ${name}: the value at ${where(big)} is ${flat[big]}, beyond float32's range (±${FLOAT32_MAX.toPrecision(5)}), which this backend computes in; ` +
           "rescale the data (divide by a power of ten, or standardize it) or train on the CPU backend in float64 (device: 'cpu', fusegrad fit --device cpu)",
       );
     }

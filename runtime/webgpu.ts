@@ -12,7 +12,7 @@ import { CONTROL, HYPER, REPLICA_COUNTERS, controlLayout } from '../wgsl/control
 import { type Layout, layoutFor } from '../compile/layout.js';
 import { type Plan, PlanError, type Segment, type Step, formatPlan } from '../compile/plan.js';
 import { planPerNode } from '../compile/per-node.js';
-import { type Backend, DeviceError, DisposedError, type Executable, type PlanOptions, type Program, type RawRun, type Stats, zeroStats } from './program.js';
+import { type Backend, DeviceError, DisposedError, type Executable, StateError, type PlanOptions, type Program, type RawRun, type Stats, zeroStats } from './program.js';
 import { chooseRowsLayout } from './trial.js';
 
 // GPUBufferUsage and GPUMapMode values, spelled out so this module loads before Dawn's globals exist.
@@ -261,7 +261,7 @@ class WebGpuExecutable implements Executable {
   async train(epochs: number, { paramsEvery }: { paramsEvery: number }): Promise<RawRun> {
     const { device } = this.backend;
     const plan = this.layoutPlan;
-    if (!plan.train.steps.length) throw new Error('train: the program was compiled without a loss and an optimizer');
+    if (!plan.train.steps.length) throw new StateError('train: the program was compiled without a loss and an optimizer');
     if (paramsEvery && !plan.snapshot.length) throw new Error(`train: the ${plan.name} plan on this device keeps no parameter snapshots; use the CPU backend or a device with 5 storage buffers per stage`);
     const { loader } = this.program;
     const count = plan.snapshot.reduce((s, p) => s + p.words, 0);
@@ -432,7 +432,7 @@ class WebGpuExecutable implements Executable {
 
   async evaluate(ids: readonly number[]): Promise<FloatArray[]> {
     if (!this.evaluateSteps.length) {
-      throw new Error(`evaluate: the ${this.layoutPlan.name} plan runs forward, backward and update as one; compile with plan: 'per-node' to evaluate without training`);
+      throw new PlanError(`evaluate: the ${this.layoutPlan.name} plan runs forward, backward and update as one; model.predict(rows) computes predictions on every plan, or compile with plan: 'per-node' to evaluate without training`);
     }
     const sources = ids.flatMap((id) => this.sources(id));
     const encoder = this.backend.device.createCommandEncoder({ label: 'evaluate' });
@@ -510,7 +510,7 @@ class WebGpuExecutable implements Executable {
     const segs = this.layoutPlan.places.get(id);
     if (!segs) {
       const n = this.program.graph.nodes[id]!;
-      throw new Error(`${what}: %${id} (${n.op}${n.label ? `, ${n.label}` : ''}) is fused into the ${this.layoutPlan.name} plan's kernels and never stored; compile with plan: 'per-node' to read it`);
+      throw new PlanError(`${what}: %${id} (${n.op}${n.label ? `, ${n.label}` : ''}) is fused into the ${this.layoutPlan.name} plan's kernels and never stored; model.predict(rows) computes predictions on every plan, or compile with plan: 'per-node' to read it`);
     }
     return segs;
   }

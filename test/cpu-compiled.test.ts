@@ -211,7 +211,7 @@ test('a computed node is never stored by the compiled plan: reading it says so, 
     return { model, loss };
   };
   const { model, loss } = await make(new CpuBackend('f64'));
-  await rejects(() => model.read(loss), /read: %\d+ \(mean\) is computed inside the compiled plan's generated code and never stored; evaluate\(\[\.\.\.\]\) computes it, or compile with plan: 'reference'/);
+  await rejects(() => model.read(loss), /read: %\d+ \(mean\) is computed inside the compiled plan's generated code and never stored; model\.predict\(rows\) computes predictions, evaluate\(\[\.\.\.\]\) this value, or compile with plan: 'reference'/);
   const ref = await make(cpu64());
   assertClose(...((await Promise.all([model.evaluate([loss]), ref.model.evaluate([ref.loss])])).map((r) => r[0]!) as [Float64Array, Float64Array]), 1e-12, 'the loss, evaluated');
 });

@@ -55,7 +55,7 @@ test('training before the inputs are written, or with a bad epoch count, says wh
   await rejects(() => model.train({ epochs: 0 }), /epochs must be a positive integer, got 0/);
   const plain = await compile(g, { backend: cpu64() });
   plain.write({ X: new Float32Array(12), Y: new Float32Array(4) });
-  await rejects(() => plain.train({ epochs: 1 }), /compile the model with a loss and an optimizer first/);
+  await rejects(() => plain.train({ epochs: 1 }), /train: the model was compiled without a loss and an optimizer/);
 });
 
 /** Throws from `fn`, or null: for synchronous calls that must refuse. */

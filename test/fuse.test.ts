@@ -162,7 +162,11 @@ test('a node fused away cannot be read, and says how to read it; a graph the com
   const loss = g.mean(g.squaredError(pred, Y));
   const model = await compile(g, { loss, optimizer: sgd(), backend: await webgpu() });
   model.write({ X: new Float32Array(16), Y: new Float32Array(8) });
-  await rejects(() => model.read(pred), /is fused into the tiny plan's kernels and never stored; compile with plan: 'per-node'/);
+  await rejects(() => model.read(pred), /has not been computed: nothing has run since compile/);
+  await model.train({ epochs: 1 });
+  const stored = await model.read(pred).then(() => null, (e: Error) => e);
+  assert.is(stored?.name, 'PlanError');
+  assert.match(stored!.message, /is fused into the tiny plan's kernels and never stored; model\.predict\(rows\) computes predictions on every plan, or compile with plan: 'per-node'/);
   await rejects(() => model.evaluate([loss]), /compile with plan: 'per-node' to evaluate/);
   // One value per pair of rows ([n, n]) has no per-row code.
   const h = new Graph();
