@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ols } from '../regression/ols.js';
-import { normals } from '../wgsl/shuffle.js';
+import { normals } from '../engine/random.js';
 import { writeResults } from './lib.js';
 
 const { values } = parseArgs({ options: { rows: { type: 'string' }, cols: { type: 'string' }, quick: { type: 'boolean' } } });

@@ -16,7 +16,7 @@ import { scaling, standardize } from '../regression/features.js';
 import { splitRows } from '../regression/fit.js';
 import { ols } from '../regression/ols.js';
 import { stack, svgChart } from '../regression/plot.js';
-import { normals } from '../wgsl/shuffle.js';
+import { normals } from '../engine/random.js';
 
 const HIDDEN = 8;
 const EPOCHS = 3000;

@@ -8,7 +8,7 @@
 import { requestBackend } from '../index.js';
 import { fitRegression } from '../regression/fit.js';
 import { formatOls } from '../regression/ols.js';
-import { normals } from '../wgsl/shuffle.js';
+import { normals } from '../engine/random.js';
 
 // 100 points of y = 1 + 2x - 0.5x² + noise, x evenly spread over [-3, 3].
 const noise = normals(100, 2024);

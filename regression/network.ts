@@ -8,7 +8,7 @@
 import { Graph, type Tensor } from '../engine/graph.js';
 import { compile } from '../runtime/model.js';
 import type { Backend } from '../runtime/program.js';
-import { normals } from '../wgsl/shuffle.js';
+import { normals } from '../engine/random.js';
 import { InputError } from './data.js';
 import { runEpochs, type FitDivergence } from './epochs.js';
 import { type Scaling, scaling, standardize } from './features.js';

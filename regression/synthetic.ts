@@ -1,5 +1,5 @@
 /** @file Seeded synthetic regression data: y = X Wᵀ + b + noise, with known W and b (for tests and benchmarks). */
-import { mix } from '../wgsl/shuffle.js';
+import { mix } from '../engine/random.js';
 
 /** Uniform [0, 1) draws from a seed, counter-based on `mix`. */
 function rng(seed: number): () => number {

@@ -3,17 +3,9 @@
  * epoch's permutation of the rows is a Feistel network keyed by (seed, epoch), so the device
  * draws it with no index list uploaded and the CPU backend draws the same batches.
  */
+import { mix } from '../engine/random.js';
 
-/** lowbias32, in u32 arithmetic. */
-export function mix(v: number): number {
-  let x = v >>> 0;
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x7feb352d) >>> 0;
-  x ^= x >>> 15;
-  x = Math.imul(x, 0x846ca68b) >>> 0;
-  x ^= x >>> 16;
-  return x >>> 0;
-}
+export { mix };
 
 export const epochKey = (seed: number, epoch: number): number => mix((seed ^ mix((epoch + 0x68e31da4) >>> 0)) >>> 0);
 
@@ -40,12 +32,6 @@ export function permute(i: number, n: number, key: number, half: number): number
     x = ((l << half) | r) >>> 0;
     if (x < n) return x;
   }
-}
-
-/** Standard normal draws from (seed, index), counter-based on `mix` (Box-Muller): for seeded initial weights. */
-export function normals(count: number, seed: number): Float64Array {
-  const u = (i: number) => (mix((seed ^ mix(i + 0x5bd1e995)) >>> 0) + 0.5) / 4294967296;
-  return Float64Array.from({ length: count }, (_, i) => Math.sqrt(-2 * Math.log(u(2 * i))) * Math.cos(2 * Math.PI * u(2 * i + 1)));
 }
 
 /** The row a bootstrap replicate's resample puts at position p, as wgsl/control.wgsl (resample) draws it. */
