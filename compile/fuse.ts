@@ -118,6 +118,8 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
   for (const p of theta.params) places.set(p.id, Array.from({ length: B }, (_, r) => ({ buffer: thetaBuffer, offset: r * count + p.offset, words: p.size })));
   const snapshot = theta.params.map((p) => ({ id: p.id, offset: p.offset, words: p.size }));
   const state = decl(`${optimizer.name} state (${optimizer.slots} x ${B * count})`, Math.max(1, optimizer.slots * B * count));
+  // Slot k of element i of theta (replicate r's at r * count + i) is at k * STATE_SLOT + i, STATE_SLOT = B * count.
+  const stateOf = new Map(theta.params.map((p) => [p.id, Array.from({ length: optimizer.slots }, (_, k) => Array.from({ length: B }, (_, r) => ({ buffer: state, offset: k * B * count + r * count + p.offset, words: p.size })))]));
 
   /** Segments of every data input in `rowsIn` records from record `first` of a buffer that holds `total` records. */
   const placeRows = (buffer: number, first: number, rowsIn: number, total: number): Map<number, Segment> =>
@@ -231,7 +233,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
       [Math.min(B, layout.maxGroupsPerDim), Math.ceil(B / layout.maxGroupsPerDim)],
       { read: 4 * dataWords + B * stateBytes, written: B * (stateBytes + 8) },
     );
-    return { name: 'tiny', buffers, places, validation, residuals, snapshot, evaluate: [], train: { kind: 'block', steps: [s], epochsPerDispatch }, records, control, notes };
+    return { name: 'tiny', buffers, places, state: stateOf, validation, residuals, snapshot, evaluate: [], train: { kind: 'block', steps: [s], epochsPerDispatch }, records, control, notes };
   }
 
   // Replicates on this plan: every row pass runs B rows of workgroups (row r for replicate r), the
@@ -358,7 +360,7 @@ export function planCompiled(program: Program, layout: Layout, mode: 'auto' | 't
     const holes = { COUNT: String(count), TOTALS: String(VTOTALS), TREE: TREE_WGSL, FINISH: finishHole(valid, loss, theta, 'update', unroll, false) };
     steps.push(step(label, 'valid_finish', holes, { WG: finishWG, GROUPS: vGroups, N: nv, ...replicas, ...perReplica(vGroups) }, [ro(vPartials), ro(thetaBuffer), rw(records), ro(control)], [B, 1], { read: B * 4 * vGroups * VTOTALS, written: B * 4 }, finishClosure(valid)));
   }
-  return { name: 'fused', buffers, places, validation, residuals, snapshot, evaluate: [], train: { kind: 'per-epoch', steps }, records, control, notes };
+  return { name: 'fused', buffers, places, state: stateOf, validation, residuals, snapshot, evaluate: [], train: { kind: 'per-epoch', steps }, records, control, notes };
 }
 
 /** What fused with what, and why each kernel of a step ends where it does, for the plan's notes. */

@@ -152,6 +152,7 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
   const { records, control } = trainingBuffers(program, buffers);
   const steps: Step[] = [...evaluate];
   const { loss, optimizer } = program;
+  const stateOf = new Map<number, Segment[][]>();
   if (loss !== null && optimizer) {
     const bindings: Binding[] = [read(loss), { buffer: records, access: 'rw' }, { buffer: control, access: 'rw' }];
     const spec = { kernel: 'record' as const, holes: { CONTROL: CONTROL_WGSL }, constants: {}, access: bindings.map((b) => b.access) };
@@ -160,6 +161,7 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
       if (p.grad === null) continue;
       const count = sizeOf(nodes[p.id]!.shape);
       const state = buffers.push({ label: `${optimizer.name} state of ${p.name}`, words: Math.max(1, optimizer.slots * count) }) - 1;
+      stateOf.set(p.id, Array.from({ length: optimizer.slots }, (_, k) => [{ buffer: state, offset: k * count, words: count }]));
       const update: Binding[] = [write(p.id), read(p.grad), { buffer: state, access: 'rw' }, { buffer: control, access: 'read' }];
       steps.push({
         label: `${optimizer.name}: ${p.name} -= f(d${p.name})`,
@@ -175,5 +177,5 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
   // Parameter snapshots are buffer copies between passes, laid out one parameter after another.
   let offset = 0;
   const snapshot = program.params.filter((p) => p.grad !== null).map((p) => ({ id: p.id, offset: (offset += sizeOf(nodes[p.id]!.shape)) - sizeOf(nodes[p.id]!.shape), words: sizeOf(nodes[p.id]!.shape) }));
-  return { name: 'per-node', buffers, places, validation: new Map(), residuals: new Map(), snapshot, evaluate, train: { kind: 'per-epoch', steps }, records, control, notes };
+  return { name: 'per-node', buffers, places, state: stateOf, validation: new Map(), residuals: new Map(), snapshot, evaluate, train: { kind: 'per-epoch', steps }, records, control, notes };
 }

@@ -63,6 +63,11 @@ export interface Plan {
   validation: Map<number, Segment[]>;
   /** Where the residual set of the target lives (the single-dispatch plan with a residual bootstrap). */
   residuals: Map<number, Segment[]>;
+  /**
+   * Where the optimizer's state of each trained parameter lives: per slot (Adam's m, v), its
+   * segments, one per replicate in turn.
+   */
+  state: Map<number, Segment[][]>;
   /** Parameters as stored in one snapshot of `theta` (fused plans): node, offset, words. */
   snapshot: { id: number; offset: number; words: number }[];
   /** Forward and backward once, without an update (empty when the plan cannot stop there). */

@@ -4,6 +4,7 @@
  */
 import { OPS, type OpAttrs, type OpKind } from './ops.js';
 import { type Shape, ShapeError, checkShape, fmtShape } from './shape.js';
+import { type Init, checkInit, formatInit } from './init.js';
 
 /** Which pass added a node: the user's forward graph, or autograd's backward pass. */
 export type Role = 'forward' | 'backward';
@@ -65,8 +66,14 @@ export class Graph {
     return this.leaf('input', name, shape);
   }
 
-  param(name: string, shape: Shape): Tensor {
-    return this.leaf('param', name, shape);
+  /**
+   * A trained parameter. With `init` (engine/init.ts, or the helpers of nn/), compile() writes its
+   * starting values; without one it starts at zero until written.
+   */
+  param(name: string, shape: Shape, init?: Init): Tensor {
+    if (init === undefined) return this.leaf('param', name, shape);
+    checkShape(shape, `param "${name}"`);
+    return this.leaf('param', name, shape, checkInit(init, shape, `param "${name}"`));
   }
 
   /** A tensor filled with `value`, fixed when the graph is compiled. */
@@ -174,13 +181,13 @@ export class Graph {
     return this.nodes.filter(filter).map(formatNode).join('\n');
   }
 
-  private leaf(op: 'input' | 'param', name: string, shape: Shape): Tensor {
+  private leaf(op: 'input' | 'param', name: string, shape: Shape, init?: Init): Tensor {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
       throw new ShapeError(`${op} "${name}": names must start with a letter or _ and hold only letters, digits and _`);
     }
     if (this.names.has(name)) throw new ShapeError(`${op} "${name}": the graph already has an input or parameter of that name`);
     checkShape(shape, `${op} "${name}"`);
-    const t = this.push(op, [], { name }, shape);
+    const t = this.push(op, [], init ? { name, init } : { name }, shape);
     this.names.set(name, t.id);
     return t;
   }
@@ -201,6 +208,7 @@ export class Graph {
 function formatAttrs(n: Node): string {
   const a = n.attrs as Record<string, unknown>;
   const parts: string[] = [];
+  if (n.op === 'param' && a.init) return `"${a.name}" (init ${formatInit(a.init as Init, n.shape)})`;
   if (n.op === 'input' || n.op === 'param') return `"${a.name}"`;
   if (n.op === 'constant') return String(a.value);
   if (a.transA) parts.push('transA');

@@ -7,11 +7,13 @@
  */
 import { type Shape, ShapeError, broadcastShapes, broadcastStrides, fmtShape, sameShape, sizeOf, asMatrix } from './shape.js';
 import { type Index, add, div, mod, mul } from './indices.js';
+import type { Init } from './init.js';
 
 /** The attributes each op carries besides its inputs. */
 export interface OpAttrs {
   input: { name: string };
-  param: { name: string };
+  /** `init`: how compile() starts its values (engine/init.ts); without one they start at zero until written. */
+  param: { name: string; init?: Init };
   constant: { value: number };
   matmul: { transA: boolean; transB: boolean };
   transpose: Record<string, never>;

@@ -19,10 +19,11 @@ import { type Graph, formatNode } from '../engine/graph.js';
 import { debug } from './debug.js';
 import { type FloatArray, OPS, type OpDef, type OpKind } from '../engine/ops.js';
 import { sizeOf } from '../engine/shape.js';
-import { type Backend, type Executable, type PlanOptions, type Program, type RawRun, StateError, type Stats, batchesPerEpoch, zeroStats } from './program.js';
+import { type Backend, type Executable, type PlanOptions, type Program, type RawRun, StateError, type Stats, type TrainingState, batchesPerEpoch, zeroStats } from './program.js';
 import { THREAD_MIN_ROWS, Team, cpuCount, defaultThreads, sharedArray, threadsAvailable } from './threads.js';
 import { diverging, referenceAfter } from '../wgsl/control.js';
 import { epochKey, feistelHalf, permute, resampleRow } from '../wgsl/shuffle.js';
+import { DataError } from './values.js';
 
 export type Precision = 'f32' | 'f64';
 
@@ -265,12 +266,12 @@ class CpuExecutable implements Executable {
   }
 
   writeValidation(id: number, data: FloatArray): void {
-    if (!this.program.loader.validationRows) throw new Error('write: this model has no validation set (compile with validationRows)');
+    if (!this.program.loader.validationRows) throw new StateError('write: this model has no validation set (compile with validationRows)');
     this.validation.get(id)!.set(data);
   }
 
   writeResiduals(id: number, data: FloatArray): void {
-    if (!this.residuals || id !== this.program.replicas.target) throw new Error("write: residuals are for the target of a residual bootstrap (compile with bootstrap: 'residuals')");
+    if (!this.residuals || id !== this.program.replicas.target) throw new StateError("write: residuals are for the target of a residual bootstrap (compile with bootstrap: 'residuals')");
     this.residuals.set(data);
     this.forgetReference();
   }
@@ -284,6 +285,29 @@ class CpuExecutable implements Executable {
   private forgetReference(): void {
     this.reference = -this.floor;
     this.replicaReference.fill(-this.floor);
+  }
+
+  async readState(): Promise<TrainingState> {
+    const B = this.program.replicas.count;
+    // With replicates every replicate's state waits in replicaState between runs (swapReplica).
+    const slotsOf = (i: number, k: number) => (B === 1 ? this.state[i]![k]!.slice() : cat(this.replicaState.map((r) => r[i]![k]!), this.Arr));
+    const slots = this.program.params.map((p, i) => (p.grad === null ? [] : this.state[i]!.map((_, k) => slotsOf(i, k))));
+    return { slots, steps: B === 1 ? [this.steps] : [...this.replicaSteps], epochs: this.epochsTotal };
+  }
+
+  writeState(state: TrainingState): void {
+    const B = this.program.replicas.count;
+    this.program.params.forEach((p, i) => {
+      if (p.grad === null) return;
+      this.state[i]!.forEach((slot, k) => {
+        const all = state.slots[i]![k]!;
+        if (B === 1) slot.set(all);
+        else this.replicaState.forEach((r, b) => r[i]![k]!.set(all.subarray(b * slot.length, (b + 1) * slot.length)));
+      });
+    });
+    if (B === 1) this.steps = state.steps[0]!;
+    else state.steps.forEach((t, r) => (this.replicaSteps[r] = t));
+    this.epochsTotal = state.epochs;
   }
 
   setHyper(values: readonly number[]): void {
@@ -313,7 +337,7 @@ class CpuExecutable implements Executable {
       return run;
     };
     if (B === 1) return logged(await this.trainOne(epochs, paramsEvery, null));
-    if (paramsEvery) throw new Error('train: parameter snapshots are for one model; with replicates, read the parameters after the run');
+    if (paramsEvery) throw new DataError('train: parameter snapshots are for one model; with replicates, read the parameters after the run');
     // Many models: each replicate's parameters, state, steps and hyperparameters are swapped in and
     // trained in turn, on its own resample when bootstrapping, drawn as the device draws it.
     const startTotal = this.epochsTotal;
@@ -569,4 +593,15 @@ function gatherRows(from: FloatArray, rows: ArrayLike<number>, out: FloatArray):
     const r = rows[i]! * width;
     for (let c = 0; c < width; c++) out[i * width + c] = from[r + c]!;
   }
+}
+
+/** Arrays laid end to end, in one array of `Arr`. */
+function cat(parts: readonly FloatArray[], Arr: ArrayType): FloatArray {
+  const out = new Arr(parts.reduce((s, x) => s + x.length, 0));
+  let at = 0;
+  for (const x of parts) {
+    out.set(x, at);
+    at += x.length;
+  }
+  return out;
 }

@@ -8,6 +8,7 @@ import { CpuBackend, type Precision } from './cpu.js';
 import { cpuCount } from './threads.js';
 import type { Backend } from './program.js';
 import { WebGpuBackend } from './webgpu.js';
+import { DataError } from './values.js';
 
 export type DeviceKind = 'auto' | 'webgpu' | 'cpu';
 
@@ -40,7 +41,7 @@ export class NoAdapterError extends Error {
 export async function requestBackend(options: BackendOptions = {}): Promise<Backend> {
   const { device = 'auto', precision = 'f64' } = options;
   if (device === 'cpu') return new CpuBackend(precision);
-  if (device !== 'auto' && device !== 'webgpu') throw new Error(`unknown device "${device}": use auto, webgpu or cpu`);
+  if (device !== 'auto' && device !== 'webgpu') throw new DataError(`unknown device "${device}": use auto, webgpu or cpu`);
   const log = options.log ?? ((line) => console.error(line));
   const found = await findAdapter(options.gpu);
   let why: string;

@@ -4,8 +4,9 @@
  */
 import { backward } from '../autograd/backward.js';
 import { type Graph, Tensor } from '../engine/graph.js';
-import type { FloatArray } from '../engine/ops.js';
+import type { FloatArray, OpAttrs } from '../engine/ops.js';
 import { fmtShape, sizeOf } from '../engine/shape.js';
+import { initValues } from '../engine/init.js';
 import { type Optimizer, hyperValues } from '../optim/optimizer.js';
 import { RUNAWAY } from '../wgsl/control.js';
 import { debug } from './debug.js';
@@ -16,6 +17,12 @@ import { DataError, FLOAT32_MAX, type TensorData, describe, flatLength, flatList
 import { type Backend, type Bootstrap, DisposedError, type Executable, type Loader, PLANS, type PlanOptions, type Program, type Replicas, StateError, type Stats } from './program.js';
 import { defaultOutput, notRowwise } from '../compile/forward.js';
 import { CPU_CHUNK_BYTES, Predictor } from './predict.js';
+import { type Control, type Stop, checkControl, controlled, runInChunks } from './run.js';
+import { MODEL_FORMAT, type ModelState, type SavedOptions, loadGraph, savedGraph, savedNumbers, savedOptimizer } from './saved.js';
+
+export type { ModelState, SavedNode, SavedOptions } from './saved.js';
+
+export type { Control, EarlyStopping, Progress, Stop } from './run.js';
 
 export { DisposedError, StateError } from './program.js';
 export { DataError, FLOAT32_MAX, type NumberArray, type TensorData } from './values.js';
@@ -57,7 +64,7 @@ export interface CompileOptions extends PlanOptions {
   sweep?: Record<string, number[]>;
 }
 
-export interface TrainOptions {
+export interface TrainOptions extends Control {
   epochs: number;
   /** Record every parameter after every k-th epoch (default 0: none). */
   paramsEvery?: number;
@@ -105,6 +112,8 @@ export interface TrainResult {
    * replicate 0's.
    */
   replicates?: { loss: FloatArray[]; validLoss?: FloatArray[]; diverged: (Divergence | null)[] };
+  /** Why a controlled run (signal, earlyStopping) ended before its epochs, at which epoch, and the best loss seen. */
+  stopped?: Stop;
 }
 
 /** Which outputs predict() computes, and with whose parameters. */
@@ -126,7 +135,7 @@ const PREDICT_OPTIONS = ['outputs', 'replicate'] as const;
 const COMPILE_OPTIONS = ['loss', 'optimizer', 'backend', 'plan', 'layout', 'threads', 'batchSize', 'shuffle', 'dropLast', 'seed', 'validationRows', 'replicates', 'bootstrap', 'sweep'] as const;
 
 /** Every option train() reads. */
-const TRAIN_OPTIONS = ['epochs', 'paramsEvery'] as const;
+const TRAIN_OPTIONS = ['epochs', 'paramsEvery', 'onEpoch', 'signal', 'earlyStopping', 'chunkEpochs'] as const;
 
 /**
  * Refuses an option `call` does not read: one that belongs to the other call says so (batchSize
@@ -195,7 +204,14 @@ export async function compile(g: Graph, options: CompileOptions = {}): Promise<M
   };
   const backend = options.backend ?? (await requestBackend());
   debug(3, () => `fusegrad: forward graph\n${g.toString((n) => n.role === 'forward')}\nfusegrad: backward graph\n${g.toString((n) => n.role === 'backward')}`);
-  return new Model(program, backend, await backend.compile(program, { plan, layout, threads }), { plan, layout, threads });
+  const model = new Model(program, backend, await backend.compile(program, { plan, layout, threads }), { plan, layout, threads });
+  // Parameters with an initializer start from it (with replicates, every replicate alike); a write replaces it.
+  const starts = params.flatMap((p) => {
+    const { name, init } = p.attrs as OpAttrs['param'];
+    return init ? [[name, initValues(init, p.shape)] as const] : [];
+  });
+  if (starts.length) model.write(Object.fromEntries(starts));
+  return model;
 }
 
 /** Checks the replicate options: a count, a bootstrap plan (and its target), sweep values that match the count and the optimizer. */
@@ -410,35 +426,42 @@ export class Model {
       this.requireOptimizer('train');
       if (!Number.isInteger(epochs) || epochs < 1) throw new DataError(`train: epochs must be a positive integer, got ${epochs}`);
       if (!Number.isInteger(paramsEvery) || paramsEvery < 0) throw new DataError(`train: paramsEvery must be an integer >= 0, got ${paramsEvery}`);
+      checkControl(options, this.program.loader.validationRows > 0, this.replicates);
       this.requireInputs('train');
-    }, async () => {
-      const raw = await this.exe.train(epochs, { paramsEvery });
-      const before = this.epochsTrained;
-      const result: TrainResult = { loss: raw.loss, epochs: raw.loss.length };
-      if (raw.replicas) {
-        const replicas = raw.replicas;
-        result.replicates = {
-          loss: replicas.loss,
-          diverged: replicas.diverged.map((mark, r) => (mark ? this.divergence(mark - 1, replicas.loss[r]!, replicas.reference[r]!, before, r) : null)),
-        };
-        if (replicas.valid) {
-          result.replicates.validLoss = replicas.valid;
-          result.validLoss = raw.valid!;
-        }
-        result.epochs = epochs;
-        this.epochsTrained += epochs;
-        this.computed = true;
-        return result;
+    }, () => {
+      if (!controlled(options)) return this.run(epochs, paramsEvery);
+      return runInChunks((k) => this.run(k, paramsEvery), epochs, paramsEvery, options, this.program.loader.validationRows > 0, this.backend.precision === 'f32');
+    });
+  }
+
+  /** One run of the backend (one submission, one read), shaped as train() returns it. */
+  private async run(epochs: number, paramsEvery: number): Promise<TrainResult> {
+    const raw = await this.exe.train(epochs, { paramsEvery });
+    const before = this.epochsTrained;
+    const result: TrainResult = { loss: raw.loss, epochs: raw.loss.length };
+    if (raw.replicas) {
+      const replicas = raw.replicas;
+      result.replicates = {
+        loss: replicas.loss,
+        diverged: replicas.diverged.map((mark, r) => (mark ? this.divergence(mark - 1, replicas.loss[r]!, replicas.reference[r]!, before, r) : null)),
+      };
+      if (replicas.valid) {
+        result.replicates.validLoss = replicas.valid;
+        result.validLoss = raw.valid!;
       }
-      if (raw.valid) result.validLoss = raw.valid;
-      if (paramsEvery) {
-        result.params = Object.fromEntries(this.program.params.filter((p) => raw.snapshots.has(p.id)).map((p) => [p.name, raw.snapshots.get(p.id)!]));
-      }
-      if (raw.diverged) result.diverged = this.divergence(raw.diverged - 1, raw.loss, raw.reference, before, 0);
-      this.epochsTrained += result.epochs;
+      result.epochs = epochs;
+      this.epochsTrained += epochs;
       this.computed = true;
       return result;
-    });
+    }
+    if (raw.valid) result.validLoss = raw.valid;
+    if (paramsEvery) {
+      result.params = Object.fromEntries(this.program.params.filter((p) => raw.snapshots.has(p.id)).map((p) => [p.name, raw.snapshots.get(p.id)!]));
+    }
+    if (raw.diverged) result.diverged = this.divergence(raw.diverged - 1, raw.loss, raw.reference, before, 0);
+    this.epochsTrained += result.epochs;
+    this.computed = true;
+    return result;
   }
 
   /** What diverged at run epoch `epoch`, and the setting to change (the one out of its stable range, else the learning rate). */
@@ -583,6 +606,128 @@ export class Model {
       flat.set(name, flatten(name, values, [rowsOf, ...shape.slice(1)], float32, 'predict'));
     }
     return Math.max(rows, 0);
+  }
+
+  /**
+   * Everything needed to go on later or elsewhere: the forward graph, the compile options that fix
+   * the batches and replicates, the parameters and the optimizer's state (moments, step count,
+   * epochs trained), as a plain JSON object (runtime/saved.ts: the format). Two reads.
+   *
+   * @example
+   * writeFileSync('model.json', JSON.stringify(await model.state()));
+   * const again = await Model.load(JSON.parse(readFileSync('model.json', 'utf8')), { backend });
+   */
+  state(): Promise<ModelState> {
+    return this.serial('state', () => {}, async () => {
+      const { nodes, index } = savedGraph(this.graph);
+      const { params, optimizer, loss } = this.program;
+      const values = await this.exe.read(params.map((p) => p.id));
+      const training = optimizer ? await this.exe.readState() : null;
+      const names = Object.keys(optimizer?.hyper ?? {});
+      return {
+        format: MODEL_FORMAT,
+        graph: { nodes },
+        loss: loss === null ? null : index.get(loss)!,
+        optimizer: optimizer && { name: optimizer.name, hyper: this.hyper.map((row) => Object.fromEntries(names.map((k, i) => [k, row[i]!]))) },
+        options: this.savedOptions(names),
+        params: Object.fromEntries(params.map((p, i) => [p.name, Array.from(values[i]!)])),
+        training: training && {
+          slots: Object.fromEntries(params.flatMap((p, i) => (training.slots[i]!.length ? [[p.name, training.slots[i]!.map((a) => Array.from(a))]] : []))),
+          steps: training.steps,
+          epochs: training.epochs,
+        },
+        epochsTrained: this.epochsTrained,
+      };
+    });
+  }
+
+  /** The compile options a saved model is rebuilt with: the loader's and the replicates' (a sweep as its hyperparameters now are). */
+  private savedOptions(names: string[]): SavedOptions {
+    const { loader, replicas } = this.program;
+    const o: SavedOptions = { shuffle: loader.shuffle, dropLast: loader.dropLast, seed: loader.seed, validationRows: loader.validationRows, replicates: replicas.count };
+    if (loader.batchSize < loader.rows) o.batchSize = loader.batchSize;
+    if (replicas.bootstrap !== 'none') o.bootstrap = replicas.bootstrap;
+    const varying = names.filter((_, i) => this.hyper.some((row) => row[i] !== this.hyper[0]![i]));
+    if (varying.length) o.sweep = Object.fromEntries(varying.map((k) => [k, this.hyper.map((row) => row[names.indexOf(k)]!)]));
+    return o;
+  }
+
+  /**
+   * Compiles a saved model (model.state()) and loads its parameters and optimizer state into it,
+   * so that predict() gives what the saved model gave and train() goes on as the saved model
+   * would have. `options` picks where: the backend and its plan, layout and threads.
+   */
+  static async load(state: ModelState, options: Pick<CompileOptions, 'backend' | 'plan' | 'layout' | 'threads'> = {}): Promise<Model> {
+    if (options === null || typeof options !== 'object') throw new DataError(`Model.load: options must be an object ({ backend, plan, layout, threads }), got ${describe(options)}`);
+    for (const key of Object.keys(options)) if (!['backend', 'plan', 'layout', 'threads'].includes(key)) throw new DataError(`Model.load: unknown option "${key}"; the options are backend, plan, layout, threads (the rest is saved with the model)`);
+    const { graph, nodes, state: s } = loadGraph(state);
+    const optimizer = savedOptimizer(s.optimizer);
+    const loss = s.loss === null ? undefined : nodes[s.loss];
+    const model = await compile(graph, { ...(s.options ?? {}), ...(loss && optimizer ? { loss, optimizer } : {}), ...options });
+    model.loadState(s);
+    return model;
+  }
+
+  /**
+   * Loads a saved model's parameters and optimizer state into this one, which must have the same
+   * parameters (names and shapes), optimizer and replicates; anything else is a DataError naming it,
+   * and nothing is written.
+   */
+  loadState(state: ModelState): void {
+    this.live('loadState');
+    const bad = (why: string) => new DataError(`loadState: ${why}`);
+    const { graph } = loadGraph(state);
+    const s = state;
+    const B = this.replicates;
+    const savedB = s.options?.replicates ?? 1;
+    if (savedB !== B) throw bad(`the saved model trains ${savedB} replicate${savedB === 1 ? '' : 's'}, this one ${B}`);
+    const saved = new Map(graph.leaves('param').map((n) => [n.attrs.name, n.shape]));
+    const mine = this.program.params.map((p) => p.name);
+    for (const name of saved.keys()) if (!mine.includes(name)) throw bad(`the saved model has a parameter "${name}" that this graph does not (it has ${mine.join(', ')})`);
+    const params: Record<string, number[]> = {};
+    for (const p of this.program.params) {
+      const shape = this.graph.nodes[p.id]!.shape;
+      const theirs = saved.get(p.name);
+      if (!theirs) throw bad(`this graph's parameter "${p.name}" is not in the saved model (it has ${[...saved.keys()].join(', ')})`);
+      if (fmtShape(theirs) !== fmtShape(shape)) throw bad(`the parameter "${p.name}" is ${fmtShape(shape)} here and ${fmtShape(theirs)} in the saved model`);
+      params[p.name] = savedNumbers(s.params?.[p.name], B * sizeOf(shape), `params.${p.name}`);
+    }
+    const opt = this.program.optimizer;
+    let training: { slots: Float64Array[][]; steps: number[]; epochs: number } | null = null;
+    let hyper: number[][] | null = null;
+    if (opt) {
+      if (s.optimizer?.name !== opt.name || !s.training) throw bad(`this model trains with ${opt.name}, the saved one ${s.optimizer ? `with ${describe(s.optimizer.name)}` : 'not at all'}`);
+      const t = s.training;
+      const slots = this.program.params.map((p) => {
+        if (p.grad === null) return [];
+        const size = B * sizeOf(this.graph.nodes[p.id]!.shape);
+        const list = t.slots?.[p.name];
+        if (!Array.isArray(list) || list.length !== opt.slots) throw bad(`training.slots.${p.name} must list ${opt.slots} arrays (the ${opt.name} state), got ${describe(list)}`);
+        return list.map((v, k) => Float64Array.from(savedNumbers(v, size, `training.slots.${p.name}[${k}]`)));
+      });
+      const counts = (v: unknown, n: number, where: string) => {
+        if (!Array.isArray(v) || v.length !== n || v.some((x) => !Number.isInteger(x) || x < 0 || x > 0xffffffff)) throw bad(`${where} must be ${n} whole number${n === 1 ? '' : 's'} >= 0, got ${describe(v)}`);
+        return v as number[];
+      };
+      training = { slots, steps: counts(t.steps, B, 'training.steps'), epochs: counts([t.epochs], 1, 'training.epochs')[0]! };
+      const rows = s.optimizer.hyper;
+      if (!Array.isArray(rows) || rows.length !== B) throw bad(`optimizer.hyper must list ${B} replicate${B === 1 ? "'s" : "s'"} hyperparameters, got ${describe(rows)}`);
+      hyper = rows.map((row) => hyperValues(opt, row));
+      const same = hyper.every((row) => row.every((v, i) => v === hyper![0]![i]));
+      const mineSame = hyper.every((row, r) => row.every((v, i) => v === this.hyper[r]![i]));
+      if (!same && !mineSame) throw bad('the saved replicates each have their own hyperparameters (a sweep): compile with the same sweep, or load with Model.load');
+    }
+    this.write(params);
+    this.epochsTrained = Number.isInteger(s.epochsTrained) && s.epochsTrained >= 0 ? s.epochsTrained : 0;
+    if (training) {
+      const state = training;
+      const rows = hyper!;
+      this.hyper = rows.map((row) => [...row]);
+      this.inOrder(() => {
+        this.exe.writeState(state);
+        if (rows.every((row) => row.every((v, i) => v === rows[0]![i]))) this.exe.setHyper(rows[0]!);
+      });
+    }
   }
 
   /** `tiny`, `fused` or `per-node` on WebGPU; `cpu` on the CPU backend. */

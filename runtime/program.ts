@@ -25,6 +25,18 @@ export interface RawRun {
   replicas?: { loss: FloatArray[]; valid: FloatArray[] | null; diverged: number[]; reference: number[] };
 }
 
+/**
+ * What training keeps besides the parameters, in one layout on every backend and plan: for each
+ * trained parameter (in program.params order, untrained ones empty), each slot of the optimizer's
+ * state with every replicate's values in turn; each replicate's optimizer steps (Adam's t); and
+ * the epochs trained since compile, the shuffle's key.
+ */
+export interface TrainingState {
+  slots: FloatArray[][];
+  steps: number[];
+  epochs: number;
+}
+
 /** Work counters, so a test can assert "100 epochs = 1 submit, 1 readback". */
 export interface Stats {
   dispatches: number;
@@ -54,6 +66,10 @@ export interface Executable {
   referenceFloor(floor: number): void;
   /** Replaces the residual set of the target input (a residual bootstrap). */
   writeResiduals(id: number, data: FloatArray): void;
+  /** The optimizer's state (program.params order) and each replicate's counters, for a saved model. */
+  readState(): Promise<TrainingState>;
+  /** Replaces the optimizer's state and counters (a loaded model). */
+  writeState(state: TrainingState): void;
   /** Runs forward and backward once without updating, then reads the given nodes. */
   evaluate(ids: readonly number[]): Promise<FloatArray[]>;
   /** Reads the current values of the given nodes. */

@@ -12,8 +12,9 @@ import { CONTROL, HYPER, REPLICA_COUNTERS, controlLayout } from '../wgsl/control
 import { type Layout, layoutFor } from '../compile/layout.js';
 import { type Plan, PlanError, type Segment, type Step, formatPlan } from '../compile/plan.js';
 import { planPerNode } from '../compile/per-node.js';
-import { type Backend, DeviceError, DisposedError, type Executable, StateError, type PlanOptions, type Program, type RawRun, type Stats, zeroStats } from './program.js';
+import { type Backend, DeviceError, DisposedError, type Executable, StateError, type PlanOptions, type Program, type RawRun, type Stats, type TrainingState, zeroStats } from './program.js';
 import { chooseRowsLayout } from './trial.js';
+import { DataError } from './values.js';
 
 // GPUBufferUsage and GPUMapMode values, spelled out so this module loads before Dawn's globals exist.
 const STORAGE = 0x80;
@@ -191,13 +192,13 @@ class WebGpuExecutable implements Executable {
 
   writeValidation(id: number, data: FloatArray): void {
     const segs = this.layoutPlan.validation.get(id);
-    if (!segs) throw new Error('write: this model has no validation set (compile with validationRows)');
+    if (!segs) throw new StateError('write: this model has no validation set (compile with validationRows)');
     this.place(segs, data);
   }
 
   writeResiduals(id: number, data: FloatArray): void {
     const segs = this.layoutPlan.residuals.get(id);
-    if (!segs) throw new Error(`write: the ${this.layoutPlan.name} plan has no residual set; compile with bootstrap: 'residuals'`);
+    if (!segs) throw new StateError(`write: the ${this.layoutPlan.name} plan has no residual set; compile with bootstrap: 'residuals'`);
     this.place(segs, data);
     this.forgetReference();
   }
@@ -219,6 +220,36 @@ class WebGpuExecutable implements Executable {
     const at = B > 1 ? this.counterBlock('reference') : CONTROL.REFERENCE;
     // Unset is zero or minus the floor (control.wgsl's reference_after).
     this.backend.device.queue.writeBuffer(this.buffers[this.layoutPlan.control]!, 4 * at, new Float32Array(B).fill(-this.floor));
+  }
+
+  async readState(): Promise<TrainingState> {
+    const plan = this.layoutPlan;
+    const B = this.program.replicas.count;
+    const control = { buffer: this.buffers[plan.control]!, offset: 0, words: plan.buffers[plan.control]!.words };
+    const segs = this.program.params.map((p) => plan.state.get(p.id) ?? []);
+    const sources = segs.flatMap((slots) => slots.flatMap((parts) => parts.map((g) => ({ buffer: this.buffers[g.buffer]!, offset: g.offset, words: g.words }))));
+    const [ctl, ...parts] = await this.finish(this.backend.device.createCommandEncoder({ label: 'read state' }), [control, ...sources]);
+    const words = new Uint32Array(ctl!.buffer, ctl!.byteOffset, ctl!.length);
+    let k = 0;
+    const join = (n: number) => {
+      const out = new Float32Array(parts.slice(k, k + n).reduce((s, x) => s + x.length, 0));
+      let at = 0;
+      for (const x of parts.slice(k, (k += n))) out.set(x, (at += x.length) - x.length);
+      return out;
+    };
+    const slots = segs.map((perSlot) => perSlot.map((replicas) => join(replicas.length)));
+    const steps = Array.from(words.subarray(this.counterBlock('step'), this.counterBlock('step') + B));
+    return { slots, steps, epochs: words[this.counterBlock('total')]! };
+  }
+
+  writeState(state: TrainingState): void {
+    const plan = this.layoutPlan;
+    const B = this.program.replicas.count;
+    this.program.params.forEach((p, i) => (plan.state.get(p.id) ?? []).forEach((replicas, k) => this.place(replicas, state.slots[i]![k]!)));
+    const { queue } = this.backend.device;
+    const control = this.buffers[plan.control]!;
+    queue.writeBuffer(control, 4 * this.counterBlock('step'), Uint32Array.from(state.steps));
+    queue.writeBuffer(control, 4 * this.counterBlock('total'), new Uint32Array(B).fill(state.epochs));
   }
 
   setHyper(values: readonly number[]): void {
@@ -262,7 +293,7 @@ class WebGpuExecutable implements Executable {
     const { device } = this.backend;
     const plan = this.layoutPlan;
     if (!plan.train.steps.length) throw new StateError('train: the program was compiled without a loss and an optimizer');
-    if (paramsEvery && !plan.snapshot.length) throw new Error(`train: the ${plan.name} plan on this device keeps no parameter snapshots; use the CPU backend or a device with 5 storage buffers per stage`);
+    if (paramsEvery && !plan.snapshot.length) throw new PlanError(`train: the ${plan.name} plan on this device keeps no parameter snapshots; use the CPU backend or a device with 5 storage buffers per stage`);
     const { loader } = this.program;
     const count = plan.snapshot.reduce((s, p) => s + p.words, 0);
     const slots = paramsEvery ? Math.floor(epochs / paramsEvery) : 0;
@@ -272,7 +303,7 @@ class WebGpuExecutable implements Executable {
     const replicaAt = this.counterBlock('epoch');
     const marksAt = this.counterBlock('diverged');
     const referencesAt = this.counterBlock('reference');
-    if (B > 1 && paramsEvery) throw new Error('train: parameter snapshots are for one model; with replicates, read the parameters after the run');
+    if (B > 1 && paramsEvery) throw new DataError('train: parameter snapshots are for one model; with replicates, read the parameters after the run');
     // Several replicates: each one's losses, one after another, then each one's validation losses.
     const validAt = B * epochs;
     const paramsAt = validAt + (loader.validationRows ? B * epochs : 0);

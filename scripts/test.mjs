@@ -18,7 +18,7 @@ const isDeno = typeof globalThis.Deno !== 'undefined';
 const DENO = 'node_modules/@deno/linux-x64-glibc/deno';
 // The suites that exercise WebGPU through the library alone (no child processes, no browser): these
 // also run under Deno.
-const DENO_FILES = ['backends', 'train', 'fuse', 'compile', 'loader', 'optim', 'reduce', 'errors', 'debug', 'snapshot', 'replicas', 'predict.test'];
+const DENO_FILES = ['backends', 'train', 'fuse', 'compile', 'loader', 'optim', 'reduce', 'errors', 'debug', 'snapshot', 'replicas', 'predict.test', 'run.test', 'nn.test', 'saved.test'];
 
 globalThis.UVU_DEFER = 1;
 const uvu = await import('uvu');

@@ -43,7 +43,7 @@ test('train() and compile(): a misspelt option names the nearest known one, and 
     [{ epoch: 5 }, /train: unknown option "epoch" \(did you mean "epochs"\?\); the options are epochs, paramsEvery/],
     [{ epochs: 5, params_every: 1 }, /unknown option "params_every" \(did you mean "paramsEvery"\?\)/],
     [{ epochs: 5, shufle: true }, /unknown option "shufle" \(did you mean "shuffle"\? that is an option of compile\(\)\)/],
-    [{ epochs: 5, colour: 'red' }, /train: unknown option "colour"; the options are epochs, paramsEvery$/],
+    [{ epochs: 5, colour: 'red' }, /train: unknown option "colour"; the options are epochs, paramsEvery, onEpoch, signal, earlyStopping, chunkEpochs$/],
   ];
   for (const [options, re] of cases) {
     const err = await caught(m.train(options as TrainOptions));
