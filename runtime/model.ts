@@ -3,6 +3,7 @@
  * program to a backend once, and Model checks every value a user writes before it reaches a device.
  */
 import { backward } from '../autograd/backward.js';
+import { replay } from '../autograd/replay.js';
 import { type Graph, Tensor } from '../engine/graph.js';
 import type { FloatArray, OpAttrs } from '../engine/ops.js';
 import { fmtShape, sizeOf } from '../engine/shape.js';
@@ -289,8 +290,8 @@ function makeLoader(g: Graph, { batchSize, shuffle = false, dropLast = false, se
  * Writes and setHyper are checked at once and take effect in call order too.
  */
 export class Model {
-  private readonly written = new Set<number>();
-  private readonly writtenValidation = new Set<number>();
+  private written = new Set<number>();
+  private writtenValidation = new Set<number>();
   private residualsWritten = false;
   /** The device work queued or in flight: each call starts when the one before it settles. */
   private tail: Promise<unknown> = Promise.resolve();
@@ -303,19 +304,25 @@ export class Model {
   /** The largest magnitude written to each input and parameter, for a divergence at the first epoch. */
   private readonly largest = new Map<string, number>();
   /** A squared-error loss's target input: its mean square sets the divergence rule's floor. */
-  private readonly target: number | null;
+  private target: number | null;
   /** Whether a train() or evaluate() has run: before one, no computed value exists to read. */
   private computed = false;
   /** The outputs' forward programs for predict(), compiled at its first call. */
-  private readonly predictor: Predictor;
+  private predictor: Predictor;
+  /** Graphs this model was compiled from before a resize(), each with its nodes' ids in the graph now: a tensor of one still names its node. */
+  private ancestry: { graph: Graph; ids: Map<number, number> }[] = [];
+  /** The options compile() was given that resize() compiles with again. */
+  private readonly planOptions: PlanOptions;
 
   constructor(
-    readonly program: Program,
+    private prog: Program,
     readonly backend: Backend,
-    private readonly exe: Executable,
+    private exe: Executable,
     /** The options the model was compiled with; predict() compiles its forward programs with the same layout. */
     options: PlanOptions = {},
   ) {
+    const program = prog;
+    this.planOptions = options;
     const values = Object.values(program.optimizer?.hyper ?? {});
     this.hyper = program.replicas.hyper?.map((row) => [...row]) ?? Array.from({ length: program.replicas.count }, () => [...values]);
     this.target = program.loss === null ? null : squaredErrorTarget(program.graph, program.loss);
@@ -326,6 +333,12 @@ export class Model {
     this.predictor = new Predictor(backend, program.graph, program.loader.rows, forward, maxBytes);
   }
 
+  /** What the backend compiled: the graph with its backward nodes, the inputs, parameters, loss and optimizer. */
+  get program(): Program {
+    return this.prog;
+  }
+
+  /** The graph the model runs (after a resize(), the graph rebuilt at the new row count; tensors of the first still name their nodes). */
   get graph(): Graph {
     return this.program.graph;
   }
@@ -375,6 +388,13 @@ export class Model {
       if (isParam && B > 1 && !(typeof data === 'number') && flatLength(data) === B * sizeOf(shape)) {
         const flat = flatten(label, flatList(data), [B * sizeOf(shape)], float32);
         return { id: leaf.id, name: label, flat };
+      }
+      const want = validation ? nv : shape[0]!;
+      const width = sizeOf(shape.slice(1));
+      const given = Array.isArray(data) && data.length && typeof data[0] !== 'number' ? data.length : flatLength(data) / width;
+      if (!isParam && !residuals && shape.length === 2 && Number.isInteger(given) && given !== want && given > 0) {
+        const call = validation ? `resize({ validationRows: ${given} })` : `resize({ rows: ${given} })`;
+        throw new DataError(`write ${label}: ${given} rows, but the model was compiled for ${want}; await model.${call} recompiles it for them (the parameters and the optimizer's state carry over), then write`);
       }
       const flat = flatten(label, data, validation ? [nv, ...shape.slice(1)] : shape, float32);
       return { id: leaf.id, name: label, flat: isParam && B > 1 ? repeat(flat, B) : flat };
@@ -618,26 +638,84 @@ export class Model {
    * const again = await Model.load(JSON.parse(readFileSync('model.json', 'utf8')), { backend });
    */
   state(): Promise<ModelState> {
-    return this.serial('state', () => {}, async () => {
-      const { nodes, index } = savedGraph(this.graph);
-      const { params, optimizer, loss } = this.program;
-      const values = await this.exe.read(params.map((p) => p.id));
-      const training = optimizer ? await this.exe.readState() : null;
-      const names = Object.keys(optimizer?.hyper ?? {});
-      return {
-        format: MODEL_FORMAT,
-        graph: { nodes },
-        loss: loss === null ? null : index.get(loss)!,
-        optimizer: optimizer && { name: optimizer.name, hyper: this.hyper.map((row) => Object.fromEntries(names.map((k, i) => [k, row[i]!]))) },
-        options: this.savedOptions(names),
-        params: Object.fromEntries(params.map((p, i) => [p.name, Array.from(values[i]!)])),
-        training: training && {
-          slots: Object.fromEntries(params.flatMap((p, i) => (training.slots[i]!.length ? [[p.name, training.slots[i]!.map((a) => Array.from(a))]] : []))),
-          steps: training.steps,
-          epochs: training.epochs,
-        },
-        epochsTrained: this.epochsTrained,
-      };
+    return this.serial('state', () => {}, () => this.snapshot());
+  }
+
+  /** state()'s work, for a caller already in the queue. */
+  private async snapshot(): Promise<ModelState> {
+    const { nodes, index } = savedGraph(this.graph);
+    const { params, optimizer, loss } = this.program;
+    const values = await this.exe.read(params.map((p) => p.id));
+    const training = optimizer ? await this.exe.readState() : null;
+    const names = Object.keys(optimizer?.hyper ?? {});
+    return {
+      format: MODEL_FORMAT,
+      graph: { nodes },
+      loss: loss === null ? null : index.get(loss)!,
+      optimizer: optimizer && { name: optimizer.name, hyper: this.hyper.map((row) => Object.fromEntries(names.map((k, i) => [k, row[i]!]))) },
+      options: this.savedOptions(names),
+      params: Object.fromEntries(params.map((p, i) => [p.name, Array.from(values[i]!)])),
+      training: training && {
+        slots: Object.fromEntries(params.flatMap((p, i) => (training.slots[i]!.length ? [[p.name, training.slots[i]!.map((a) => Array.from(a))]] : []))),
+        steps: training.steps,
+        epochs: training.epochs,
+      },
+      epochsTrained: this.epochsTrained,
+    };
+  }
+
+  /**
+   * Recompiles the model for another row count, batch size or validation set, carrying over its
+   * parameters, the optimizer's state and the epochs trained (the graph is rebuilt at the new row
+   * count as a minibatch's is; a graph that only holds at its own row count is refused). Write
+   * the data again after it. Resolves to a line saying what was recompiled.
+   *
+   * @example
+   * await model.resize({ rows: 5000, batchSize: 256 });   // then model.write({ X, Y }) of 5000 rows
+   */
+  resize(options: { rows?: number; batchSize?: number; validationRows?: number }): Promise<string> {
+    const { loader } = this.program;
+    let rows = 0;
+    return this.serial('resize', () => {
+      if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new DataError(`resize: expected options ({ rows, batchSize, validationRows }), got ${describe(options)}`);
+      for (const key of Object.keys(options)) if (!['rows', 'batchSize', 'validationRows'].includes(key)) throw new DataError(`resize: unknown option "${key}"; the options are rows, batchSize, validationRows`);
+      rows = options.rows ?? loader.rows;
+      if (!Number.isInteger(rows) || rows < 1) throw new DataError(`resize: rows must be a whole number >= 1, got ${describe(options.rows)}`);
+      if (this.program.inputs.some((i) => this.graph.nodes[i.id]!.shape[0] !== loader.rows)) throw new DataError('resize: every data input needs the rows along its first axis');
+    }, async () => {
+      const saved = await this.snapshot();
+      let rebuilt: ReturnType<typeof replay>;
+      try {
+        rebuilt = replay(this.graph, loader.rows, rows, null);
+      } catch (e) {
+        throw new DataError(`resize: the graph does not hold at ${rows} rows: ${(e as Error).message}`);
+      }
+      const { graph: g, ids } = rebuilt;
+      const full = loader.batchSize >= loader.rows;
+      const opts = saved.options;
+      const batchSize = options.batchSize ?? (full ? rows : Math.min(loader.batchSize, rows));
+      const validationRows = options.validationRows ?? loader.validationRows;
+      const loss = this.program.loss === null ? undefined : new Tensor(g, ids.get(this.program.loss)!);
+      const optimizer = this.program.optimizer ?? undefined;
+      const next = await compile(g, { ...opts, batchSize: batchSize < rows ? batchSize : undefined, validationRows, ...(loss && optimizer ? { loss, optimizer } : {}), backend: this.backend, ...this.planOptions });
+      next.loadState(saved);
+      await next.tail;
+      // This model becomes the recompiled one; tensors of the graphs before it keep naming their nodes.
+      const old = { exe: this.exe, predictor: this.predictor, graph: this.graph };
+      this.ancestry = [...this.ancestry.map((a) => ({ graph: a.graph, ids: new Map([...a.ids].flatMap(([k, v]) => (ids.has(v) ? [[k, ids.get(v)!] as const] : []))) })), { graph: old.graph, ids }];
+      this.prog = next.prog;
+      this.exe = next.exe;
+      this.predictor = next.predictor;
+      this.target = next.target;
+      this.written = next.written;
+      this.writtenValidation = next.writtenValidation;
+      this.residualsWritten = false;
+      this.computed = false;
+      old.exe.dispose();
+      void old.predictor.dispose();
+      const line = `resize: recompiled for ${rows} rows${batchSize < rows ? ` in batches of ${batchSize}` : ', full batch'}${validationRows ? ` and ${validationRows} validation rows` : ''} (was ${loader.rows}${loader.batchSize < loader.rows ? ` in batches of ${loader.batchSize}` : ''}) on the ${this.planName} plan; the parameters, the optimizer's state and the ${this.epochsTrained} epochs trained carried over; write the data again`;
+      debug(1, () => `fusegrad: ${line}`);
+      return line;
     });
   }
 
@@ -820,8 +898,12 @@ export class Model {
 
   private idOf(t: Tensor | string, what: string): number {
     if (t instanceof Tensor) {
-      if (t.graph !== this.graph) throw new DataError(`${what}: the tensor belongs to another graph`);
-      return t.id;
+      if (t.graph === this.graph) return t.id;
+      const before = this.ancestry.find((a) => a.graph === t.graph);
+      if (!before) throw new DataError(`${what}: the tensor belongs to another graph`);
+      const id = before.ids.get(t.id);
+      if (id === undefined) throw new DataError(`${what}: %${t.id} is a node of the graph before resize() that the recompiled graph does not have (a gradient: see model.gradients)`);
+      return id;
     }
     if (typeof t !== 'string') throw new DataError(`${what}: expected a tensor or the name of an input or parameter, got ${describe(t)}`);
     const found = this.graph.byName(t);

@@ -1,7 +1,7 @@
 // Builds the package, examples, benchmarks and tests with esbuild (WGSL files inlined as text),
 // then, unless --no-types, emits the .d.ts files with tsc.
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 const listTs = (dir, suffix = '.ts') =>
@@ -22,13 +22,24 @@ const common = {
 // The published bundles (package.json "files") keep their source maps beside them unlinked: the
 // package leaves the maps out, and a link to a missing map is a warning in every bundler.
 await build({ ...common, sourcemap: 'external', entryPoints: ['index.ts'], outfile: 'dist/index.js' });
-await build({ ...common, sourcemap: 'external', entryPoints: ['cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } });
+// The command: a small entry (cli/bin.ts) that checks the command's optional dependencies, then loads the rest.
+await build({ ...common, sourcemap: 'external', entryPoints: ['cli/main.ts'], outfile: 'dist/cli-main.js' });
+await build({ ...common, entryPoints: ['cli/bin.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, plugins: [{ name: 'cli-main', setup: (b) => b.onResolve({ filter: /^\.\/main\.js$/ }, () => ({ path: './cli-main.js', external: true })) }] });
 await build({ ...common, entryPoints: listTs('examples'), outdir: 'dist/examples' });
 await build({ ...common, entryPoints: listTs('bench'), outdir: 'dist/bench' });
 await build({ ...common, entryPoints: listTs('test', '.test.ts'), outdir: 'dist/test' });
-// The browser bundle and the teaching page: everything inlined but Node's WebGPU binding and the
-// PNG renderer, which the browser never reaches (it has navigator.gpu, and plots stay SVG).
-const browser = { bundle: true, format: 'esm', platform: 'browser', target: 'es2022', loader: { '.wgsl': 'text' }, external: ['webgpu', '@resvg/resvg-js', 'node:*'], sourcemap: 'linked', logLevel: 'warning' };
+// The browser bundle and the teaching page: everything inlined. Node's WebGPU binding, its
+// modules and the PNG renderer are imported only where Node was found (a browser has navigator.gpu,
+// and plots stay SVG), so they become empty modules here: the bundle imports nothing, and an app
+// bundles it with no --external flags.
+const nodeOnly = {
+  name: 'node-only',
+  setup(b) {
+    b.onResolve({ filter: /^(webgpu|@resvg\/resvg-js|node:.*)$/ }, (args) => ({ path: args.path, namespace: 'node-only' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-only' }, () => ({ contents: 'export {};', loader: 'js' }));
+  },
+};
+const browser = { bundle: true, format: 'esm', platform: 'browser', target: 'es2022', loader: { '.wgsl': 'text' }, plugins: [nodeOnly], sourcemap: 'linked', logLevel: 'warning' };
 await build({ ...browser, sourcemap: 'external', entryPoints: ['browser.ts'], outfile: 'dist/fusegrad.browser.js' });
 if (existsSync('web/app.ts')) {
   await build({ ...browser, entryPoints: ['web/app.ts'], outfile: 'dist/web/app.js' });
@@ -37,4 +48,7 @@ if (existsSync('web/app.ts')) {
 }
 if (!process.argv.includes('--no-types')) {
   execFileSync('node', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  // The types name GPUDevice and its kin: the entry points pull in @webgpu/types (a dependency), so
+  // an app's tsc needs nothing installed beside fusegrad. tsc drops such a line from its output.
+  for (const entry of ['dist/types/index.d.ts', 'dist/types/browser.d.ts']) writeFileSync(entry, `/// <reference types="@webgpu/types" />\n${readFileSync(entry, 'utf8')}`);
 }

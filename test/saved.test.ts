@@ -147,4 +147,54 @@ test('a saved model that does not fit is refused with what differs, and nothing 
   await rejects(() => Model.load(broken), /Model\.load: graph\.nodes\[3\] \(matmul\) is \[96,6\] when rebuilt, but saved as \[5,6\]/);
 });
 
+/** y = X Wᵀ + b at `rows` rows with plain SGD (no optimizer state), on the first `rows` of one seeded data set. */
+async function linear(backend: Backend, rows: number, options: Options = {}) {
+  const g = new Graph();
+  const X = g.input('X', [rows, D]);
+  const Y = g.input('Y', [rows, 1]);
+  const pred = g.add(g.matmul(X, g.transpose(g.param('W', [1, D]))), g.param('b', [1]));
+  const model = await compile(g, { loss: g.mean(g.squaredError(pred, Y)), optimizer: sgd({ lr: 0.1 }), backend, ...options });
+  const d = data(3, 400);
+  model.write({ X: d.X.subarray(0, rows * D), Y: d.Y.subarray(0, rows) });
+  return { model, pred };
+}
+
+test('resize: recompiled for other rows and batches, the model goes on from its parameters, and the tensors it was built with still name their nodes', async () => {
+  for (const backend of [await webgpu(), cpu64()]) {
+    const { model, pred } = await linear(backend, 100);
+    await model.train({ epochs: 5 });
+    const d400 = data(3, 400);
+    assert.throws(() => model.write({ X: d400.X, Y: d400.Y }), /write X: 400 rows, but the model was compiled for 100; await model\.resize\(\{ rows: 400 \}\) recompiles it for them/);
+    const line = await model.resize({ rows: 400, batchSize: 50 });
+    assert.match(line, /^resize: recompiled for 400 rows in batches of 50 \(was 100\) on the \w+ plan; the parameters, the optimizer's state and the 5 epochs trained carried over; write the data again$/);
+    await rejects(() => model.train({ epochs: 1 }), /train: inputs X, Y not written yet/);
+    const d = data(3, 400);
+    model.write({ X: d.X, Y: d.Y });
+    const after = await model.train({ epochs: 4 });
+    // The same, by hand: a model compiled for 400 rows in batches of 50, started from the 100-row model's parameters (SGD keeps no state).
+    const { model: twin } = await linear(backend, 100);
+    await twin.train({ epochs: 5 });
+    const [W, b] = [await twin.read('W'), await twin.read('b')];
+    const { model: wide } = await linear(backend, 400, { batchSize: 50 });
+    wide.write({ W, b });
+    assertClose(after.loss, (await wide.train({ epochs: 4 })).loss, 0, `${backend.kind}: the losses at 400 rows`);
+    assertClose(await model.read('W'), await wide.read('W'), 0, `${backend.kind}: the weights`);
+    const x = randoms(7 * D, 8);
+    assertClose(await model.predict({ X: x }, { outputs: pred }), await wide.predict({ X: x }), 0, `${backend.kind}: a tensor of the first graph still names the prediction`);
+  }
+  // Adam's moments and step count carry over: resized and fed the same rows, it trains on as a model that never stopped.
+  const [a, whole] = [await network(cpu64(), {}), await network(cpu64(), {})];
+  await a.train({ epochs: 6 });
+  await a.resize({});
+  feed(a, {});
+  assertClose((await a.train({ epochs: 4 })).loss, (await whole.train({ epochs: 10 })).loss.subarray(6), 0, 'Adam across a resize');
+  const g = new Graph();
+  const X = g.input('X', [10, 2]);
+  const Y = g.input('Y', [10, 1]);
+  const perRow = g.add(g.matmul(X, g.transpose(g.param('W', [1, 2]))), g.param('P', [10, 1]));
+  const m = await compile(g, { loss: g.mean(g.squaredError(perRow, Y)), optimizer: sgd(), backend: cpu64() });
+  await rejects(() => m.resize({ rows: 20 }), /resize: the graph does not hold at 20 rows/);
+  await rejects(() => m.resize({ cols: 3 } as never), /resize: unknown option "cols"; the options are rows, batchSize, validationRows/);
+});
+
 test.run();
