@@ -19,7 +19,7 @@ import { type Backend, type Bootstrap, DisposedError, type Executable, type Load
 import { defaultOutput, notRowwise } from '../compile/forward.js';
 import { CPU_CHUNK_BYTES, Predictor } from './predict.js';
 import { type Control, type Stop, checkControl, controlled, runInChunks } from './run.js';
-import { MODEL_FORMAT, type ModelState, type SavedOptions, loadGraph, savedGraph, savedNumbers, savedOptimizer } from './saved.js';
+import { MODEL_FORMAT, type ModelState, type SavedOptions, checkState, loadGraph, savedGraph, savedOptimizer } from './saved.js';
 
 export type { ModelState, SavedNode, SavedOptions } from './saved.js';
 
@@ -753,56 +753,14 @@ export class Model {
    */
   loadState(state: ModelState): void {
     this.live('loadState');
-    const bad = (why: string) => new DataError(`loadState: ${why}`);
-    const { graph } = loadGraph(state);
-    const s = state;
-    const B = this.replicates;
-    const savedB = s.options?.replicates ?? 1;
-    if (savedB !== B) throw bad(`the saved model trains ${savedB} replicate${savedB === 1 ? '' : 's'}, this one ${B}`);
-    const saved = new Map(graph.leaves('param').map((n) => [n.attrs.name, n.shape]));
-    const mine = this.program.params.map((p) => p.name);
-    for (const name of saved.keys()) if (!mine.includes(name)) throw bad(`the saved model has a parameter "${name}" that this graph does not (it has ${mine.join(', ')})`);
-    const params: Record<string, number[]> = {};
-    for (const p of this.program.params) {
-      const shape = this.graph.nodes[p.id]!.shape;
-      const theirs = saved.get(p.name);
-      if (!theirs) throw bad(`this graph's parameter "${p.name}" is not in the saved model (it has ${[...saved.keys()].join(', ')})`);
-      if (fmtShape(theirs) !== fmtShape(shape)) throw bad(`the parameter "${p.name}" is ${fmtShape(shape)} here and ${fmtShape(theirs)} in the saved model`);
-      params[p.name] = savedNumbers(s.params?.[p.name], B * sizeOf(shape), `params.${p.name}`);
-    }
-    const opt = this.program.optimizer;
-    let training: { slots: Float64Array[][]; steps: number[]; epochs: number } | null = null;
-    let hyper: number[][] | null = null;
-    if (opt) {
-      if (s.optimizer?.name !== opt.name || !s.training) throw bad(`this model trains with ${opt.name}, the saved one ${s.optimizer ? `with ${describe(s.optimizer.name)}` : 'not at all'}`);
-      const t = s.training;
-      const slots = this.program.params.map((p) => {
-        if (p.grad === null) return [];
-        const size = B * sizeOf(this.graph.nodes[p.id]!.shape);
-        const list = t.slots?.[p.name];
-        if (!Array.isArray(list) || list.length !== opt.slots) throw bad(`training.slots.${p.name} must list ${opt.slots} arrays (the ${opt.name} state), got ${describe(list)}`);
-        return list.map((v, k) => Float64Array.from(savedNumbers(v, size, `training.slots.${p.name}[${k}]`)));
-      });
-      const counts = (v: unknown, n: number, where: string) => {
-        if (!Array.isArray(v) || v.length !== n || v.some((x) => !Number.isInteger(x) || x < 0 || x > 0xffffffff)) throw bad(`${where} must be ${n} whole number${n === 1 ? '' : 's'} >= 0, got ${describe(v)}`);
-        return v as number[];
-      };
-      training = { slots, steps: counts(t.steps, B, 'training.steps'), epochs: counts([t.epochs], 1, 'training.epochs')[0]! };
-      const rows = s.optimizer.hyper;
-      if (!Array.isArray(rows) || rows.length !== B) throw bad(`optimizer.hyper must list ${B} replicate${B === 1 ? "'s" : "s'"} hyperparameters, got ${describe(rows)}`);
-      hyper = rows.map((row) => hyperValues(opt, row));
-      const same = hyper.every((row) => row.every((v, i) => v === hyper![0]![i]));
-      const mineSame = hyper.every((row, r) => row.every((v, i) => v === this.hyper[r]![i]));
-      if (!same && !mineSame) throw bad('the saved replicates each have their own hyperparameters (a sweep): compile with the same sweep, or load with Model.load');
-    }
+    const { params, training, hyper } = checkState(state, this.program, this.hyper);
     this.write(params);
-    this.epochsTrained = Number.isInteger(s.epochsTrained) && s.epochsTrained >= 0 ? s.epochsTrained : 0;
-    if (training) {
-      const state = training;
-      const rows = hyper!;
+    this.epochsTrained = Number.isInteger(state.epochsTrained) && state.epochsTrained >= 0 ? state.epochsTrained : 0;
+    if (training && hyper) {
+      const rows = hyper;
       this.hyper = rows.map((row) => [...row]);
       this.inOrder(() => {
-        this.exe.writeState(state);
+        this.exe.writeState(training);
         if (rows.every((row) => row.every((v, i) => v === rows[0]![i]))) this.exe.setHyper(rows[0]!);
       });
     }

@@ -14,9 +14,11 @@
  */
 import { Graph, Tensor } from '../engine/graph.js';
 import { OPS, type OpKind } from '../engine/ops.js';
-import { fmtShape } from '../engine/shape.js';
+import { fmtShape, sizeOf } from '../engine/shape.js';
 import { adam, adamw } from '../optim/adam.js';
-import type { Optimizer } from '../optim/optimizer.js';
+import { type Optimizer, hyperValues } from '../optim/optimizer.js';
+import type { Program } from '../compile/program.js';
+import type { TrainingState } from './program.js';
 import { sgd } from '../optim/sgd.js';
 import { DataError, describe } from './values.js';
 
@@ -121,3 +123,50 @@ export function savedNumbers(v: unknown, length: number, where: string): number[
   return v as number[];
 }
 
+/**
+ * Checks a saved model against the program it is loaded into (its parameters' names and shapes,
+ * its optimizer and replicates, every value a finite number) and returns what to write: the
+ * parameters by name, the optimizer's state and counters, each replicate's hyperparameters.
+ * `hyper`: the model's hyperparameters now, one row a replicate (a sweep compiled alike may load).
+ */
+export function checkState(s: ModelState, program: Program, hyper: readonly (readonly number[])[]): { params: Record<string, number[]>; training: TrainingState | null; hyper: number[][] | null } {
+  const bad = (why: string) => new DataError(`loadState: ${why}`);
+  const { graph } = loadGraph(s);
+  const B = program.replicas.count;
+  const savedB = s.options?.replicates ?? 1;
+  if (savedB !== B) throw bad(`the saved model trains ${savedB} replicate${savedB === 1 ? '' : 's'}, this one ${B}`);
+  const saved = new Map(graph.leaves('param').map((n) => [n.attrs.name, n.shape]));
+  const mine = program.params.map((p) => p.name);
+  for (const name of saved.keys()) if (!mine.includes(name)) throw bad(`the saved model has a parameter "${name}" that this graph does not (it has ${mine.join(', ')})`);
+  const sizeOfParam = (id: number) => sizeOf(program.graph.nodes[id]!.shape);
+  const params: Record<string, number[]> = {};
+  for (const p of program.params) {
+    const shape = program.graph.nodes[p.id]!.shape;
+    const theirs = saved.get(p.name);
+    if (!theirs) throw bad(`this graph's parameter "${p.name}" is not in the saved model (it has ${[...saved.keys()].join(', ')})`);
+    if (fmtShape(theirs) !== fmtShape(shape)) throw bad(`the parameter "${p.name}" is ${fmtShape(shape)} here and ${fmtShape(theirs)} in the saved model`);
+    params[p.name] = savedNumbers(s.params?.[p.name], B * sizeOfParam(p.id), `params.${p.name}`);
+  }
+  const opt = program.optimizer;
+  if (!opt) return { params, training: null, hyper: null };
+  if (s.optimizer?.name !== opt.name || !s.training) throw bad(`this model trains with ${opt.name}, the saved one ${s.optimizer ? `with ${describe(s.optimizer.name)}` : 'not at all'}`);
+  const t = s.training;
+  const slots = program.params.map((p) => {
+    if (p.grad === null) return [];
+    const list = t.slots?.[p.name];
+    if (!Array.isArray(list) || list.length !== opt.slots) throw bad(`training.slots.${p.name} must list ${opt.slots} arrays (the ${opt.name} state), got ${describe(list)}`);
+    return list.map((v, k) => Float64Array.from(savedNumbers(v, B * sizeOfParam(p.id), `training.slots.${p.name}[${k}]`)));
+  });
+  const counts = (v: unknown, n: number, where: string) => {
+    if (!Array.isArray(v) || v.length !== n || v.some((x) => !Number.isInteger(x) || x < 0 || x > 0xffffffff)) throw bad(`${where} must be ${n} whole number${n === 1 ? '' : 's'} >= 0, got ${describe(v)}`);
+    return v as number[];
+  };
+  const training = { slots, steps: counts(t.steps, B, 'training.steps'), epochs: counts([t.epochs], 1, 'training.epochs')[0]! };
+  const rows = s.optimizer.hyper;
+  if (!Array.isArray(rows) || rows.length !== B) throw bad(`optimizer.hyper must list ${B} replicate${B === 1 ? "'s" : "s'"} hyperparameters, got ${describe(rows)}`);
+  const values = rows.map((row) => hyperValues(opt, row));
+  const same = values.every((row) => row.every((v, i) => v === values[0]![i]));
+  const asCompiled = values.every((row, r) => row.every((v, i) => v === hyper[r]![i]));
+  if (!same && !asCompiled) throw bad('the saved replicates each have their own hyperparameters (a sweep): compile with the same sweep, or load with Model.load');
+  return { params, training, hyper: values };
+}
