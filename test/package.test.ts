@@ -20,7 +20,7 @@ test('the package holds the library, its types, the CLI, the browser bundle and 
   const stray = files.filter((f) => /\.map$|(^|\/)(test|bench|examples(?!\/apples\.d\.ts)|web|cli)\//.test(f));
   assert.equal(stray, [], 'nothing of the repository but what a user runs');
   assert.ok(unpackedSize < 2e6, `${unpackedSize} bytes unpacked`);
-  const said = `\`npm pack --dry-run\` gives ${files.length} files, ${(unpackedSize / 1e6).toFixed(1)} MB\nunpacked`;
+  const said = `\`npm pack --dry-run\` gives ${files.length} files, under 2 MB\nunpacked`;
   assert.ok(readFileSync('README.md', 'utf8').includes(said), `the README says: ${said}`);
   // Every type file a packed one imports is packed too.
   for (const f of files.filter((x) => x.endsWith('.d.ts'))) {
