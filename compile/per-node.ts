@@ -19,6 +19,15 @@ export const SPLIT_K_ABOVE = 256;
 const ITEMS_PER_INVOCATION = 8;
 /** Partials per output in the first pass of a two-pass reduction, at most. */
 const MAX_PARTIALS = 1024;
+/**
+ * A tiled product splits its sum over K until its blocks times the slices fill this many lanes
+ * (64 workgroups of 64), each slice at least TILE_MIN_DEPTH deep: a weight gradient with few
+ * outputs (64 x 16: 64 blocks) then still spreads its rows over the adapter.
+ */
+const TILE_LANES = 4096;
+const TILE_MIN_DEPTH = 64;
+/** A column sum's lane adds about this many rows before its partial is written. */
+const COLSUM_ROWS_PER_LANE = 64;
 
 /** A node's attributes with every number written as a WGSL f32 literal, for its op's lowering. */
 export function renderAttrs<A>(attrs: A): Rendered<A> {
@@ -69,6 +78,41 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
       { read: 4 * outCount * groups, written: 4 * outCount },
     );
 
+  /** Second pass of a sum split in `count` slices whose partials lie slice after slice: a lane per output. */
+  const addSlices = (n: Node, partials: Binding, outCount: number, count: number, scale: number) =>
+    push(
+      n,
+      `%${n.id} ${n.op}${fmtShape(n.shape)} (add ${count} slices)`,
+      { kernel: 'partials', constants: { WG, OUT_COUNT: outCount, COUNT: count, SCALE: scale } },
+      [{ ...partials, access: 'read' }, write(n.id)],
+      stride(outCount),
+      { read: 4 * outCount * count, written: 4 * outCount },
+    );
+
+  /** out[j] = scale * sum_r w(r) V(r, j) over a row-major matrix with columns in vec4s (colsum.wgsl). */
+  const columnSums = (
+    n: Node,
+    label: string,
+    m: { rows: number; cols: number; rowStride: number; matrix: number; weights?: { id: number; stride: number } },
+    scale: number,
+    bytes: Step['bytes'],
+  ) => {
+    const blocks = m.cols / 4;
+    const lanesPerBlock = Math.max(1, Math.floor(WG / Math.min(blocks, WG)));
+    const slices = Math.max(1, Math.min(Math.ceil(m.rows / (lanesPerBlock * COLSUM_ROWS_PER_LANE)), MAX_PARTIALS));
+    const count = slices * lanesPerBlock;
+    const constants = { WG, R: m.rows, C: m.cols, V_ROW: m.rowStride, WEIGHTED: m.weights !== undefined, W_STRIDE: m.weights?.stride ?? 1, GROUPS: slices, SCALE: count > 1 ? 1 : scale };
+    const operands = [read(m.matrix), read(m.weights?.id ?? m.matrix)];
+    const dispatch: [number, number] = [Math.ceil(blocks / Math.min(blocks, WG)), slices];
+    if (count === 1) {
+      push(n, `${label} (column sums)`, { kernel: 'colsum', constants }, [...operands, write(n.id)], dispatch, bytes);
+      return;
+    }
+    const partials = scratch(`%${n.id} column-sum partials`, m.cols * count);
+    push(n, `${label} (column sums, partials)`, { kernel: 'colsum', constants }, [...operands, partials], dispatch, { read: bytes.read, written: 4 * m.cols * count });
+    addSlices(n, partials, m.cols, count, scale);
+  };
+
   for (const n of nodes) {
     const lower = OPS[n.op].lower as Lowering<OpKind>;
     const ins = n.inputs.map((i) => nodes[i]!);
@@ -116,6 +160,28 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
         // A(i, p) = a[i * A_I + p * A_K], B(p, j) = b[p * B_K + j * B_J].
         const strides = { A_I: transA ? 1 : a.shape[1]!, A_K: transA ? a.shape[1]! : 1, B_K: transB ? 1 : b.shape[1]!, B_J: transB ? b.shape[1]! : 1 };
         const operands = [read(a.id), read(b.id)];
+        if (M % 4 === 0 && N % 4 === 0 && K % 4 === 0) {
+          // 4 x 8 (or 4 x 4) blocks read as vec4s along each operand's contiguous axis (matmul_tile.wgsl).
+          const wide = N % 8 === 0;
+          const blocks = (M / 4) * (N / (wide ? 8 : 4));
+          const groups = Math.max(1, Math.min(Math.ceil(TILE_LANES / blocks), Math.floor(K / TILE_MIN_DEPTH), MAX_PARTIALS));
+          const constants = { WG, M, N, K, ...strides, A_ALONG_P: strides.A_K === 1, B_ALONG_P: strides.B_K === 1, GROUPS: groups, WIDE: wide };
+          const dispatch: [number, number] = [stride(blocks)[0], groups];
+          const tiles = wide ? '4x8 tiles' : '4x4 tiles';
+          if (groups === 1) {
+            push(n, `${label} (${tiles})`, { kernel: 'matmul_tile', constants }, [...operands, write(n.id)], dispatch, bytes);
+            break;
+          }
+          const partials = scratch(`%${n.id} split-K partials`, M * N * groups);
+          push(n, `${label} (${tiles}, split-K partials)`, { kernel: 'matmul_tile', constants }, [...operands, partials], dispatch, { read: bytes.read, written: 4 * M * N * groups });
+          addSlices(n, partials, M * N, groups, 1);
+          break;
+        }
+        if (M === 1 && !transB && N % 4 === 0) {
+          // A row times a matrix (a one-output layer's weight gradient eᵀ H): a weighted sum of B's rows.
+          columnSums(n, label, { rows: K, cols: N, rowStride: strides.B_K, matrix: b.id, weights: { id: a.id, stride: strides.A_K } }, 1, bytes);
+          break;
+        }
         if (K <= SPLIT_K_ABOVE) {
           push(n, label, { kernel: 'matmul', constants: { WG, M, N, K, ...strides } }, [...operands, write(n.id)], stride(M * N), bytes);
           break;
@@ -130,6 +196,11 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
       case 'reduce': {
         const l = reductionLayout(ins[0]!.shape, lower.axis(n.attrs));
         const scale = lower.mean ? 1 / l.count : 1;
+        if (ins[0]!.shape.length === 2 && lower.axis(n.attrs) === 0 && l.outCount % 4 === 0) {
+          // A sum over rows (a bias's gradient): lanes own vec4s of columns (colsum.wgsl).
+          columnSums(n, label, { rows: l.count, cols: l.outCount, rowStride: l.outCount, matrix: ins[0]!.id }, scale, bytes);
+          break;
+        }
         const groups = Math.min(Math.ceil(l.count / (WG * ITEMS_PER_INVOCATION)), MAX_PARTIALS);
         const ys = Math.min(l.outCount, layout.maxGroupsPerDim);
         const base = { WG, OUT_COUNT: l.outCount, COUNT: l.count, OUT_STRIDE: l.outStride, STRIDE: l.stride };

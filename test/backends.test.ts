@@ -1,4 +1,5 @@
 import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { sizeOf } from '../engine/shape.js';
 import type { Backend } from '../runtime/program.js';
 import { CASES } from './cases.js';
@@ -25,5 +26,29 @@ for (const [label, make] of backends) {
     });
   }
 }
+
+test('WebGPU per-node plan: products with every side a multiple of 4 run in 4x4 tiles, a long inner side split; a row times a matrix and sums over rows as column sums; others as before', async () => {
+  const gpu = await webgpu();
+  const planOf = async (name: string) => {
+    const built = await buildCase(CASES.find((c) => c.name === name)!, gpu);
+    const text = built.model.plan();
+    built.model.dispose();
+    return text;
+  };
+  const tiled = await planOf('matmul in 4x4 tiles transA');
+  // The product [8,16] and both gradients ([12,8] and [12,16]) of a transA product are tiled, each 4 x 8.
+  assert.is(tiled.match(/matmul\[[^\]]*\] \(4x8 tiles\)/g)?.length, 3, tiled);
+  // [8,12] = aᵀ bᵀ: 12 columns, 4 x 4; its gradients [12,8] (4 x 8) and [12,12] (4 x 4).
+  const narrow = await planOf('matmul in 4x4 tiles transA transB');
+  assert.is(narrow.match(/matmul\[[^\]]*\] \(4x4 tiles\)/g)?.length, 2, narrow);
+  assert.is(narrow.match(/matmul\[[^\]]*\] \(4x8 tiles\)/g)?.length, 1, narrow);
+  const split = await planOf('matmul in 4x4 tiles, long inner (split-K)');
+  assert.match(split, /\(4x8 tiles, split-K partials\)/);
+  const plain = await planOf('matmul');
+  assert.not.match(plain, /tiles|column sums/);
+  assert.match(await planOf('matmul row times matrix (column sums)'), /matmul\[1,8\] \(column sums, partials\)/);
+  assert.match(await planOf('mean axis 0, long, columns in vec4s (partials)'), /mean\[12\] \(column sums, partials\)[^]*mean\[12\] \(add 21 slices\)/);
+  assert.match(await planOf('sum axis 0, columns in vec4s'), /sum\[8\] \(column sums, partials\)/);
+});
 
 test.run();

@@ -21,6 +21,17 @@ export const CASES: OpCase[] = [
   { name: 'matmul transB', ops: ['matmul'], params: [[5, 3], [2, 3]], build: (g, [a, b]) => g.matmul(a!, b!, { transB: true }) },
   { name: 'matmul transA transB', ops: ['matmul'], params: [[3, 5], [2, 3]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true, transB: true }) },
   { name: 'matmul long inner (split-K)', ops: ['matmul'], params: [[3, 700], [700, 2]], build: (g, [a, b]) => g.matmul(a!, b!) },
+  // Every side a multiple of 4: 4 x 8 tiles where the output's columns are a multiple of 8, else
+  // 4 x 4, read as vec4s (matmul_tile.wgsl), each operand along either axis; the gradients are
+  // tiled products too. A long inner side with few output blocks splits its sum (16 slices of 64).
+  { name: 'matmul in 4x4 tiles', ops: ['matmul'], params: [[8, 12], [12, 16]], build: (g, [a, b]) => g.matmul(a!, b!) },
+  { name: 'matmul in 4x4 tiles transA', ops: ['matmul'], params: [[12, 8], [12, 16]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true }) },
+  { name: 'matmul in 4x4 tiles transB', ops: ['matmul'], params: [[8, 12], [16, 12]], build: (g, [a, b]) => g.matmul(a!, b!, { transB: true }) },
+  { name: 'matmul in 4x4 tiles transA transB', ops: ['matmul'], params: [[12, 8], [12, 12]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true, transB: true }) },
+  { name: 'matmul in 4x4 tiles, long inner (split-K)', ops: ['matmul'], params: [[4, 1024], [1024, 8]], build: (g, [a, b]) => g.matmul(a!, b!) },
+  // A row times a matrix (a one-output layer's weight gradient) is a weighted column sum (colsum.wgsl).
+  { name: 'matmul row times matrix (column sums)', ops: ['matmul'], params: [[1, 700], [700, 8]], build: (g, [a, b]) => g.matmul(a!, b!) },
+  { name: 'matmul transA row times matrix (column sums)', ops: ['matmul'], params: [[300, 1], [300, 12]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true }) },
   { name: 'transpose', ops: ['transpose'], params: [[5, 3]], build: (g, [a]) => g.transpose(a!) },
   { name: 'reshape', ops: ['reshape'], params: [[6, 2]], build: (g, [a]) => g.reshape(a!, [3, 4]) },
   { name: 'broadcastTo [3]->[4,3]', ops: ['broadcastTo'], params: [[3]], build: (g, [a]) => g.broadcastTo(a!, [4, 3]) },
@@ -44,6 +55,11 @@ export const CASES: OpCase[] = [
   { name: 'sum all', ops: ['sum'], params: [[9, 5]], build: (g, [a]) => g.sum(a!) },
   { name: 'sum axis 0', ops: ['sum'], params: [[9, 5]], build: (g, [a]) => g.sum(a!, 0) },
   { name: 'sum axis 1', ops: ['sum'], params: [[9, 5]], build: (g, [a]) => g.sum(a!, 1) },
+  // Sums over rows with columns in vec4s: lanes own columns and phases of the rows (colsum.wgsl),
+  // the phases' partials added by partials.wgsl; a bias's gradient is one.
+  { name: 'sum axis 0, columns in vec4s', ops: ['sum'], params: [[9, 8]], build: (g, [a]) => g.sum(a!, 0) },
+  { name: 'mean axis 0, long, columns in vec4s (partials)', ops: ['mean'], params: [[1000, 12]], build: (g, [a]) => g.mean(a!, 0) },
+  { name: 'add [n,k]+[k], k in vec4s', ops: ['add'], params: [[7, 8], [8]], build: (g, [a, b]) => g.add(a!, b!) },
   { name: 'sum of a vector', ops: ['sum'], params: [[11]], build: (g, [a]) => g.sum(a!, 0) },
   { name: 'mean all, long (two-pass)', ops: ['mean'], params: [[1000, 3]], build: (g, [a]) => g.mean(a!) },
   { name: 'mean axis 0', ops: ['mean'], params: [[9, 5]], build: (g, [a]) => g.mean(a!, 0) },

@@ -8,11 +8,14 @@ import control from './control.wgsl';
 import epoch from './epoch.wgsl';
 import finish from './finish.wgsl';
 import fmaRate from './fma_rate.wgsl';
+import colsum from './colsum.wgsl';
 import map from './map.wgsl';
 import matmul from './matmul.wgsl';
 import matmulSplitk from './matmul_splitk.wgsl';
+import matmulTile from './matmul_tile.wgsl';
 import adamRule from './optim/adam.wgsl';
 import sgdRule from './optim/sgd.wgsl';
+import partials from './partials.wgsl';
 import record from './record.wgsl';
 import reduce from './reduce.wgsl';
 import rowPass from './row_pass.wgsl';
@@ -31,6 +34,9 @@ export const KERNELS = {
   reduce,
   matmul,
   matmul_splitk: matmulSplitk,
+  matmul_tile: matmulTile,
+  colsum,
+  partials,
   record,
   update,
   stream_read: streamRead,
