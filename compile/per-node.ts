@@ -26,6 +26,12 @@ const MAX_PARTIALS = 1024;
  */
 const TILE_LANES = 4096;
 const TILE_MIN_DEPTH = 64;
+/**
+ * The subgroup size matmul_team.wgsl is written for (lavapipe's: a workgroup of one SIMD vector),
+ * and the workgroups its bands and slices aim to fill.
+ */
+const TEAM_LANES = 8;
+const TEAM_WORKGROUPS = 64;
 /** A column sum's lane adds about this many rows before its partial is written. */
 const COLSUM_ROWS_PER_LANE = 64;
 
@@ -160,6 +166,21 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
         // A(i, p) = a[i * A_I + p * A_K], B(p, j) = b[p * B_K + j * B_J].
         const strides = { A_I: transA ? 1 : a.shape[1]!, A_K: transA ? a.shape[1]! : 1, B_K: transB ? 1 : b.shape[1]!, B_J: transB ? b.shape[1]! : 1 };
         const operands = [read(a.id), read(b.id)];
+        if (layout.teamLanes === TEAM_LANES && M % 8 === 0 && N % 4 === 0 && K % 4 === 0) {
+          // A subgroup computes an 8-row band, A's block read once and broadcast (matmul_team.wgsl).
+          const teams = (M / 8) * Math.ceil(N / 4 / TEAM_LANES);
+          const groups = Math.max(1, Math.min(Math.ceil(TEAM_WORKGROUPS / teams), Math.floor(K / TILE_MIN_DEPTH), MAX_PARTIALS));
+          const constants = { LANES: TEAM_LANES, M, N, K, ...strides, A_ALONG_P: strides.A_K === 1, B_ALONG_P: strides.B_K === 1, GROUPS: groups };
+          const dispatch: [number, number] = [Math.min(teams, layout.maxGroupsPerDim), groups];
+          if (groups === 1) {
+            push(n, `${label} (8-row bands by a subgroup)`, { kernel: 'matmul_team', constants }, [...operands, write(n.id)], dispatch, bytes);
+            break;
+          }
+          const partials = scratch(`%${n.id} split-K partials`, M * N * groups);
+          push(n, `${label} (8-row bands by a subgroup, split-K partials)`, { kernel: 'matmul_team', constants }, [...operands, partials], dispatch, { read: bytes.read, written: 4 * M * N * groups });
+          addSlices(n, partials, M * N, groups, 1);
+          break;
+        }
         if (M % 4 === 0 && N % 4 === 0 && K % 4 === 0) {
           // 4 x 8 (or 4 x 4) blocks read as vec4s along each operand's contiguous axis (matmul_tile.wgsl).
           const wide = N % 8 === 0;

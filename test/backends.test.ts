@@ -27,7 +27,7 @@ for (const [label, make] of backends) {
   }
 }
 
-test('WebGPU per-node plan: products with every side a multiple of 4 run in 4x4 tiles, a long inner side split; a row times a matrix and sums over rows as column sums; others as before', async () => {
+test('WebGPU per-node plan: products in subgroup bands (lavapipe), in 4x8 or 4x4 tiles, a long inner side split; a row times a matrix and sums over rows as column sums; others as before', async () => {
   const gpu = await webgpu();
   const planOf = async (name: string) => {
     const built = await buildCase(CASES.find((c) => c.name === name)!, gpu);
@@ -35,17 +35,19 @@ test('WebGPU per-node plan: products with every side a multiple of 4 run in 4x4 
     built.model.dispose();
     return text;
   };
-  const tiled = await planOf('matmul in 4x4 tiles transA');
-  // The product [8,16] and both gradients ([12,8] and [12,16]) of a transA product are tiled, each 4 x 8.
-  assert.is(tiled.match(/matmul\[[^\]]*\] \(4x8 tiles\)/g)?.length, 3, tiled);
-  // [8,12] = aᵀ bᵀ: 12 columns, 4 x 4; its gradients [12,8] (4 x 8) and [12,12] (4 x 4).
+  const count = (text: string, how: string) => text.match(new RegExp(`matmul\\[[^\\]]*\\] \\(${how}\\)`, 'g'))?.length ?? 0;
+  // aᵀ b [12,16] (4 x 8) and its gradients b doutᵀ [20,12] (4 x 4) and a dout [20,16] (4 x 8).
+  const tiled = await planOf('matmul in 4x8 tiles transA');
+  assert.equal([count(tiled, '4x8 tiles'), count(tiled, '4x4 tiles')], [2, 1], tiled);
   const narrow = await planOf('matmul in 4x4 tiles transA transB');
-  assert.is(narrow.match(/matmul\[[^\]]*\] \(4x4 tiles\)/g)?.length, 2, narrow);
-  assert.is(narrow.match(/matmul\[[^\]]*\] \(4x8 tiles\)/g)?.length, 1, narrow);
-  const split = await planOf('matmul in 4x4 tiles, long inner (split-K)');
-  assert.match(split, /\(4x8 tiles, split-K partials\)/);
+  assert.equal([count(narrow, '4x8 tiles'), count(narrow, '4x4 tiles')], [0, 3], narrow);
+  assert.match(await planOf('matmul in 4x8 tiles, long inner (split-K)'), /\(4x8 tiles, split-K partials\)/);
+  // a bᵀ [16,40], dout b [16,12] and doutᵀ a [40,12]: every product's rows a multiple of 8.
+  const bands = await planOf('matmul in subgroup bands transB');
+  assert.is(count(bands, '8-row bands by a subgroup'), 3, bands);
+  assert.match(await planOf('matmul in subgroup bands, long inner (split-K)'), /\(8-row bands by a subgroup, split-K partials\)[^]*\(add 16 slices\)/);
   const plain = await planOf('matmul');
-  assert.not.match(plain, /tiles|column sums/);
+  assert.not.match(plain, /tiles|bands|column sums/);
   assert.match(await planOf('matmul row times matrix (column sums)'), /matmul\[1,8\] \(column sums, partials\)/);
   assert.match(await planOf('mean axis 0, long, columns in vec4s (partials)'), /mean\[12\] \(column sums, partials\)[^]*mean\[12\] \(add 21 slices\)/);
   assert.match(await planOf('sum axis 0, columns in vec4s'), /sum\[8\] \(column sums, partials\)/);

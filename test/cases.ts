@@ -21,14 +21,22 @@ export const CASES: OpCase[] = [
   { name: 'matmul transB', ops: ['matmul'], params: [[5, 3], [2, 3]], build: (g, [a, b]) => g.matmul(a!, b!, { transB: true }) },
   { name: 'matmul transA transB', ops: ['matmul'], params: [[3, 5], [2, 3]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true, transB: true }) },
   { name: 'matmul long inner (split-K)', ops: ['matmul'], params: [[3, 700], [700, 2]], build: (g, [a, b]) => g.matmul(a!, b!) },
-  // Every side a multiple of 4: 4 x 8 tiles where the output's columns are a multiple of 8, else
-  // 4 x 4, read as vec4s (matmul_tile.wgsl), each operand along either axis; the gradients are
-  // tiled products too. A long inner side with few output blocks splits its sum (16 slices of 64).
-  { name: 'matmul in 4x4 tiles', ops: ['matmul'], params: [[8, 12], [12, 16]], build: (g, [a, b]) => g.matmul(a!, b!) },
-  { name: 'matmul in 4x4 tiles transA', ops: ['matmul'], params: [[12, 8], [12, 16]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true }) },
-  { name: 'matmul in 4x4 tiles transB', ops: ['matmul'], params: [[8, 12], [16, 12]], build: (g, [a, b]) => g.matmul(a!, b!, { transB: true }) },
-  { name: 'matmul in 4x4 tiles transA transB', ops: ['matmul'], params: [[12, 8], [12, 12]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true, transB: true }) },
-  { name: 'matmul in 4x4 tiles, long inner (split-K)', ops: ['matmul'], params: [[4, 1024], [1024, 8]], build: (g, [a, b]) => g.matmul(a!, b!) },
+  // Every side a multiple of 4 (and the rows not of 8): 4 x 8 tiles where the output's columns are
+  // a multiple of 8, else 4 x 4, read as vec4s (matmul_tile.wgsl), each operand along either axis;
+  // the gradients are tiled products too. A long inner side with few output blocks splits its sum
+  // (16 slices of 64).
+  { name: 'matmul in 4x8 tiles', ops: ['matmul'], params: [[12, 20], [20, 16]], build: (g, [a, b]) => g.matmul(a!, b!) },
+  { name: 'matmul in 4x8 tiles transA', ops: ['matmul'], params: [[20, 12], [20, 16]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true }) },
+  { name: 'matmul in 4x4 tiles transB', ops: ['matmul'], params: [[12, 20], [12, 20]], build: (g, [a, b]) => g.matmul(a!, b!, { transB: true }) },
+  { name: 'matmul in 4x4 tiles transA transB', ops: ['matmul'], params: [[20, 12], [12, 20]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true, transB: true }) },
+  { name: 'matmul in 4x8 tiles, long inner (split-K)', ops: ['matmul'], params: [[4, 1024], [1024, 8]], build: (g, [a, b]) => g.matmul(a!, b!) },
+  // Rows a multiple of 8, on an adapter with subgroups of 8 (lavapipe): a subgroup computes an
+  // 8-row band, A's block read once and broadcast (matmul_team.wgsl); 40 columns leave lanes idle.
+  { name: 'matmul in subgroup bands', ops: ['matmul'], params: [[16, 12], [12, 40]], build: (g, [a, b]) => g.matmul(a!, b!) },
+  { name: 'matmul in subgroup bands transA', ops: ['matmul'], params: [[12, 16], [12, 40]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true }) },
+  { name: 'matmul in subgroup bands transB', ops: ['matmul'], params: [[16, 12], [40, 12]], build: (g, [a, b]) => g.matmul(a!, b!, { transB: true }) },
+  { name: 'matmul in subgroup bands transA transB', ops: ['matmul'], params: [[12, 16], [40, 12]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true, transB: true }) },
+  { name: 'matmul in subgroup bands, long inner (split-K)', ops: ['matmul'], params: [[8, 1024], [1024, 32]], build: (g, [a, b]) => g.matmul(a!, b!) },
   // A row times a matrix (a one-output layer's weight gradient) is a weighted column sum (colsum.wgsl).
   { name: 'matmul row times matrix (column sums)', ops: ['matmul'], params: [[1, 700], [700, 8]], build: (g, [a, b]) => g.matmul(a!, b!) },
   { name: 'matmul transA row times matrix (column sums)', ops: ['matmul'], params: [[300, 1], [300, 12]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true }) },

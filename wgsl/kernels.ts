@@ -12,6 +12,7 @@ import colsum from './colsum.wgsl';
 import map from './map.wgsl';
 import matmul from './matmul.wgsl';
 import matmulSplitk from './matmul_splitk.wgsl';
+import matmulTeam from './matmul_team.wgsl';
 import matmulTile from './matmul_tile.wgsl';
 import adamRule from './optim/adam.wgsl';
 import sgdRule from './optim/sgd.wgsl';
@@ -35,6 +36,7 @@ export const KERNELS = {
   matmul,
   matmul_splitk: matmulSplitk,
   matmul_tile: matmulTile,
+  matmul_team: matmulTeam,
   colsum,
   partials,
   record,
