@@ -42,7 +42,7 @@ export function renderAttrs<A>(attrs: A): Rendered<A> {
 
 export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): Plan {
   const { loader } = program;
-  if (program.replicas.count > 1) throw new PlanError('replicates (bootstrap, sweeps) train on the fused plans; the per-node plan trains one model');
+  if (program.replicas.count > 1) throw new PlanError('replicates (bootstrap, sweeps) train on the fused plans and on the CPU backend; the per-node plan trains one model');
   if (loader.batchSize < loader.rows || loader.validationRows > 0) {
     throw new PlanError('the per-node plan trains full batches without a validation set; minibatches and validation run on the fused plans and on the CPU backend');
   }

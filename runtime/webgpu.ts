@@ -72,14 +72,15 @@ export class WebGpuBackend implements Backend {
       compiled = compile(layout);
     } catch (e) {
       // 'auto' runs one kernel per node where the compiler does not fuse the graph or the fused
-      // kernels do not fit the device (when that plan cannot run it either, the first reason stands).
+      // kernels do not fit the device; when that plan cannot run it either, both reasons are said.
       if (!(e instanceof Unfusable) && !(e instanceof PlanError)) throw e;
       if (plan !== 'auto') throw e instanceof Unfusable ? new PlanError(`plan "${plan}": ${e.message}; use plan "per-node" or "auto"`) : e;
       let fallback: Plan;
       try {
         fallback = planPerNode(program, layout);
-      } catch {
-        throw e instanceof Unfusable ? new PlanError(e.message) : e;
+      } catch (pe) {
+        if (!(pe instanceof PlanError)) throw pe;
+        throw new PlanError(`${e.message}, so the fused plans cannot run this graph, and neither can one kernel per node: ${pe.message}`);
       }
       fallback.notes.unshift(`not fused: ${e.message}`);
       return fallback;

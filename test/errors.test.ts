@@ -5,6 +5,7 @@ import { sgd } from '../optim/sgd.js';
 import { NoAdapterError, requestBackend } from '../runtime/device.js';
 import { type CompileOptions, DataError, DisposedError, compile } from '../runtime/model.js';
 import { WebGpuBackend } from '../runtime/webgpu.js';
+import { PlanError } from '../compile/plan.js';
 import { KernelCache, KernelError } from '../wgsl/kernels.js';
 import { assertClose, caught, cpu32, cpu64, rejects, webgpu } from './helpers.js';
 
@@ -206,6 +207,23 @@ test('asking for WebGPU where there is no adapter is an error with the driver ad
   assert.is(fallback.kind, 'cpu');
   assert.is(lines.length, 1, 'auto says once why it runs on the CPU');
   assert.match(lines[0]!, /running on the CPU backend instead.*mesa-vulkan-drivers/);
+});
+
+test('a network too wide for the fused kernels, with minibatches, on WebGPU: both plans\' reasons and the way out, never a bare shared-memory number', async () => {
+  const g = new Graph();
+  const X = g.input('X', [200, 16]);
+  const Y = g.input('Y', [200, 1]);
+  // 16 -> 128 -> 64 -> 1: 10497 gradients and the loss summed over rows, past 32 KiB of shared memory.
+  const H1 = g.tanh(g.add(g.matmul(X, g.param('W1', [128, 16]), { transB: true }), g.param('b1', [128])));
+  const H2 = g.tanh(g.add(g.matmul(H1, g.param('W2', [64, 128]), { transB: true }), g.param('b2', [64])));
+  const loss = g.mean(g.squaredError(g.add(g.matmul(H2, g.param('W3', [1, 64]), { transB: true }), g.param('b3', [1])), Y));
+  const err = await caught(compile(g, { loss, optimizer: sgd(), backend: await webgpu(), batchSize: 50 }));
+  assert.instance(err, PlanError);
+  assert.match(err!.message, /^10498 sums over rows need \d+ bytes of shared memory even for a workgroup of one, and the device allows \d+, so the fused plans cannot run this graph, and neither can one kernel per node: the per-node plan trains full batches without a validation set; minibatches and validation run on the fused plans and on the CPU backend$/);
+  // The same network trains full batch there (one kernel per node).
+  const full = await compile(g, { loss, optimizer: sgd(), backend: await webgpu() });
+  assert.is(full.planName, 'per-node');
+  full.dispose();
 });
 
 test('a WGSL compile error names the kernel, line:col and shows the numbered source', async () => {
