@@ -42,7 +42,7 @@ export function renderAttrs<A>(attrs: A): Rendered<A> {
 
 export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): Plan {
   const { loader } = program;
-  if (program.replicas.count > 1) throw new PlanError('replicates (bootstrap, sweeps) train on the fused plans and on the CPU backend; the per-node plan trains one model');
+  if (program.replicas.count > 1) throw new PlanError('replicates (bootstrap, sweeps) train on the fused plans; the per-node plan trains one model');
   if (loader.batchSize < loader.rows || loader.validationRows > 0) {
     throw new PlanError('the per-node plan trains full batches without a validation set; minibatches and validation run on the fused plans and on the CPU backend');
   }
@@ -145,6 +145,12 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
           strides = [flat([1, 0]) - flat([0, 0]), flat([0, 1]) - flat([0, 0])];
         } else {
           apply = lower.wgsl('x', renderAttrs(n.attrs));
+          if ((rows * cols) % 4 === 0) {
+            // An elementwise op over a whole buffer: a vec4 a lane (map4.wgsl).
+            const spec = { kernel: 'map4' as const, holes: { APPLY: apply }, constants: { WG, COUNT4: (rows * cols) / 4 } };
+            push(n, `${label} (vec4)`, spec, [read(n.inputs[0]!), write(n.id)], stride((rows * cols) / 4), bytes);
+            break;
+          }
         }
         const constants = { WG, ROWS: rows, COLS: cols, A_ROW_STRIDE: strides[0], A_COL_STRIDE: strides[1] };
         push(n, label, { kernel: 'map', holes: { APPLY: apply }, constants }, [read(n.inputs[0]!), write(n.id)], stride(rows * cols), bytes);
@@ -153,6 +159,15 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
       case 'zip': {
         const sa = broadcastStrides(ins[0]!.shape, n.shape);
         const sb = broadcastStrides(ins[1]!.shape, n.shape);
+        // Along the columns in vec4s (zip4.wgsl): each operand read along them (its rows whole
+        // vec4s) or broadcast along them (the backend sizes every buffer in whole vec4s).
+        const vec4 = (st: typeof sa) => st.colStride === 0 || st.rowStride % 4 === 0;
+        if (sa.cols % 4 === 0 && vec4(sa) && vec4(sb)) {
+          const constants = { WG, ROWS: sa.rows, COLS: sa.cols, A_ROW_STRIDE: sa.rowStride, A_SPLAT: sa.colStride === 0, B_ROW_STRIDE: sb.rowStride, B_SPLAT: sb.colStride === 0 };
+          const spec = { kernel: 'zip4' as const, holes: { COMBINE: lower.wgsl('x', 'y') }, constants };
+          push(n, `${label} (vec4)`, spec, [read(n.inputs[0]!), read(n.inputs[1]!), write(n.id)], stride((sa.rows * sa.cols) / 4), bytes);
+          break;
+        }
         const constants = { WG, ROWS: sa.rows, COLS: sa.cols, A_ROW_STRIDE: sa.rowStride, A_COL_STRIDE: sa.colStride, B_ROW_STRIDE: sb.rowStride, B_COL_STRIDE: sb.colStride };
         const spec = { kernel: 'zip' as const, holes: { COMBINE: lower.wgsl('x', 'y') }, constants };
         push(n, label, spec, [read(n.inputs[0]!), read(n.inputs[1]!), write(n.id)], stride(sa.rows * sa.cols), bytes);

@@ -72,14 +72,15 @@ export class WebGpuBackend implements Backend {
       compiled = compile(layout);
     } catch (e) {
       // 'auto' runs one kernel per node where the compiler does not fuse the graph or the fused
-      // kernels do not fit the device; when that plan cannot run it either, both reasons are said.
+      // kernels do not fit the device. When that plan cannot run it either, both reasons are said,
+      // but for replicates, which only the fused plans train: there the first reason stands.
       if (!(e instanceof Unfusable) && !(e instanceof PlanError)) throw e;
       if (plan !== 'auto') throw e instanceof Unfusable ? new PlanError(`plan "${plan}": ${e.message}; use plan "per-node" or "auto"`) : e;
       let fallback: Plan;
       try {
         fallback = planPerNode(program, layout);
       } catch (pe) {
-        if (!(pe instanceof PlanError)) throw pe;
+        if (!(pe instanceof PlanError) || program.replicas.count > 1) throw e instanceof Unfusable ? new PlanError(e.message) : e;
         throw new PlanError(`${e.message}, so the fused plans cannot run this graph, and neither can one kernel per node: ${pe.message}`);
       }
       fallback.notes.unshift(`not fused: ${e.message}`);
@@ -135,7 +136,8 @@ class WebGpuExecutable implements Executable {
   static async create(backend: WebGpuBackend, program: Program, plan: Plan): Promise<WebGpuExecutable> {
     const { device } = backend;
     const buffers = plan.buffers.map((b) => {
-      const buffer = device.createBuffer({ label: b.label, size: Math.max(4, 4 * b.words), usage: (b.uniform ? UNIFORM : STORAGE) | COPY_SRC | COPY_DST });
+      // Whole vec4s: a kernel may bind any buffer as array<vec4f> (zip4.wgsl broadcasts a scalar from one).
+      const buffer = device.createBuffer({ label: b.label, size: 16 * Math.max(1, Math.ceil(b.words / 4)), usage: (b.uniform ? UNIFORM : STORAGE) | COPY_SRC | COPY_DST });
       if (b.fill !== undefined) device.queue.writeBuffer(buffer, 0, new Float32Array(b.words).fill(b.fill));
       if (b.uniform) device.queue.writeBuffer(buffer, 0, new Uint32Array(Object.values(b.uniform)));
       return buffer;

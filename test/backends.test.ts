@@ -27,7 +27,7 @@ for (const [label, make] of backends) {
   }
 }
 
-test('WebGPU per-node plan: products in subgroup bands (lavapipe), in 4x8 or 4x4 tiles, a long inner side split; a row times a matrix and sums over rows as column sums; others as before', async () => {
+test('WebGPU per-node plan: products in subgroup bands (lavapipe), in 4x8 or 4x4 tiles, a long inner side split; a row times a matrix and sums over rows as column sums; elementwise ops in vec4s; others as before', async () => {
   const gpu = await webgpu();
   const planOf = async (name: string) => {
     const built = await buildCase(CASES.find((c) => c.name === name)!, gpu);
@@ -42,15 +42,28 @@ test('WebGPU per-node plan: products in subgroup bands (lavapipe), in 4x8 or 4x4
   const narrow = await planOf('matmul in 4x4 tiles transA transB');
   assert.equal([count(narrow, '4x8 tiles'), count(narrow, '4x4 tiles')], [0, 3], narrow);
   assert.match(await planOf('matmul in 4x8 tiles, long inner (split-K)'), /\(4x8 tiles, split-K partials\)/);
-  // a bᵀ [16,40], dout b [16,12] and doutᵀ a [40,12]: every product's rows a multiple of 8.
+  // a bᵀ [16,40], dout b [16,12] and doutᵀ a [40,12]: every product's rows a multiple of 8, in
+  // bands where the adapter has subgroups of 8 (lavapipe through Dawn), else in tiles (Deno's wgpu
+  // gives no subgroup size).
   const bands = await planOf('matmul in subgroup bands transB');
-  assert.is(count(bands, '8-row bands by a subgroup'), 3, bands);
-  assert.match(await planOf('matmul in subgroup bands, long inner (split-K)'), /\(8-row bands by a subgroup, split-K partials\)[^]*\(add 16 slices\)/);
+  const split = await planOf('matmul in subgroup bands, long inner (split-K)');
+  if ((gpu as unknown as { layout: { teamLanes: number } }).layout.teamLanes === 8) {
+    assert.is(count(bands, '8-row bands by a subgroup'), 3, bands);
+    assert.match(split, /\(8-row bands by a subgroup, split-K partials\)[^]*\(add 16 slices\)/);
+  } else {
+    assert.is(count(bands, '4x8 tiles') + count(bands, '4x4 tiles'), 3, bands);
+    assert.match(split, /\(4x8 tiles, split-K partials\)/);
+  }
   const plain = await planOf('matmul');
   assert.not.match(plain, /tiles|bands|column sums/);
   assert.match(await planOf('matmul row times matrix (column sums)'), /matmul\[1,8\] \(column sums, partials\)/);
   assert.match(await planOf('mean axis 0, long, columns in vec4s (partials)'), /mean\[12\] \(column sums, partials\)[^]*mean\[12\] \(add 21 slices\)/);
   assert.match(await planOf('sum axis 0, columns in vec4s'), /sum\[8\] \(column sums, partials\)/);
+  assert.match(await planOf('mul [n,k]*[n,1] in vec4s'), /%\d+ mul\[8,4\] \(vec4\)/);
+  assert.match(await planOf('mul [n,k]*[n,1] in vec4s, 7 rows'), /%2 mul\[7,4\] \(vec4\)/);
+  assert.match(await planOf('sub []-[n,k] in vec4s'), /%2 sub\[6,4\] \(vec4\)/);
+  assert.not.match(await planOf('add [n,k]+[] scalar'), /%2 add\[7,3\] \(vec4\)/);
+  assert.match(await planOf('tanh in vec4s'), /%\d+ tanh\[6,4\] \(vec4\)/);
 });
 
 test.run();

@@ -51,6 +51,13 @@ export const CASES: OpCase[] = [
   { name: 'add [n,k]+[] scalar', ops: ['add'], params: [[7, 3], []], build: (g, [a, b]) => g.add(a!, b!) },
   { name: 'sub [k]-[n,k]', ops: ['sub'], params: [[3], [7, 3]], build: (g, [a, b]) => g.sub(a!, b!) },
   { name: 'mul [n,k]*[n,1]', ops: ['mul'], params: [[7, 3], [7, 1]], build: (g, [a, b]) => g.mul(a!, b!) },
+  // Columns in vec4s (zip4.wgsl, map4.wgsl): an operand read along them, broadcast over the rows,
+  // or broadcast along them ([n,1], a scalar), its buffer padded to whole vec4s (7 values, 1).
+  { name: 'mul [n,k]*[n,1] in vec4s', ops: ['mul'], params: [[8, 4], [8, 1]], build: (g, [a, b]) => g.mul(a!, b!) },
+  { name: 'mul [n,k]*[n,1] in vec4s, 7 rows', ops: ['mul'], params: [[7, 4], [7, 1]], build: (g, [a, b]) => g.mul(a!, b!) },
+  { name: 'sub []-[n,k] in vec4s', ops: ['sub'], params: [[], [6, 4]], build: (g, [a, b]) => g.sub(a!, b!) },
+  { name: 'sub [k]-[n,k] in vec4s', ops: ['sub'], params: [[8], [6, 8]], build: (g, [a, b]) => g.sub(a!, b!) },
+  { name: 'tanh in vec4s', ops: ['tanh'], params: [[6, 4]], build: (g, [a]) => g.tanh(a!) },
   { name: 'squaredError [n,k],[n,k]', ops: ['squaredError'], params: [[7, 2], [7, 2]], build: (g, [a, b]) => g.squaredError(a!, b!) },
   { name: 'squaredError [n,k],[k]', ops: ['squaredError'], params: [[7, 2], [2]], build: (g, [a, b]) => g.squaredError(a!, b!) },
   { name: 'scale', ops: ['scale'], params: [[4, 3]], build: (g, [a]) => g.scale(a!, -2.5) },

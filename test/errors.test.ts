@@ -5,7 +5,6 @@ import { sgd } from '../optim/sgd.js';
 import { NoAdapterError, requestBackend } from '../runtime/device.js';
 import { type CompileOptions, DataError, DisposedError, compile } from '../runtime/model.js';
 import { WebGpuBackend } from '../runtime/webgpu.js';
-import { PlanError } from '../compile/plan.js';
 import { KernelCache, KernelError } from '../wgsl/kernels.js';
 import { assertClose, caught, cpu32, cpu64, rejects, webgpu } from './helpers.js';
 
@@ -218,7 +217,7 @@ test('a network too wide for the fused kernels, with minibatches, on WebGPU: bot
   const H2 = g.tanh(g.add(g.matmul(H1, g.param('W2', [64, 128]), { transB: true }), g.param('b2', [64])));
   const loss = g.mean(g.squaredError(g.add(g.matmul(H2, g.param('W3', [1, 64]), { transB: true }), g.param('b3', [1])), Y));
   const err = await caught(compile(g, { loss, optimizer: sgd(), backend: await webgpu(), batchSize: 50 }));
-  assert.instance(err, PlanError);
+  assert.is(err?.name, 'PlanError', 'a PlanError (by name: the shared backend may come from another test bundle)');
   assert.match(err!.message, /^10498 sums over rows need \d+ bytes of shared memory even for a workgroup of one, and the device allows \d+, so the fused plans cannot run this graph, and neither can one kernel per node: the per-node plan trains full batches without a validation set; minibatches and validation run on the fused plans and on the CPU backend$/);
   // The same network trains full batch there (one kernel per node).
   const full = await compile(g, { loss, optimizer: sgd(), backend: await webgpu() });

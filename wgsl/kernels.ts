@@ -10,6 +10,7 @@ import finish from './finish.wgsl';
 import fmaRate from './fma_rate.wgsl';
 import colsum from './colsum.wgsl';
 import map from './map.wgsl';
+import map4 from './map4.wgsl';
 import matmul from './matmul.wgsl';
 import matmulSplitk from './matmul_splitk.wgsl';
 import matmulTeam from './matmul_team.wgsl';
@@ -27,11 +28,14 @@ import tree from './tree.wgsl';
 import update from './update.wgsl';
 import validFinish from './valid_finish.wgsl';
 import zip from './zip.wgsl';
+import zip4 from './zip4.wgsl';
 
 /** Every kernel source by name. */
 export const KERNELS = {
   map,
+  map4,
   zip,
+  zip4,
   reduce,
   matmul,
   matmul_splitk: matmulSplitk,
