@@ -95,6 +95,31 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
       { read: 4 * outCount * count, written: 4 * outCount },
     );
 
+  /**
+   * A kernel that sums in `count` slices: with one, straight into n's buffer; with more, into
+   * slice-major partials (labelled `names.partials` in the step, `names.scratch` as a buffer) that
+   * addSlices then adds, scaled. `names.label` is the step's label less its closing parenthesis.
+   */
+  const inSlices = (
+    n: Node,
+    names: { label: string; partials: string; scratch: string },
+    spec: Omit<KernelSpec, 'access'>,
+    operands: Binding[],
+    dispatch: [number, number],
+    bytes: Step['bytes'],
+    outCount: number,
+    count: number,
+    scale: number,
+  ) => {
+    if (count === 1) {
+      push(n, `${names.label})`, spec, [...operands, write(n.id)], dispatch, bytes);
+      return;
+    }
+    const partials = scratch(`%${n.id} ${names.scratch}`, outCount * count);
+    push(n, `${names.label}, ${names.partials})`, spec, [...operands, partials], dispatch, { read: bytes.read, written: 4 * outCount * count });
+    addSlices(n, partials, outCount, count, scale);
+  };
+
   /** out[j] = scale * sum_r w(r) V(r, j) over a row-major matrix with columns in vec4s (colsum.wgsl). */
   const columnSums = (
     n: Node,
@@ -110,13 +135,7 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
     const constants = { WG, R: m.rows, C: m.cols, V_ROW: m.rowStride, WEIGHTED: m.weights !== undefined, W_STRIDE: m.weights?.stride ?? 1, GROUPS: slices, SCALE: count > 1 ? 1 : scale };
     const operands = [read(m.matrix), read(m.weights?.id ?? m.matrix)];
     const dispatch: [number, number] = [Math.ceil(blocks / Math.min(blocks, WG)), slices];
-    if (count === 1) {
-      push(n, `${label} (column sums)`, { kernel: 'colsum', constants }, [...operands, write(n.id)], dispatch, bytes);
-      return;
-    }
-    const partials = scratch(`%${n.id} column-sum partials`, m.cols * count);
-    push(n, `${label} (column sums, partials)`, { kernel: 'colsum', constants }, [...operands, partials], dispatch, { read: bytes.read, written: 4 * m.cols * count });
-    addSlices(n, partials, m.cols, count, scale);
+    inSlices(n, { label: `${label} (column sums`, partials: 'partials', scratch: 'column-sum partials' }, { kernel: 'colsum', constants }, operands, dispatch, bytes, m.cols, count, scale);
   };
 
   for (const n of nodes) {
@@ -187,13 +206,8 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
           const groups = Math.max(1, Math.min(Math.ceil(TEAM_WORKGROUPS / teams), Math.floor(K / TILE_MIN_DEPTH), MAX_PARTIALS));
           const constants = { LANES: TEAM_LANES, M, N, K, ...strides, A_ALONG_P: strides.A_K === 1, B_ALONG_P: strides.B_K === 1, GROUPS: groups };
           const dispatch: [number, number] = [Math.min(teams, layout.maxGroupsPerDim), groups];
-          if (groups === 1) {
-            push(n, `${label} (8-row bands by a subgroup)`, { kernel: 'matmul_team', constants }, [...operands, write(n.id)], dispatch, bytes);
-            break;
-          }
-          const partials = scratch(`%${n.id} split-K partials`, M * N * groups);
-          push(n, `${label} (8-row bands by a subgroup, split-K partials)`, { kernel: 'matmul_team', constants }, [...operands, partials], dispatch, { read: bytes.read, written: 4 * M * N * groups });
-          addSlices(n, partials, M * N, groups, 1);
+          const names = { label: `${label} (8-row bands by a subgroup`, partials: 'split-K partials', scratch: 'split-K partials' };
+          inSlices(n, names, { kernel: 'matmul_team', constants }, operands, dispatch, bytes, M * N, groups, 1);
           break;
         }
         if (M % 4 === 0 && N % 4 === 0 && K % 4 === 0) {
@@ -203,14 +217,8 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
           const groups = Math.max(1, Math.min(Math.ceil(TILE_LANES / blocks), Math.floor(K / TILE_MIN_DEPTH), MAX_PARTIALS));
           const constants = { WG, M, N, K, ...strides, A_ALONG_P: strides.A_K === 1, B_ALONG_P: strides.B_K === 1, GROUPS: groups, WIDE: wide };
           const dispatch: [number, number] = [stride(blocks)[0], groups];
-          const tiles = wide ? '4x8 tiles' : '4x4 tiles';
-          if (groups === 1) {
-            push(n, `${label} (${tiles})`, { kernel: 'matmul_tile', constants }, [...operands, write(n.id)], dispatch, bytes);
-            break;
-          }
-          const partials = scratch(`%${n.id} split-K partials`, M * N * groups);
-          push(n, `${label} (${tiles}, split-K partials)`, { kernel: 'matmul_tile', constants }, [...operands, partials], dispatch, { read: bytes.read, written: 4 * M * N * groups });
-          addSlices(n, partials, M * N, groups, 1);
+          const names = { label: `${label} (${wide ? '4x8 tiles' : '4x4 tiles'}`, partials: 'split-K partials', scratch: 'split-K partials' };
+          inSlices(n, names, { kernel: 'matmul_tile', constants }, operands, dispatch, bytes, M * N, groups, 1);
           break;
         }
         if (M === 1 && !transB && N % 4 === 0) {

@@ -23,6 +23,7 @@ import reduce from './reduce.wgsl';
 import rowPass from './row_pass.wgsl';
 import serial from './serial.wgsl';
 import streamRead from './stream_read.wgsl';
+import tileB from './tile_b.wgsl';
 import tiny from './tiny.wgsl';
 import tree from './tree.wgsl';
 import update from './update.wgsl';
@@ -30,7 +31,10 @@ import validFinish from './valid_finish.wgsl';
 import zip from './zip.wgsl';
 import zip4 from './zip4.wgsl';
 
-/** Every kernel source by name. */
+/** The tiled products' shared read of B's blocks, spliced where each source says {{TILE_B}}. */
+const withTileB = (source: string): string => source.replace('{{TILE_B}}', tileB);
+
+/** Every kernel source by name, with shared functions spliced in (the holes left are per use). */
 export const KERNELS = {
   map,
   map4,
@@ -39,8 +43,8 @@ export const KERNELS = {
   reduce,
   matmul,
   matmul_splitk: matmulSplitk,
-  matmul_tile: matmulTile,
-  matmul_team: matmulTeam,
+  matmul_tile: withTileB(matmulTile),
+  matmul_team: withTileB(matmulTeam),
   colsum,
   partials,
   record,

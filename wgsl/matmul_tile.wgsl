@@ -43,17 +43,7 @@ fn tile_a(i0: u32, p: u32) -> mat4x4f {
   return mat4x4f(a[at], a[at + s], a[at + 2u * s], a[at + 3u * s]);
 }
 
-/** The block of B at depths p.., columns j0..: column c holds B(p + q, j0 + c) for q = 0..3. */
-fn tile_b(p: u32, j0: u32) -> mat4x4f {
-  if (B_ALONG_P) {
-    let s = B_J / 4u;
-    let at = (j0 * B_J + p) / 4u;
-    return mat4x4f(b[at], b[at + s], b[at + 2u * s], b[at + 3u * s]);
-  }
-  let s = B_K / 4u;
-  let at = (p * B_K + j0) / 4u;
-  return transpose(mat4x4f(b[at], b[at + s], b[at + 2u * s], b[at + 3u * s]));
-}
+{{TILE_B}}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u) {
