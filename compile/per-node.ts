@@ -221,6 +221,13 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
           inSlices(n, names, { kernel: 'matmul_tile', constants }, operands, dispatch, bytes, M * N, groups, 1);
           break;
         }
+        if (K === 1 && N % 4 === 0 && strides.B_J === 1) {
+          // An outer product (a layer's input gradient through one output, e W): a zip of A's column
+          // broadcast along B's row, in vec4s (zip4.wgsl).
+          const constants = { WG, ROWS: M, COLS: N, A_ROW_STRIDE: strides.A_I, A_SPLAT: true, B_ROW_STRIDE: 0, B_SPLAT: false };
+          push(n, `${label} (outer product, vec4)`, { kernel: 'zip4', holes: { COMBINE: 'x * y' }, constants }, [...operands, write(n.id)], stride((M * N) / 4), bytes);
+          break;
+        }
         if (M === 1 && !transB && N % 4 === 0) {
           // A row times a matrix (a one-output layer's weight gradient eᵀ H): a weighted sum of B's rows.
           columnSums(n, label, { rows: K, cols: N, rowStride: strides.B_K, matrix: b.id, weights: { id: a.id, stride: strides.A_K } }, 1, bytes);

@@ -38,6 +38,10 @@ export const CASES: OpCase[] = [
   { name: 'matmul in subgroup bands transA transB', ops: ['matmul'], params: [[12, 16], [40, 12]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true, transB: true }) },
   { name: 'matmul in subgroup bands, long inner (split-K)', ops: ['matmul'], params: [[8, 1024], [1024, 32]], build: (g, [a, b]) => g.matmul(a!, b!) },
   // A row times a matrix (a one-output layer's weight gradient) is a weighted column sum (colsum.wgsl).
+  // A one-deep product is an outer product: A's column broadcast along B's row in vec4s (zip4.wgsl).
+  { name: 'matmul outer product', ops: ['matmul'], params: [[7, 1], [1, 12]], build: (g, [a, b]) => g.matmul(a!, b!) },
+  { name: 'matmul outer product transA', ops: ['matmul'], params: [[1, 7], [1, 12]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true }) },
+  { name: 'matmul outer product transB', ops: ['matmul'], params: [[7, 1], [12, 1]], build: (g, [a, b]) => g.matmul(a!, b!, { transB: true }) },
   { name: 'matmul row times matrix (column sums)', ops: ['matmul'], params: [[1, 700], [700, 8]], build: (g, [a, b]) => g.matmul(a!, b!) },
   { name: 'matmul transA row times matrix (column sums)', ops: ['matmul'], params: [[300, 1], [300, 12]], build: (g, [a, b]) => g.matmul(a!, b!, { transA: true }) },
   { name: 'transpose', ops: ['transpose'], params: [[5, 3]], build: (g, [a]) => g.transpose(a!) },
