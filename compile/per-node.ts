@@ -96,13 +96,14 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
     );
 
   /**
-   * A kernel that sums in `count` slices: with one, straight into n's buffer; with more, into
-   * slice-major partials (labelled `names.partials` in the step, `names.scratch` as a buffer) that
-   * addSlices then adds, scaled. `names.label` is the step's label less its closing parenthesis.
+   * A kernel (`label (how)` in the plan) that sums in `count` slices: with one, straight into n's
+   * buffer; with more, into slice-major partials (`names.partials` in the label, `names.scratch`
+   * as the buffer's) that addSlices then adds, scaled.
    */
   const inSlices = (
     n: Node,
-    names: { label: string; partials: string; scratch: string },
+    label: string,
+    names: { how: string; partials: string; scratch: string },
     spec: Omit<KernelSpec, 'access'>,
     operands: Binding[],
     dispatch: [number, number],
@@ -112,11 +113,11 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
     scale: number,
   ) => {
     if (count === 1) {
-      push(n, `${names.label})`, spec, [...operands, write(n.id)], dispatch, bytes);
+      push(n, `${label} (${names.how})`, spec, [...operands, write(n.id)], dispatch, bytes);
       return;
     }
     const partials = scratch(`%${n.id} ${names.scratch}`, outCount * count);
-    push(n, `${names.label}, ${names.partials})`, spec, [...operands, partials], dispatch, { read: bytes.read, written: 4 * outCount * count });
+    push(n, `${label} (${names.how}, ${names.partials})`, spec, [...operands, partials], dispatch, { read: bytes.read, written: 4 * outCount * count });
     addSlices(n, partials, outCount, count, scale);
   };
 
@@ -135,7 +136,7 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
     const constants = { WG, R: m.rows, C: m.cols, V_ROW: m.rowStride, WEIGHTED: m.weights !== undefined, W_STRIDE: m.weights?.stride ?? 1, GROUPS: slices, SCALE: count > 1 ? 1 : scale };
     const operands = [read(m.matrix), read(m.weights?.id ?? m.matrix)];
     const dispatch: [number, number] = [Math.ceil(blocks / Math.min(blocks, WG)), slices];
-    inSlices(n, { label: `${label} (column sums`, partials: 'partials', scratch: 'column-sum partials' }, { kernel: 'colsum', constants }, operands, dispatch, bytes, m.cols, count, scale);
+    inSlices(n, label, { how: 'column sums', partials: 'partials', scratch: 'column-sum partials' }, { kernel: 'colsum', constants }, operands, dispatch, bytes, m.cols, count, scale);
   };
 
   for (const n of nodes) {
@@ -206,8 +207,8 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
           const groups = Math.max(1, Math.min(Math.ceil(TEAM_WORKGROUPS / teams), Math.floor(K / TILE_MIN_DEPTH), MAX_PARTIALS));
           const constants = { LANES: TEAM_LANES, M, N, K, ...strides, A_ALONG_P: strides.A_K === 1, B_ALONG_P: strides.B_K === 1, GROUPS: groups };
           const dispatch: [number, number] = [Math.min(teams, layout.maxGroupsPerDim), groups];
-          const names = { label: `${label} (8-row bands by a subgroup`, partials: 'split-K partials', scratch: 'split-K partials' };
-          inSlices(n, names, { kernel: 'matmul_team', constants }, operands, dispatch, bytes, M * N, groups, 1);
+          const names = { how: '8-row bands by a subgroup', partials: 'split-K partials', scratch: 'split-K partials' };
+          inSlices(n, label, names, { kernel: 'matmul_team', constants }, operands, dispatch, bytes, M * N, groups, 1);
           break;
         }
         if (M % 4 === 0 && N % 4 === 0 && K % 4 === 0) {
@@ -217,8 +218,8 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
           const groups = Math.max(1, Math.min(Math.ceil(TILE_LANES / blocks), Math.floor(K / TILE_MIN_DEPTH), MAX_PARTIALS));
           const constants = { WG, M, N, K, ...strides, A_ALONG_P: strides.A_K === 1, B_ALONG_P: strides.B_K === 1, GROUPS: groups, WIDE: wide };
           const dispatch: [number, number] = [stride(blocks)[0], groups];
-          const names = { label: `${label} (${wide ? '4x8 tiles' : '4x4 tiles'}`, partials: 'split-K partials', scratch: 'split-K partials' };
-          inSlices(n, names, { kernel: 'matmul_tile', constants }, operands, dispatch, bytes, M * N, groups, 1);
+          const names = { how: wide ? '4x8 tiles' : '4x4 tiles', partials: 'split-K partials', scratch: 'split-K partials' };
+          inSlices(n, label, names, { kernel: 'matmul_tile', constants }, operands, dispatch, bytes, M * N, groups, 1);
           break;
         }
         if (K === 1 && N % 4 === 0 && strides.B_J === 1) {
