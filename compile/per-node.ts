@@ -1,17 +1,20 @@
 /**
  * @file The one-kernel-per-node planner: runs any graph, each node its own hand-written kernel
  * (read off the node's lowering in the op table), then the loss record and one update kernel per
- * parameter. The unfused baseline for the benchmark and for teaching, and the plan for a graph the
- * compiler does not fuse.
+ * parameter; minibatches on the graph replayed at the batch's rows, and a validation set on its
+ * own replay. The unfused baseline for the benchmark and for teaching, and the plan for a graph
+ * the compiler does not fuse.
  */
-import type { Node } from '../engine/graph.js';
+import { replay } from '../autograd/replay.js';
+import type { Graph, Node } from '../engine/graph.js';
 import { type Coord, type Lowering, OPS, type OpKind, type Rendered, reductionLayout } from '../engine/ops.js';
 import { asMatrix, broadcastStrides, fmtShape, sizeOf } from '../engine/shape.js';
 import type { KernelSpec } from '../wgsl/kernels.js';
-import { CONTROL_WGSL, RULES, wgslFloat } from '../wgsl/kernels.js';
+import { CONTROL_WGSL, EPOCH_WGSL, RULES, wgslFloat } from '../wgsl/kernels.js';
+import { feistelHalf } from '../wgsl/shuffle.js';
 import { DEFAULT_LAYOUT, type Layout } from './layout.js';
 import { type Binding, type BufferDecl, type Plan, PlanError, type Segment, type Step, trainingBuffers } from './plan.js';
-import type { Program } from './program.js';
+import { batchesPerEpoch, type Program, shortBatch } from './program.js';
 
 /** Inner dimensions above this run as split-K (a tree over K) instead of one loop per output. */
 export const SPLIT_K_ABOVE = 256;
@@ -40,28 +43,40 @@ export function renderAttrs<A>(attrs: A): Rendered<A> {
   return Object.fromEntries(Object.entries(attrs as object).map(([k, v]) => [k, typeof v === 'number' ? wgslFloat(v) : v])) as Rendered<A>;
 }
 
-export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): Plan {
-  const { loader } = program;
-  if (program.replicas.count > 1) throw new PlanError('replicates (bootstrap, sweeps) train on the fused plans; the per-node plan trains one model');
-  if (loader.batchSize < loader.rows || loader.validationRows > 0) {
-    throw new PlanError('the per-node plan trains full batches without a validation set; minibatches and validation run on the fused plans and on the CPU backend');
-  }
-  const buffers: BufferDecl[] = [];
+/**
+ * How one graph's nodes are stored and computed: where each lives (`shared` gives a node a place
+ * that another graph's node already has, as a minibatch's parameters are the model's) and one
+ * kernel per node, in order. `idOf` names a node by its id in the program's graph (a replay's
+ * nodes are named as the program's), and `tag` marks the buffers this graph adds.
+ */
+function lowerNodes(
+  graph: Graph,
+  buffers: BufferDecl[],
+  layout: Layout,
+  { shared = () => undefined, idOf = (id) => id, tag = '' }: { shared?: (n: Node) => Segment[] | undefined; idOf?: (id: number) => number | undefined; tag?: string } = {},
+): { places: Map<number, Segment[]>; steps: Step[] } {
   const places = new Map<number, Segment[]>();
-  const evaluate: Step[] = [];
-  const nodes = program.graph.nodes;
+  const steps: Step[] = [];
+  const { nodes } = graph;
   const WG = layout.workgroupSize;
   const stride = (count: number): [number, number] => [Math.max(1, Math.min(Math.ceil(count / WG), layout.maxGroups)), 1];
 
+  /** A node as the plan names it: its id in the program's graph. */
+  const at = (n: Node) => `%${idOf(n.id) ?? n.id}`;
   for (const n of nodes) {
     const lower = OPS[n.op].lower;
     if (lower.kind === 'view' && lower.alias) {
       places.set(n.id, places.get(n.inputs[0]!)!);
       continue;
     }
+    const given = shared(n);
+    if (given) {
+      places.set(n.id, given);
+      continue;
+    }
     const words = sizeOf(n.shape);
     const name = (n.attrs as { name?: string }).name;
-    const decl: BufferDecl = { label: name === undefined ? `%${n.id}` : `${n.op} ${name}`, words };
+    const decl: BufferDecl = { label: `${name === undefined ? at(n) : `${n.op} ${name}`}${tag}`, words };
     if (lower.kind === 'leaf' && lower.fill) decl.fill = (lower.fill as (attrs: unknown) => number)(n.attrs);
     places.set(n.id, [{ buffer: buffers.push(decl) - 1, offset: 0, words }]);
   }
@@ -70,14 +85,14 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
   const write = (id: number): Binding => ({ buffer: buf(id), access: 'rw' });
   const bytesOf = (ids: number[]) => ids.reduce((s, i) => s + 4 * sizeOf(nodes[i]!.shape), 0);
   const push = (n: Node, label: string, spec: Omit<KernelSpec, 'access'>, bindings: Binding[], groups: [number, number], bytes: Step['bytes']) =>
-    evaluate.push({ label, nodes: [n.id], spec: { ...spec, access: bindings.map((b) => b.access) }, bindings, groups, bytes });
-  const scratch = (label: string, words: number): Binding => ({ buffer: buffers.push({ label, words }) - 1, access: 'rw' });
+    steps.push({ label, nodes: idOf(n.id) === undefined ? [] : [idOf(n.id)!], spec: { ...spec, access: bindings.map((b) => b.access) }, bindings, groups, bytes });
+  const scratch = (label: string, words: number): Binding => ({ buffer: buffers.push({ label: `${label}${tag}`, words }) - 1, access: 'rw' });
 
   /** Second pass of a two-pass sum: adds the `groups` partials of each of `outCount` outputs. */
   const sumPartials = (n: Node, partials: Binding, outCount: number, groups: number, scale: number) =>
     push(
       n,
-      `%${n.id} ${n.op}${fmtShape(n.shape)} (sum partials)`,
+      `${at(n)} ${n.op}${fmtShape(n.shape)} (sum partials)`,
       { kernel: 'reduce', constants: { WG, OUT_COUNT: outCount, COUNT: groups, OUT_STRIDE: groups, STRIDE: 1, GROUPS: 1, SCALE: scale } },
       [{ ...partials, access: 'read' }, write(n.id)],
       [1, Math.min(outCount, layout.maxGroupsPerDim)],
@@ -88,7 +103,7 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
   const addSlices = (n: Node, partials: Binding, outCount: number, count: number, scale: number) =>
     push(
       n,
-      `%${n.id} ${n.op}${fmtShape(n.shape)} (add ${count} slices)`,
+      `${at(n)} ${n.op}${fmtShape(n.shape)} (add ${count} slices)`,
       { kernel: 'partials', constants: { WG, OUT_COUNT: outCount, COUNT: count, SCALE: scale } },
       [{ ...partials, access: 'read' }, write(n.id)],
       stride(outCount),
@@ -116,7 +131,7 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
       push(n, `${label} (${names.how})`, spec, [...operands, write(n.id)], dispatch, bytes);
       return;
     }
-    const partials = scratch(`%${n.id} ${names.scratch}`, outCount * count);
+    const partials = scratch(`${at(n)} ${names.scratch}`, outCount * count);
     push(n, `${label} (${names.how}, ${names.partials})`, spec, [...operands, partials], dispatch, { read: bytes.read, written: 4 * outCount * count });
     addSlices(n, partials, outCount, count, scale);
   };
@@ -142,7 +157,7 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
   for (const n of nodes) {
     const lower = OPS[n.op].lower as Lowering<OpKind>;
     const ins = n.inputs.map((i) => nodes[i]!);
-    const label = `%${n.id} ${n.op}${fmtShape(n.shape)}`;
+    const label = `${at(n)} ${n.op}${fmtShape(n.shape)}`;
     const bytes = { read: bytesOf(n.inputs as number[]), written: 4 * sizeOf(n.shape) };
     switch (lower.kind) {
       case 'leaf':
@@ -239,7 +254,7 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
           break;
         }
         const groups = Math.min(Math.ceil(K / (WG * ITEMS_PER_INVOCATION)), MAX_PARTIALS);
-        const partials = scratch(`%${n.id} split-K partials`, M * N * groups);
+        const partials = scratch(`${at(n)} split-K partials`, M * N * groups);
         const spec = { kernel: 'matmul_splitk' as const, constants: { WG, M, N, K, ...strides, GROUPS: groups } };
         push(n, `${label} (split-K partials)`, spec, [...operands, partials], [groups, Math.min(M * N, layout.maxGroupsPerDim)], { read: bytes.read, written: 4 * M * N * groups });
         sumPartials(n, partials, M * N, groups, 1);
@@ -260,7 +275,7 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
           push(n, label, { kernel: 'reduce', constants: { ...base, GROUPS: 1, SCALE: scale } }, [read(n.inputs[0]!), write(n.id)], [1, ys], bytes);
           break;
         }
-        const partials = scratch(`%${n.id} partials`, l.outCount * groups);
+        const partials = scratch(`${at(n)} partials`, l.outCount * groups);
         push(n, `${label} (partials)`, { kernel: 'reduce', constants: { ...base, GROUPS: groups, SCALE: 1 } }, [read(n.inputs[0]!), partials], [groups, ys], { read: bytes.read, written: 4 * l.outCount * groups });
         sumPartials(n, partials, l.outCount, groups, scale);
         break;
@@ -271,34 +286,113 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
       }
     }
   }
+  return { places, steps };
+}
 
+/** The inverse of a replay's id map: each replay node's id in the program's graph. */
+const programIds = (ids: Map<number, number>) => new Map([...ids].map(([mine, theirs]) => [theirs, mine]));
+
+/**
+ * The per-node plan. With full batches an epoch is the graph's kernels, the loss record and an
+ * update per parameter. With minibatches it is that for each batch, on the graph replayed at the
+ * batch's rows (its data inputs gathered from the training set on the device, its parameters the
+ * model's), the short last batch on a replay at its own rows sharing the batch's buffers; then,
+ * with a validation set, the forward kernels of its replay and the validation record.
+ */
+export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): Plan {
+  const { loader, graph, loss, optimizer } = program;
+  if (program.replicas.count > 1) throw new PlanError('replicates (bootstrap, sweeps) train on the fused plans; the per-node plan trains one model');
+  const buffers: BufferDecl[] = [];
+  const WG = layout.workgroupSize;
+  const stride = (count: number): [number, number] => [Math.max(1, Math.min(Math.ceil(count / WG), layout.maxGroups)), 1];
+  // Every row of the training set: what evaluate() computes and read() reads, and with full batches each epoch's work.
+  const whole = lowerNodes(graph, buffers, layout);
+  const { places } = whole;
   const { records, control } = trainingBuffers(program, buffers);
-  const steps: Step[] = [...evaluate];
-  const { loss, optimizer } = program;
+  const controlRead: Binding = { buffer: control, access: 'read' };
+  const bufferOf = (segments: Segment[]) => segments[0]!.buffer;
+  const notes = ['one kernel per graph node (reductions over long axes take two)'];
   const stateOf = new Map<number, Segment[][]>();
+  const validation = new Map<number, Segment[]>();
+  const steps: Step[] = [];
+  const trained = program.params.filter((p) => p.grad !== null);
   if (loss !== null && optimizer) {
-    const bindings: Binding[] = [read(loss), { buffer: records, access: 'rw' }, { buffer: control, access: 'rw' }];
-    const spec = { kernel: 'record' as const, holes: { CONTROL: CONTROL_WGSL }, constants: {}, access: bindings.map((b) => b.access) };
-    steps.push({ label: `record loss %${loss}`, nodes: [], spec, bindings, groups: [1, 1], bytes: { read: 4, written: 4 } });
-    for (const p of program.params) {
-      if (p.grad === null) continue;
-      const count = sizeOf(nodes[p.id]!.shape);
+    const batches = batchesPerEpoch(loader);
+    const stateBuffer = new Map<number, number>();
+    for (const p of trained) {
+      const count = sizeOf(graph.nodes[p.id]!.shape);
       const state = buffers.push({ label: `${optimizer.name} state of ${p.name}`, words: Math.max(1, optimizer.slots * count) }) - 1;
+      stateBuffer.set(p.id, state);
       stateOf.set(p.id, Array.from({ length: optimizer.slots }, (_, k) => [{ buffer: state, offset: k * count, words: count }]));
-      const update: Binding[] = [write(p.id), read(p.grad), { buffer: state, access: 'rw' }, { buffer: control, access: 'read' }];
-      steps.push({
-        label: `${optimizer.name}: ${p.name} -= f(d${p.name})`,
-        nodes: [],
-        spec: { kernel: 'update', holes: { CONTROL: CONTROL_WGSL, OPTIMIZER: RULES[optimizer.rule] }, constants: { WG, COUNT: count }, access: update.map((b) => b.access) },
-        bindings: update,
-        groups: stride(count),
-        bytes: { read: 4 * count * (2 + optimizer.slots), written: 4 * count * (1 + optimizer.slots) },
+    }
+    /** The loss record after a batch (the epoch's, with full batches). */
+    const record = (lossAt: Segment[]): Step => {
+      const bindings: Binding[] = [{ buffer: bufferOf(lossAt), access: 'read' }, { buffer: records, access: 'rw' }, { buffer: control, access: 'rw' }];
+      const spec = { kernel: 'record' as const, holes: { CONTROL: CONTROL_WGSL, EPOCH: EPOCH_WGSL }, constants: { BATCHES: batches }, access: bindings.map((b) => b.access) };
+      return { label: `record loss %${loss}${batches > 1 ? ' (the epoch\'s after its last batch)' : ''}`, nodes: [], spec, bindings, groups: [1, 1], bytes: { read: 4, written: 4 } };
+    };
+    /** Each trained parameter's update from its gradient, wherever `gradAt` says that lies. */
+    const updates = (gradAt: (id: number) => Segment[]): Step[] =>
+      trained.map((p) => {
+        const count = sizeOf(graph.nodes[p.id]!.shape);
+        const update: Binding[] = [{ buffer: bufferOf(places.get(p.id)!), access: 'rw' }, { buffer: bufferOf(gradAt(p.grad!)), access: 'read' }, { buffer: stateBuffer.get(p.id)!, access: 'rw' }, controlRead];
+        return {
+          label: `${optimizer.name}: ${p.name} -= f(d${p.name})`,
+          nodes: [],
+          spec: { kernel: 'update', holes: { CONTROL: CONTROL_WGSL, OPTIMIZER: RULES[optimizer.rule] }, constants: { WG, COUNT: count }, access: update.map((b) => b.access) },
+          bindings: update,
+          groups: stride(count),
+          bytes: { read: 4 * count * (2 + optimizer.slots), written: 4 * count * (1 + optimizer.slots) },
+        };
       });
+    if (loader.batchSize === loader.rows) {
+      steps.push(...whole.steps, record(places.get(loss)!), ...updates((id) => places.get(id)!));
+    } else {
+      const training = { loss, params: program.params };
+      /** One batch's work on the graph replayed at `rows` rows (sharing `like`'s buffers, a longer batch's). */
+      const batchOf = (rows: number, like: ((id: number) => Segment[] | undefined) | null) => {
+        const r = replay(graph, loader.rows, rows, training);
+        const programId = programIds(r.ids);
+        const shared = (n: Node) => {
+          const id = programId.get(n.id);
+          if (id === undefined) return undefined;
+          return n.op === 'param' ? places.get(id) : (like?.(id) ?? undefined);
+        };
+        const lowered = lowerNodes(r.graph, buffers, layout, { shared, idOf: (id) => programId.get(id), tag: ` (batch of ${rows})` });
+        const at = (id: number) => lowered.places.get(r.ids.get(id)!);
+        const gathers = program.inputs.map(({ name, id }): Step => {
+          const cols = sizeOf(graph.nodes[id]!.shape) / loader.rows;
+          const bindings: Binding[] = [{ buffer: bufferOf(places.get(id)!), access: 'read' }, { buffer: bufferOf(at(id)!), access: 'rw' }, controlRead];
+          const constants = { WG, N: loader.rows, BATCH: loader.batchSize, ROWS: rows, COLS: cols, SHUFFLE: loader.shuffle, HALF: feistelHalf(loader.rows) };
+          const spec = { kernel: 'gather' as const, holes: { CONTROL: CONTROL_WGSL }, constants, access: bindings.map((b) => b.access) };
+          return { label: `%${id} input ${name}: the batch's ${rows} rows${loader.shuffle ? ' (the epoch\'s shuffled order)' : ''}`, nodes: [id], spec, bindings, groups: stride(rows), bytes: { read: 4 * rows * cols, written: 4 * rows * cols } };
+        });
+        return { at, steps: [...gathers, ...lowered.steps, record(at(loss)!), ...updates((id) => at(id)!)] };
+      };
+      const full = batchOf(loader.batchSize, null);
+      const rest = shortBatch(loader);
+      const last = rest === null ? full : batchOf(rest, full.at);
+      for (let b = 0; b < batches; b++) steps.push(...(b === batches - 1 ? last : full).steps);
+      const dropped = loader.dropLast && loader.rows % loader.batchSize ? `, the last ${loader.rows % loader.batchSize} rows dropped` : '';
+      notes.push(
+        `${batches} batches of ${loader.batchSize} rows per epoch${rest === null ? '' : ` (the last of ${rest})`}${dropped}, each gathered from the training set on the device${loader.shuffle ? ', shuffled every epoch' : ''}, then its graph's kernels, the loss record and the updates: ${full.steps.length} dispatches a batch`,
+      );
+    }
+    if (loader.validationRows > 0) {
+      // The validation set's forward graph, on its own rows, with the parameters as the epoch left them.
+      const r = replay(graph, loader.rows, loader.validationRows, null, [loss]);
+      const programId = programIds(r.ids);
+      const shared = (n: Node) => (n.op === 'param' ? places.get(programId.get(n.id)!) : undefined);
+      const lowered = lowerNodes(r.graph, buffers, layout, { shared, idOf: (id) => programId.get(id), tag: ' (validation)' });
+      for (const { id } of program.inputs) validation.set(id, lowered.places.get(r.ids.get(id)!)!);
+      const bindings: Binding[] = [{ buffer: bufferOf(lowered.places.get(r.ids.get(loss)!)!), access: 'read' }, { buffer: records, access: 'rw' }, controlRead];
+      const spec = { kernel: 'valid_record' as const, holes: { CONTROL: CONTROL_WGSL }, constants: {}, access: bindings.map((b) => b.access) };
+      steps.push(...lowered.steps, { label: `record the validation loss %${loss}`, nodes: [], spec, bindings, groups: [1, 1], bytes: { read: 4, written: 4 } });
+      notes.push(`the validation set's ${loader.validationRows} rows: its forward kernels and the validation record after each epoch (${lowered.steps.length + 1} dispatches)`);
     }
   }
-  const notes = ['one kernel per graph node (reductions over long axes take two)'];
   // Parameter snapshots are buffer copies between passes, laid out one parameter after another.
   let offset = 0;
-  const snapshot = program.params.filter((p) => p.grad !== null).map((p) => ({ id: p.id, offset: (offset += sizeOf(nodes[p.id]!.shape)) - sizeOf(nodes[p.id]!.shape), words: sizeOf(nodes[p.id]!.shape) }));
-  return { name: 'per-node', buffers, places, state: stateOf, validation: new Map(), residuals: new Map(), snapshot, evaluate, train: { kind: 'per-epoch', steps }, records, control, notes };
+  const snapshot = trained.map((p) => ({ id: p.id, offset: (offset += sizeOf(graph.nodes[p.id]!.shape)) - sizeOf(graph.nodes[p.id]!.shape), words: sizeOf(graph.nodes[p.id]!.shape) }));
+  return { name: 'per-node', buffers, places, state: stateOf, validation, residuals: new Map(), snapshot, evaluate: whole.steps, train: { kind: 'per-epoch', steps }, records, control, notes };
 }

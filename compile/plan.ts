@@ -109,11 +109,29 @@ export function formatPlan(plan: Plan): string {
   const lines = [`plan: ${plan.name} (${per})`, ...plan.notes.map((n) => `  note: ${n}`), 'buffers:'];
   plan.buffers.forEach((b, i) => lines.push(`  b${i}  ${kib(4 * b.words).padStart(10)}  ${b.label}`));
   lines.push('dispatches:');
-  steps.forEach((s, i) => {
-    const binds = s.bindings.map((b) => `b${b.buffer}${b.access === 'rw' ? '*' : ''}`).join(' ');
-    lines.push(`  ${String(i).padStart(2)}  ${s.spec.kernel.padEnd(20)} ${`${s.groups[0]}x${s.groups[1]}`.padEnd(8)} reads ${kib(s.bytes.read).padStart(10)}  writes ${kib(s.bytes.written).padStart(10)}  [${binds}]`);
-    lines.push(`      ${s.label}${s.nodes.length ? `  {${s.nodes.map((id) => `%${id}`).join(' ')}}` : ''}`);
-  });
+  for (let i = 0; i < steps.length; ) {
+    const { length, times } = repeatAt(steps, i);
+    for (const [k, s] of steps.slice(i, i + length).entries()) {
+      const binds = s.bindings.map((b) => `b${b.buffer}${b.access === 'rw' ? '*' : ''}`).join(' ');
+      lines.push(`  ${String(i + k).padStart(2)}  ${s.spec.kernel.padEnd(20)} ${`${s.groups[0]}x${s.groups[1]}`.padEnd(8)} reads ${kib(s.bytes.read).padStart(10)}  writes ${kib(s.bytes.written).padStart(10)}  [${binds}]`);
+      lines.push(`      ${s.label}${s.nodes.length ? `  {${s.nodes.map((id) => `%${id}`).join(' ')}}` : ''}`);
+    }
+    if (times > 1) lines.push(`  ${i + length}-${i + length * times - 1}: the ${length === 1 ? 'dispatch' : `${length} dispatches`} above ${times - 1} more time${times > 2 ? 's' : ''}`);
+    i += length * times;
+  }
   lines.push('(* = bound read-write)');
   return lines.join('\n');
+}
+
+/** The longest-covering block of steps from `at` that repeats back to back (the same steps, each batch of an epoch), or one step once. */
+function repeatAt(steps: readonly Step[], at: number): { length: number; times: number } {
+  const MAX_BLOCK = 512;
+  let best = { length: 1, times: 1 };
+  for (let length = 1; length <= MAX_BLOCK && at + 2 * length <= steps.length; length++) {
+    let times = 1;
+    const same = (from: number) => steps.slice(at, at + length).every((s, k) => steps[from + k] === s);
+    while (at + (times + 1) * length <= steps.length && same(at + times * length)) times++;
+    if (times > 1 && length * times > best.length * best.times) best = { length, times };
+  }
+  return best;
 }

@@ -3,7 +3,7 @@
  * compile time, then encodes a whole training run into one command buffer, one submit and one
  * read.
  */
-import type { FloatArray } from '../engine/ops.js';
+import { type FloatArray, OPS } from '../engine/ops.js';
 import { KernelCache, kernelFile, numbered, specialize } from '../wgsl/kernels.js';
 import { debug, debugLevel } from './debug.js';
 import { planCompiled } from '../compile/fuse.js';
@@ -109,6 +109,9 @@ export class WebGpuBackend implements Backend {
   }
 }
 
+/** The buffers some step writes. */
+const written = (steps: readonly Step[]) => new Set(steps.flatMap((s) => s.bindings.filter((b) => b.access === 'rw').map((b) => b.buffer)));
+
 interface Bound {
   step: Step;
   pipeline: GPUComputePipeline;
@@ -121,6 +124,14 @@ class WebGpuExecutable implements Executable {
   private readonly shadows = new Map<number, Float32Array<ArrayBuffer>>();
   private trainSteps: Bound[] = [];
   private staging: GPUBuffer;
+  /**
+   * The buffers the last train() or evaluate() computed (null before either): a computed value
+   * stored anywhere else is left from before (the per-node plan trains minibatches on copies of
+   * the graph at the batch's rows, not on the graph read() reads).
+   */
+  private fresh: Set<number> | null = null;
+  /** The buffers holding inputs, parameters and constants (made at the first read). */
+  private leaves: Set<number> | null = null;
   /** The divergence rule's floor (referenceFloor). */
   private floor = 0;
 
@@ -351,6 +362,7 @@ class WebGpuExecutable implements Executable {
       return `fusegrad: trained ${epochs} epochs in ${ms.toFixed(2)} ms (${((1000 * ms) / epochs).toFixed(1)} µs/epoch): ${d('dispatches')} dispatches, ${d('submits')} submit, ${d('readbacks')} readback`;
     });
     const [records, ctl] = out as [Float32Array, Float32Array];
+    this.fresh = written(plan.train.steps);
     const counters = new Uint32Array(ctl.buffer, ctl.byteOffset, ctl.length);
     // Every model ran all its epochs, or stopped at a divergence it marked: anything less is a
     // device that cut the run short without a word, and its numbers are not a result.
@@ -473,10 +485,22 @@ class WebGpuExecutable implements Executable {
     const pass = encoder.beginComputePass();
     this.dispatch(pass, this.evaluateSteps);
     pass.end();
-    return this.regroup(ids, await this.finish(encoder, sources));
+    const values = this.regroup(ids, await this.finish(encoder, sources));
+    this.fresh = written(this.layoutPlan.evaluate);
+    return values;
   }
 
   async read(ids: readonly number[]): Promise<FloatArray[]> {
+    // What holds inputs, parameters and constants is what was written, never stale.
+    this.leaves ??= new Set(this.program.graph.nodes.filter((n) => OPS[n.op].lower.kind === 'leaf').flatMap((n) => (this.layoutPlan.places.get(n.id) ?? []).map((s) => s.buffer)));
+    for (const id of ids) {
+      const n = this.program.graph.nodes[id]!;
+      if (this.fresh && this.segments(id, 'read').some((s) => !this.fresh!.has(s.buffer) && !this.leaves!.has(s.buffer))) {
+        throw new StateError(
+          `read: %${id} (${n.op}${n.label ? `, ${n.label}` : ''}) was not computed by the last train(): the ${this.layoutPlan.name} plan trains each minibatch on a copy of the graph at the batch's rows. model.evaluate([tensor]) computes it for every row written, model.predict(rows) predictions`,
+        );
+      }
+    }
     const strided = ids.filter((id) => this.segments(id, 'read').some((s) => s.stride !== undefined));
     const direct = ids.filter((id) => !strided.includes(id));
     const fetched = direct.length ? this.regroup(direct, await this.finish(this.backend.device.createCommandEncoder({ label: 'read' }), direct.flatMap((id) => this.sources(id)))) : [];
@@ -616,8 +640,11 @@ class WebGpuExecutable implements Executable {
   }
 
   private async bindAll(): Promise<void> {
-    this.evaluateSteps = await Promise.all(this.layoutPlan.evaluate.map((s) => this.bind(s)));
-    this.trainSteps = await Promise.all(this.layoutPlan.train.steps.map((s) => this.bind(s)));
+    // A step that repeats (every batch of an epoch runs the same ones) is bound once.
+    const bound = new Map<Step, Promise<Bound>>();
+    const once = (s: Step) => bound.get(s) ?? bound.set(s, this.bind(s)).get(s)!;
+    this.evaluateSteps = await Promise.all(this.layoutPlan.evaluate.map(once));
+    this.trainSteps = await Promise.all(this.layoutPlan.train.steps.map(once));
   }
 
   private async bind(step: Step): Promise<Bound> {

@@ -1,5 +1,6 @@
-// epoch: the bookkeeping after a training step, for the kernel that finishes one (finish.wgsl),
-// which binds `params`, `records` and `control` and defines BATCHES and COUNT.
+// epoch: the bookkeeping after a training step, for the kernels that finish one (finish.wgsl for
+// the fused plans, record.wgsl for one kernel per node), which bind `records` and `control` and
+// define BATCHES.
 
 // The batch's loss joins the epoch's; after the epoch's last batch, the epoch's loss (the mean of
 // its batch losses) is recorded, a loss that diverges (control.wgsl's rule) flags the model as
@@ -27,14 +28,4 @@ fn end_batch(ctr: Counters, b: u32, step: u32, batch_loss: f32) {
   control[ctr.total] = control[ctr.total] + 1u;
   control[ctr.batch] = 0u;
   control[ctr.loss_sum] = 0u;
-}
-
-// Snapshot `slot` (1 for the first) of the model's parameters, from `base`.
-fn store_snapshot(slot: u32, base: u32) {
-  for (var i = 0u; i < COUNT; i++) {
-    let to = control[C_PARAMS_AT] + (slot - 1u) * COUNT + i;
-    if (to < arrayLength(&records)) {
-      records[to] = params[base + i];
-    }
-  }
 }

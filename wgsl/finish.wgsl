@@ -35,6 +35,16 @@ const P: u32 = {{TOTALS}}u;
 
 {{EPOCH}}
 
+// Snapshot `slot` (1 for the first) of the model's parameters, from `base`.
+fn store_snapshot(slot: u32, base: u32) {
+  for (var i = 0u; i < COUNT; i++) {
+    let to = control[C_PARAMS_AT] + (slot - 1u) * COUNT + i;
+    if (to < arrayLength(&records)) {
+      records[to] = params[base + i];
+    }
+  }
+}
+
 // (diverged, batch, step, snapshot slot + 1 or 0), read once by invocation 0.
 var<workgroup> step_info: vec4u;
 

@@ -8,6 +8,7 @@ import control from './control.wgsl';
 import epoch from './epoch.wgsl';
 import finish from './finish.wgsl';
 import fmaRate from './fma_rate.wgsl';
+import gather from './gather.wgsl';
 import colsum from './colsum.wgsl';
 import map from './map.wgsl';
 import map4 from './map4.wgsl';
@@ -28,6 +29,7 @@ import tiny from './tiny.wgsl';
 import tree from './tree.wgsl';
 import update from './update.wgsl';
 import validFinish from './valid_finish.wgsl';
+import validRecord from './valid_record.wgsl';
 import zip from './zip.wgsl';
 import zip4 from './zip4.wgsl';
 
@@ -47,7 +49,9 @@ export const KERNELS = {
   matmul_team: withTileB(matmulTeam),
   colsum,
   partials,
+  gather,
   record,
+  valid_record: validRecord,
   update,
   stream_read: streamRead,
   fma_rate: fmaRate,
@@ -71,7 +75,7 @@ export const CONTROL_WGSL: string = control.replace('{{WORDS}}', controlWords())
 /** The workgroup tree sum of P running sums (`tree_sum`), spliced into a fused kernel's {{TREE}} hole. */
 export const TREE_WGSL: string = tree;
 
-/** The bookkeeping after a training step (`end_batch`, `store_snapshot`), spliced into a finishing kernel's {{EPOCH}} hole. */
+/** The bookkeeping after a training step (`end_batch`), spliced into a finishing kernel's (and the per-node record's) {{EPOCH}} hole. */
 export const EPOCH_WGSL: string = epoch;
 
 /** Optimizer update rules: each defines `fn optimizer_step(i, grad, t)`, spliced into a kernel's {{OPTIMIZER}} hole. */

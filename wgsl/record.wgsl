@@ -1,28 +1,25 @@
-// record: for the one-kernel-per-node plan, appends this epoch's loss to `records`, flags a loss
-// that diverges (control.wgsl's rule; the update kernels then stop), and advances the counters, on the device, so
-// a run of many epochs needs no read until the end. One invocation.
+// record: for the one-kernel-per-node plan, after a batch's forward pass (with full batches, the
+// epoch's): counts the optimizer's step and hands the batch's loss to `end_batch` (epoch.wgsl, as
+// the fused plans' finish.wgsl does), which after the epoch's last batch appends the epoch's loss
+// to `records`, flags a loss that diverges (control.wgsl's rule; the update kernels then stop)
+// and advances the counters, on the device, so a run of many epochs needs no read until the end.
+// One invocation, before the batch's update kernels (which read the step count it wrote).
 
 {{CONTROL}}
+
+override BATCHES: u32 = 1u;
 
 @group(0) @binding(0) var<storage, read> loss: array<f32>;
 @group(0) @binding(1) var<storage, read_write> records: array<f32>;
 @group(0) @binding(2) var<storage, read_write> control: array<u32>;
 
+{{EPOCH}}
+
 @compute @workgroup_size(1)
 fn main() {
-  if (control[C_DIVERGED] != 0u) {
+  let ctr = counters(0u);
+  if (control[ctr.diverged] != 0u) {
     return;
   }
-  let e = control[C_EPOCH];
-  if (e < arrayLength(&records)) {
-    records[e] = loss[0];
-  }
-  let reference = reference_after(loss[0], bitcast<f32>(control[C_REFERENCE]));
-  control[C_REFERENCE] = bitcast<u32>(reference);
-  if (diverging(loss[0], reference)) {
-    control[C_DIVERGED] = e + 1u;
-  }
-  control[C_EPOCH] = e + 1u;
-  control[C_STEP] = control[C_STEP] + 1u;
-  control[C_EPOCHS_TOTAL] = control[C_EPOCHS_TOTAL] + 1u;
+  end_batch(ctr, control[ctr.batch], control[ctr.step] + 1u, loss[0]);
 }
