@@ -356,7 +356,7 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
         const shared = (n: Node) => {
           const id = programId.get(n.id);
           if (id === undefined) return undefined;
-          return n.op === 'param' ? places.get(id) : (like?.(id) ?? undefined);
+          return n.op === 'param' ? places.get(id) : like?.(id);
         };
         const lowered = lowerNodes(r.graph, buffers, layout, { shared, idOf: (id) => programId.get(id), tag: ` (batch of ${rows})` });
         const at = (id: number) => lowered.places.get(r.ids.get(id)!);
