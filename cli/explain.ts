@@ -29,6 +29,9 @@ Options:
   --lr <rate>         learning rate (default 1e-3); a list (0.1,0.01) is a sweep, one model per rate
   --replicates <B>    models trained together (default 1, or one per rate of --lr)
   --bootstrap <kind>  pairs | residuals: each replicate on its own resample (needs --replicates >= 2)
+  --batch-size <n>    minibatch rows (default: all rows, full batch)
+  --shuffle           a new order of the rows every epoch, drawn on the device
+  --valid-rows <n>    rows of a validation set, its loss recorded every epoch (default 0)
   --plan <plan>       auto | fused | tiny | per-node on WebGPU; compiled | reference on the CPU (default auto)
   --device <device>   auto | webgpu | cpu (default auto)
 `;
@@ -47,6 +50,9 @@ export async function explain(values: Record<string, string | boolean | undefine
   if (bootstrap && B < 2) throw new UsageError(`--bootstrap: ${B} replicate; a bootstrap needs --replicates >= 2`);
   const optimizers: Record<string, () => Optimizer> = { sgd: () => sgd({ lr }), adam: () => adam({ lr }), adamw: () => adamw({ lr }) };
   const optimizer = optimizers[oneOf(values, 'optimizer', Object.keys(optimizers), 'sgd')]!();
+  const batchSize = values['batch-size'] === undefined ? undefined : intOption(values, 'batch-size', n, 1);
+  const validationRows = intOption(values, 'valid-rows', 0, 0);
+  const shuffle = values.shuffle === true;
   const plan = oneOf(values, 'plan', [...PLANS], 'auto') as PlanOptions['plan'];
   const device = oneOf(values, 'device', ['auto', 'webgpu', 'cpu'], 'auto') as DeviceKind;
   if (n * d > 1 << 26) throw new UsageError(`--rows x --features is ${n * d}; explain allocates X, so keep it under ${1 << 26}`);
@@ -64,11 +70,12 @@ export async function explain(values: Record<string, string | boolean | undefine
   const loss = g.mean(g.squaredError(networkGraph(g, X, k, hidden, activation), Y));
   const backend = await requestBackend({ device });
   try {
-    const model = await compile(g, { loss, optimizer, backend, plan, replicates: B, bootstrap, sweep: rates.length > 1 ? { lr: rates } : undefined });
+    const model = await compile(g, { loss, optimizer, backend, plan, replicates: B, bootstrap, sweep: rates.length > 1 ? { lr: rates } : undefined, batchSize, shuffle, validationRows });
     const many = B > 1 ? `, ${B} models (${bootstrap ? `a ${bootstrap === 'pairs' ? 'pairs' : 'residual'} bootstrap` : rates.length > 1 ? `lr ${rates.join(', ')}` : 'replicates'})` : '';
     const kind = activation === 'none' ? 'linear' : activation;
     const net = hidden.length === 1 ? `, a hidden layer of ${hidden[0]} ${kind} units` : hidden.length ? `, hidden layers of ${hidden.join(', ')} ${kind} units` : '';
-    const text = `fusegrad explain: ${n} rows x ${d} features -> ${k} targets${net}, ${optimizer.name}${many}, on ${backend.kind} (${backend.description})\n\n${model.explain()}`;
+    const batches = `${batchSize !== undefined && batchSize < n ? `, batches of ${batchSize}${shuffle ? ' shuffled' : ''}` : ''}${validationRows ? `, ${validationRows} validation rows` : ''}`;
+    const text = `fusegrad explain: ${n} rows x ${d} features -> ${k} targets${net}${batches}, ${optimizer.name}${many}, on ${backend.kind} (${backend.description})\n\n${model.explain()}`;
     model.dispose();
     return text;
   } finally {

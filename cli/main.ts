@@ -53,7 +53,7 @@ const COMMANDS: Record<string, Command> = {
   bench: { help: BENCH_HELP, options: BENCH_OPTIONS, positionals: false, run: (values) => bench(values) },
   explain: {
     help: EXPLAIN_HELP,
-    options: { rows: { type: 'string' }, features: { type: 'string' }, targets: { type: 'string' }, hidden: { type: 'string' }, activation: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, replicates: { type: 'string' }, bootstrap: { type: 'string' }, plan: { type: 'string' }, device: { type: 'string' } },
+    options: { rows: { type: 'string' }, features: { type: 'string' }, targets: { type: 'string' }, hidden: { type: 'string' }, activation: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, replicates: { type: 'string' }, bootstrap: { type: 'string' }, 'batch-size': { type: 'string' }, shuffle: { type: 'boolean' }, 'valid-rows': { type: 'string' }, plan: { type: 'string' }, device: { type: 'string' } },
     positionals: false,
     run: (values) => explain(values),
   },

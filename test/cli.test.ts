@@ -50,6 +50,20 @@ test('fusegrad explain with many models: a sweep on the single-dispatch plan, a 
   }
 });
 
+test('fusegrad explain --batch-size --shuffle --valid-rows: a network per node in shuffled minibatches, each batch\'s dispatches printed once', () => {
+  const r = fusegrad('explain', '--rows', '1000', '--features', '16', '--targets', '1', '--hidden', '64', '--batch-size', '300', '--shuffle', '--valid-rows', '200', '--plan', 'per-node', '--device', 'webgpu');
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /^fusegrad explain: 1000 rows x 16 features -> 1 targets, a hidden layer of 64 tanh units, batches of 300 shuffled, 200 validation rows, sgd, on webgpu/);
+  assert.match(r.out, /note: 4 batches of 300 rows per epoch \(the last of 100\), each gathered from the training set on the device, shuffled every epoch, then its graph's kernels, the loss record and the updates: (\d+) dispatches a batch/);
+  const per = Number(/: (\d+) dispatches a batch/.exec(r.out)![1]);
+  assert.match(r.out, new RegExp(`\\n  ${per}-${3 * per - 1}: the ${per} dispatches above 2 more times\\n`));
+  assert.match(r.out, /gather +\S+ +reads +18\.8 KiB  writes +18\.8 KiB .*\n +%0 input X: the batch's 300 rows \(the epoch's shuffled order\)/);
+  assert.match(r.out, /valid_record .*\n +record the validation loss %\d+/);
+  const bad = fusegrad('explain', '--batch-size', '0');
+  assert.is(bad.code, 2);
+  assert.match(bad.err, /--batch-size: expected an integer >= 1, got 0/);
+});
+
 test('bad usage exits 2 with a message naming the option; an unknown command lists the commands', () => {
   const r = fusegrad('explain', '--rows', 'ten');
   assert.is(r.code, 2);
