@@ -38,6 +38,9 @@ const TEAM_WORKGROUPS = 64;
 /** A column sum's lane adds about this many rows before its partial is written. */
 const COLSUM_ROWS_PER_LANE = 64;
 
+/** Workgroups for a kernel with a lane per item (a grid-stride loop past the layout's most groups). */
+const lanes = (count: number, layout: Layout): [number, number] => [Math.max(1, Math.min(Math.ceil(count / layout.workgroupSize), layout.maxGroups)), 1];
+
 /** A node's attributes with every number written as a WGSL f32 literal, for its op's lowering. */
 export function renderAttrs<A>(attrs: A): Rendered<A> {
   return Object.fromEntries(Object.entries(attrs as object).map(([k, v]) => [k, typeof v === 'number' ? wgslFloat(v) : v])) as Rendered<A>;
@@ -59,7 +62,7 @@ function lowerNodes(
   const steps: Step[] = [];
   const { nodes } = graph;
   const WG = layout.workgroupSize;
-  const stride = (count: number): [number, number] => [Math.max(1, Math.min(Math.ceil(count / WG), layout.maxGroups)), 1];
+  const stride = (count: number) => lanes(count, layout);
 
   /** A node as the plan names it: its id in the program's graph. */
   const at = (n: Node) => `%${idOf(n.id) ?? n.id}`;
@@ -304,7 +307,7 @@ export function planPerNode(program: Program, layout: Layout = DEFAULT_LAYOUT): 
   if (program.replicas.count > 1) throw new PlanError('replicates (bootstrap, sweeps) train on the fused plans; the per-node plan trains one model');
   const buffers: BufferDecl[] = [];
   const WG = layout.workgroupSize;
-  const stride = (count: number): [number, number] => [Math.max(1, Math.min(Math.ceil(count / WG), layout.maxGroups)), 1];
+  const stride = (count: number) => lanes(count, layout);
   // Every row of the training set: what evaluate() computes and read() reads, and with full batches each epoch's work.
   const whole = lowerNodes(graph, buffers, layout);
   const { places } = whole;

@@ -132,6 +132,8 @@ class WebGpuExecutable implements Executable {
   private fresh: Set<number> | null = null;
   /** The buffers holding inputs, parameters and constants (made at the first read). */
   private leaves: Set<number> | null = null;
+  /** The buffers each of train() and evaluate() writes (the plan's steps do not change). */
+  private readonly writtenBy: { train: Set<number>; evaluate: Set<number> };
   /** The divergence rule's floor (referenceFloor). */
   private floor = 0;
 
@@ -142,6 +144,7 @@ class WebGpuExecutable implements Executable {
     private readonly buffers: GPUBuffer[],
   ) {
     this.staging = this.make(4 * 1024, MAP_READ | COPY_DST);
+    this.writtenBy = { train: written(layoutPlan.train.steps), evaluate: written(layoutPlan.evaluate) };
   }
 
   static async create(backend: WebGpuBackend, program: Program, plan: Plan): Promise<WebGpuExecutable> {
@@ -362,7 +365,7 @@ class WebGpuExecutable implements Executable {
       return `fusegrad: trained ${epochs} epochs in ${ms.toFixed(2)} ms (${((1000 * ms) / epochs).toFixed(1)} µs/epoch): ${d('dispatches')} dispatches, ${d('submits')} submit, ${d('readbacks')} readback`;
     });
     const [records, ctl] = out as [Float32Array, Float32Array];
-    this.fresh = written(plan.train.steps);
+    this.fresh = this.writtenBy.train;
     const counters = new Uint32Array(ctl.buffer, ctl.byteOffset, ctl.length);
     // Every model ran all its epochs, or stopped at a divergence it marked: anything less is a
     // device that cut the run short without a word, and its numbers are not a result.
@@ -486,7 +489,7 @@ class WebGpuExecutable implements Executable {
     this.dispatch(pass, this.evaluateSteps);
     pass.end();
     const values = this.regroup(ids, await this.finish(encoder, sources));
-    this.fresh = written(this.layoutPlan.evaluate);
+    this.fresh = this.writtenBy.evaluate;
     return values;
   }
 
